@@ -1,0 +1,1 @@
+//! Placeholder for property tests (filled below).
