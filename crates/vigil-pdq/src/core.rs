@@ -149,21 +149,41 @@ fn dct_matrix_t() -> &'static [[f32; 16]; 64] {
 }
 
 /// Reusable scratch space for hashing. Hashing many images with one `Hasher` avoids an allocation
-/// per image; a `Hasher` is cheap to create and is `Send`, one per thread.
+/// per image; a `Hasher` is cheap to create and is `Send`: use one per thread.
 #[derive(Default)]
 pub struct Hasher {
+    /// Ring of pass-1 row outputs (`ring_a` rows of `w`).
     a: Vec<f32>,
+    /// Ring of pass-1 column outputs (`RING_B` rows of `w`).
     b: Vec<f32>,
+    /// Pass-2 row output at the 64 sampled columns, `h × 64`.
     c: Vec<f32>,
+    /// Pass-2 column output at the 64 sampled columns, `h × 64`.
+    d: Vec<f32>,
+    /// A row of zeros standing in for the missing rows of the last, partial strip.
+    zeros: Vec<f32>,
+    /// Transposed strip (`w` lanes of 8 rows) before and after the row box filter.
     t1: Vec<Lane>,
     t2: Vec<Lane>,
+    /// Running sums of the two column box filters.
+    sums1: Vec<f32>,
+    sums2: Vec<f32>,
 }
+
+/// Rows kept of the pass-1 column output: the pass-2 row filter consumes them 8 at a time, and at
+/// most 15 can be pending (fewer than 8 left over plus 8 new ones).
+const RING_B: usize = 24;
 
 impl std::fmt::Debug for Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hasher")
-            .field("scratch_floats", &(self.a.capacity() + self.b.capacity()))
-            .finish()
+        f.debug_struct("Hasher").field("scratch_floats", &(self.a.capacity() + self.b.capacity() + self.c.capacity())).finish()
+    }
+}
+
+/// Grows `v` to at least `n` elements without clearing: every element read is written first.
+fn ensure<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
+    if v.len() < n {
+        v.resize(n, T::default());
     }
 }
 
@@ -177,21 +197,11 @@ impl Hasher {
     /// used as the 64×64 buffer directly, without the blur, as the reference does.
     pub fn hash(&mut self, img: &Image<'_>) -> Pdq {
         if img.width < MIN_HASHABLE_DIM || img.height < MIN_HASHABLE_DIM {
-            return Pdq {
-                hash: Hash256::ZERO,
-                quality: 0,
-            };
+            return Pdq { hash: Hash256::ZERO, quality: 0 };
         }
-        let a = if img.width == 64 && img.height == 64 {
-            direct_64(img)
-        } else {
-            self.buffer64(img)
-        };
+        let a = if img.width == 64 && img.height == 64 { direct_64(img) } else { self.buffer64(img) };
         let dct = dct16(&a);
-        Pdq {
-            hash: threshold(&dct),
-            quality: quality(&a),
-        }
+        Pdq { hash: threshold(&dct), quality: quality(&a) }
     }
 
     /// The dihedral entry point (`pdqDihedralHash256esFromFloatLuma`): the 8 variants. Unlike
@@ -205,14 +215,8 @@ impl Hasher {
     pub fn hash_and_dihedral(&mut self, img: &Image<'_>) -> (Pdq, Dihedral) {
         if img.width < MIN_HASHABLE_DIM || img.height < MIN_HASHABLE_DIM {
             return (
-                Pdq {
-                    hash: Hash256::ZERO,
-                    quality: 0,
-                },
-                Dihedral {
-                    hashes: [Hash256::ZERO; 8],
-                    quality: 0,
-                },
+                Pdq { hash: Hash256::ZERO, quality: 0 },
+                Dihedral { hashes: [Hash256::ZERO; 8], quality: 0 },
             );
         }
         let a = self.buffer64(img);
@@ -222,10 +226,7 @@ impl Hasher {
         let plain = if img.width == 64 && img.height == 64 {
             self.hash(img)
         } else {
-            Pdq {
-                hash: hashes[0],
-                quality: q,
-            }
+            Pdq { hash: hashes[0], quality: q }
         };
         (plain, Dihedral { hashes, quality: q })
     }
@@ -240,120 +241,383 @@ impl Hasher {
                 return unsafe { self.buffer64_avx2(img) };
             }
         }
-        self.buffer64_generic(img)
+        self.buffer64_impl::<false>(img)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn buffer64_avx2(&mut self, img: &Image<'_>) -> Box<[f32; 4096]> {
-        self.buffer64_impl(img)
-    }
-
-    fn buffer64_generic(&mut self, img: &Image<'_>) -> Box<[f32; 4096]> {
-        self.buffer64_impl(img)
+    fn buffer64_avx2(&mut self, img: &Image<'_>) -> Box<[f32; 4096]> {
+        self.buffer64_impl::<true>(img)
     }
 
     /// `pdqFloat256FromFloatLuma` up to (not including) the DCT: two passes of (rows, columns) box
-    /// blur, then `decimateFloat`.
+    /// blur, then `decimateFloat`. `AVX` selects the AVX2 luma and transposes.
+    ///
+    /// The four filters run as one streaming pipeline over strips of 8 rows, so only a few dozen
+    /// rows of each intermediate image are ever held (ring buffers), and they stay in cache:
+    /// luma → row filter → column filter → row filter (64 kept columns) → column filter (64 kept
+    /// rows). Each filter still sees exactly the values, in exactly the order, of the reference's
+    /// whole-image passes.
     #[inline(always)]
-    fn buffer64_impl(&mut self, img: &Image<'_>) -> Box<[f32; 4096]> {
+    fn buffer64_impl<const AVX: bool>(&mut self, img: &Image<'_>) -> Box<[f32; 4096]> {
         let (w, h) = (img.width, img.height);
         let (wr, wc) = (window(w), window(h));
-        let n = w * h;
-        let cols: Vec<usize> = (0..64).map(|j| sample_index(j, w)).collect();
-        let rows: Vec<usize> = (0..64).map(|i| sample_index(i, h)).collect();
-        self.a.clear();
-        self.a.resize(n, 0.0);
-        self.b.clear();
-        self.b.resize(n, 0.0);
-        self.c.clear();
-        self.c.resize(h * 64, 0.0);
-        self.t1.clear();
-        self.t1.resize(w, [0.0; LANES]);
-        self.t2.clear();
-        self.t2.resize(w, [0.0; LANES]);
-        let t = luma::tables();
+        let cols: [usize; 64] = std::array::from_fn(|j| sample_index(j, w));
+        let rows: [usize; 64] = std::array::from_fn(|i| sample_index(i, h));
+        // The pass-1 column filter reads rows li..=ri (a span of wc + 1) while the row filter
+        // writes the next strip of 8: a ring of wc + 1 + 8 rows, rounded up to whole strips so
+        // that a strip never wraps.
+        let ring_a = (wc + 1 + LANES).div_ceil(LANES) * LANES;
+        ensure(&mut self.a, ring_a * w);
+        ensure(&mut self.b, RING_B * w);
+        ensure(&mut self.c, h * 64);
+        ensure(&mut self.d, h * 64);
+        ensure(&mut self.t1, w);
+        ensure(&mut self.t2, w);
+        ensure(&mut self.sums1, w);
+        ensure(&mut self.sums2, 64);
+        if self.zeros.len() < w {
+            self.zeros = vec![0.0; w];
+        }
+        let a = &mut self.a[..ring_a * w];
+        let b = &mut self.b[..RING_B * w];
+        let c = &mut self.c[..h * 64];
+        let d = &mut self.d[..h * 64];
+        let (t1, t2) = (&mut self.t1[..w], &mut self.t2[..w]);
+        let zeros = &self.zeros[..w];
+        let (sums1, sums2) = (&mut self.sums1[..w], &mut self.sums2[..64]);
+        sums1.fill(0.0);
+        sums2.fill(0.0);
+        let mut v1 = VBox::new(h, wc);
+        let mut v2 = VBox::new(h, wc);
+        let mut p2 = 0; // next row of b for the pass-2 row filter
 
-        // Pass 1, along rows: luma (computed on the fly) -> a.
         for r0 in (0..h).step_by(LANES) {
             let nl = LANES.min(h - r0);
-            match img.pixels {
-                Pixels::Rgb8(p) => {
-                    for l in 0..nl {
-                        let row = &p[(r0 + l) * w * 3..(r0 + l + 1) * w * 3];
-                        for (j, px) in row.chunks_exact(3).enumerate() {
-                            self.t1[j][l] = t.rgb(px[0], px[1], px[2]);
-                        }
-                    }
-                }
-                Pixels::Grey8(p) => {
-                    for l in 0..nl {
-                        let row = &p[(r0 + l) * w..(r0 + l + 1) * w];
-                        for (j, &v) in row.iter().enumerate() {
-                            self.t1[j][l] = t.grey(v);
-                        }
-                    }
-                }
-                Pixels::Luma(p) => {
-                    for l in 0..nl {
-                        let row = &p[(r0 + l) * w..(r0 + l + 1) * w];
-                        for (j, &v) in row.iter().enumerate() {
-                            self.t1[j][l] = v;
-                        }
-                    }
-                }
-            }
-            let t2 = &mut self.t2;
-            box_lanes(&self.t1, wr, |o, s, cnt| t2[o] = div_lane(s, cnt));
-            for l in 0..nl {
-                let row = &mut self.a[(r0 + l) * w..(r0 + l + 1) * w];
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = self.t2[j][l];
-                }
-            }
-        }
+            // Pass 1, along rows: luma -> a (ring).
+            load_luma::<AVX>(img, r0, nl, zeros, t1);
+            box_lanes(t1, wr, |o, s, cnt| t2[o] = div_lane(s, cnt));
+            let slot = r0 % ring_a;
+            transpose_out::<AVX>(t2, &mut a[slot * w..(slot + nl) * w], w);
 
-        // Pass 1, along columns: a -> b.
-        {
-            let b = &mut self.b;
-            box_vertical(&self.a, w, h, wc, |o, s, cnt| {
-                for (d, &v) in b[o * w..(o + 1) * w].iter_mut().zip(s) {
-                    *d = v / cnt;
+            // Pass 1, along columns: a -> b (ring), as far as the rows written so far allow.
+            let avail = r0 + nl;
+            v1.advance(|r| &a[(r % ring_a) * w..(r % ring_a + 1) * w], avail, sums1, |o, s, cnt| {
+                let slot = o % RING_B;
+                for (dv, &v) in b[slot * w..(slot + 1) * w].iter_mut().zip(s) {
+                    *dv = v / cnt;
                 }
             });
-        }
 
-        // Pass 2, along rows: b -> c, keeping only the 64 sampled columns.
-        for r0 in (0..h).step_by(LANES) {
-            let nl = LANES.min(h - r0);
-            for l in 0..nl {
-                let row = &self.b[(r0 + l) * w..(r0 + l + 1) * w];
-                for (j, &v) in row.iter().enumerate() {
-                    self.t1[j][l] = v;
+            // Pass 2, along rows, on each full strip of b (or the last, partial one): -> c.
+            while p2 < h && (v1.done() >= p2 + LANES || v1.done() == h) {
+                let n2 = LANES.min(h - p2);
+                let src: [&[f32]; LANES] = std::array::from_fn(|l| {
+                    if l < n2 {
+                        let slot = (p2 + l) % RING_B;
+                        &b[slot * w..(slot + 1) * w]
+                    } else {
+                        zeros
+                    }
+                });
+                transpose_in::<AVX>(&src, t1);
+                box_lanes(t1, wr, |o, s, cnt| t2[o] = div_lane(s, cnt));
+                for l in 0..n2 {
+                    let out = &mut c[(p2 + l) * 64..(p2 + l + 1) * 64];
+                    for (dv, &j) in out.iter_mut().zip(&cols) {
+                        *dv = t2[j][l];
+                    }
                 }
-            }
-            let t2 = &mut self.t2;
-            box_lanes(&self.t1, wr, |o, s, cnt| t2[o] = div_lane(s, cnt));
-            for l in 0..nl {
-                let out = &mut self.c[(r0 + l) * 64..(r0 + l + 1) * 64];
-                for (d, &j) in out.iter_mut().zip(&cols) {
-                    *d = self.t2[j][l];
-                }
+                p2 += n2;
+                // Pass 2, along columns, on the 64 kept columns: c -> d.
+                v2.advance(|r| &c[r * 64..(r + 1) * 64], p2, sums2, |o, s, cnt| {
+                    for (dv, &v) in d[o * 64..(o + 1) * 64].iter_mut().zip(s) {
+                        *dv = v / cnt;
+                    }
+                });
             }
         }
+        debug_assert!(v1.done() == h && v2.done() == h && p2 == h);
 
-        // Pass 2, along columns, on the 64 kept columns; keep the 64 sampled rows.
         let mut out = Box::new([0f32; 4096]);
-        let mut kept = vec![[0f32; 64]; h];
-        box_vertical(&self.c, 64, h, wc, |o, s, cnt| {
-            for (d, &v) in kept[o].iter_mut().zip(s) {
-                *d = v / cnt;
-            }
-        });
         for (i, &r) in rows.iter().enumerate() {
-            out[i * 64..(i + 1) * 64].copy_from_slice(&kept[r]);
+            out[i * 64..(i + 1) * 64].copy_from_slice(&d[r * 64..(r + 1) * 64]);
         }
         out
+    }
+}
+
+/// Luma of rows `r0..r0 + nl` transposed into lanes (`dst[j][l]` = luma of row `r0 + l`, column
+/// `j`); missing rows of a partial strip are zeros.
+#[inline(always)]
+fn load_luma<const AVX: bool>(img: &Image<'_>, r0: usize, nl: usize, zeros: &[f32], dst: &mut [Lane]) {
+    let w = img.width;
+    let t = luma::tables();
+    match img.pixels {
+        Pixels::Luma(p) => {
+            let src: [&[f32]; LANES] =
+                std::array::from_fn(|l| if l < nl { &p[(r0 + l) * w..(r0 + l + 1) * w] } else { zeros });
+            transpose_in::<AVX>(&src, dst);
+        }
+        Pixels::Rgb8(p) => {
+            let mut j = 0;
+            #[cfg(target_arch = "x86_64")]
+            if AVX && nl == LANES {
+                // SAFETY: AVX is only true inside `buffer64_avx2`, which requires AVX2.
+                j = unsafe { avx::luma_rgb_in(&p[r0 * w * 3..(r0 + LANES) * w * 3], w, dst) };
+            }
+            for (jj, lane) in dst.iter_mut().enumerate().skip(j) {
+                for (l, v) in lane.iter_mut().enumerate() {
+                    *v = if l < nl {
+                        let q = ((r0 + l) * w + jj) * 3;
+                        t.rgb(p[q], p[q + 1], p[q + 2])
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        Pixels::Grey8(p) => {
+            for (jj, lane) in dst.iter_mut().enumerate() {
+                for (l, v) in lane.iter_mut().enumerate() {
+                    *v = if l < nl { t.grey(p[(r0 + l) * w + jj]) } else { 0.0 };
+                }
+            }
+        }
+    }
+}
+
+/// The column box filter (`box1DFloat` down every column at once) as a resumable state machine:
+/// [`VBox::advance`] performs the reference's steps in order for as long as the input rows they
+/// need have been produced.
+struct VBox {
+    h: usize,
+    w: usize,
+    half: usize,
+    li: usize,
+    ri: usize,
+    o: usize,
+    cnt: usize,
+}
+
+impl VBox {
+    fn new(h: usize, w: usize) -> Self {
+        VBox { h, w, half: (w + 2) / 2, li: 0, ri: 0, o: 0, cnt: 0 }
+    }
+
+    /// Output rows emitted so far.
+    fn done(&self) -> usize {
+        self.o
+    }
+
+    /// Runs the filter's steps while the input rows they need are below `avail`.
+    #[inline(always)]
+    fn advance<'x>(
+        &mut self,
+        row: impl Fn(usize) -> &'x [f32],
+        avail: usize,
+        s: &mut [f32],
+        mut emit: impl FnMut(usize, &[f32], f32),
+    ) {
+        while self.o < self.h {
+            if self.ri < self.half - 1 {
+                // Phase 1: fill, no output.
+                if self.ri >= avail {
+                    return;
+                }
+                add_row(s, row(self.ri));
+                self.cnt += 1;
+                self.ri += 1;
+            } else if self.ri < self.w {
+                // Phase 2: grow the window.
+                if self.ri >= avail {
+                    return;
+                }
+                add_row(s, row(self.ri));
+                self.cnt += 1;
+                emit(self.o, s, self.cnt as f32);
+                self.ri += 1;
+                self.o += 1;
+            } else if self.ri < self.h {
+                // Phase 3: slide (add the right row, then subtract the left one).
+                if self.ri >= avail {
+                    return;
+                }
+                add_row(s, row(self.ri));
+                sub_row(s, row(self.li));
+                emit(self.o, s, self.cnt as f32);
+                self.li += 1;
+                self.ri += 1;
+                self.o += 1;
+            } else {
+                // Phase 4: shrink.
+                sub_row(s, row(self.li));
+                self.cnt -= 1;
+                emit(self.o, s, self.cnt as f32);
+                self.li += 1;
+                self.o += 1;
+            }
+        }
+    }
+}
+
+/// Transposes 8 rows (`src[l][j]`) into `w` lanes (`dst[j][l]`).
+#[inline(always)]
+fn transpose_in<const AVX: bool>(src: &[&[f32]; LANES], dst: &mut [Lane]) {
+    let w = dst.len();
+    let mut j = 0;
+    #[cfg(target_arch = "x86_64")]
+    if AVX {
+        // SAFETY: AVX is only true inside `buffer64_avx2`, which requires AVX2.
+        j = unsafe { avx::transpose_in(src, dst) };
+    }
+    for jj in j..w {
+        for l in 0..LANES {
+            dst[jj][l] = src[l][jj];
+        }
+    }
+}
+
+/// Transposes `w` lanes back into the first `rows.len() / w` (at most 8) rows of `rows`.
+#[inline(always)]
+fn transpose_out<const AVX: bool>(src: &[Lane], rows: &mut [f32], w: usize) {
+    let nl = rows.len() / w;
+    let mut j = 0;
+    #[cfg(target_arch = "x86_64")]
+    if AVX && nl == LANES {
+        // SAFETY: AVX is only true inside `buffer64_avx2`, which requires AVX2.
+        j = unsafe { avx::transpose_out(src, rows, w) };
+    }
+    for l in 0..nl {
+        for jj in j..w {
+            rows[l * w + jj] = src[jj][l];
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    //! 8×8 float transposes with AVX (shuffles only: no arithmetic, so exactness is untouched).
+    use super::{LANES, Lane};
+    use std::arch::x86_64::*;
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(s0, s4),
+            _mm256_permute2f128_ps::<0x20>(s1, s5),
+            _mm256_permute2f128_ps::<0x20>(s2, s6),
+            _mm256_permute2f128_ps::<0x20>(s3, s7),
+            _mm256_permute2f128_ps::<0x31>(s0, s4),
+            _mm256_permute2f128_ps::<0x31>(s1, s5),
+            _mm256_permute2f128_ps::<0x31>(s2, s6),
+            _mm256_permute2f128_ps::<0x31>(s3, s7),
+        ]
+    }
+
+    /// Full 8-column blocks of `transpose_in`; returns the first column not done.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn transpose_in(src: &[&[f32]; LANES], dst: &mut [Lane]) -> usize {
+        let w = dst.len();
+        let mut j = 0;
+        while j + 8 <= w {
+            // SAFETY: j + 8 <= w = every src row's length (checked by the slicing below).
+            let r: [__m256; 8] = std::array::from_fn(|l| {
+                let row = &src[l][j..j + 8];
+                unsafe { _mm256_loadu_ps(row.as_ptr()) }
+            });
+            let t = transpose8(r);
+            for (c, v) in t.iter().enumerate() {
+                // SAFETY: dst[j + c] is a [f32; 8] in bounds (indexing checks it).
+                unsafe { _mm256_storeu_ps(dst[j + c].as_mut_ptr(), *v) };
+            }
+            j += 8;
+        }
+        j
+    }
+
+    /// Luma of a full strip of 8 RGB8 rows (`rgb`, 8 × `w` pixels), transposed into lanes, for the
+    /// full 8-column blocks; returns the first column not done. Each value is
+    /// `(0.299f * R + 0.587f * G) + 0.114f * B`: the same three products and two sums, in the same
+    /// order, as the scalar path (the bytes are only shuffled and widened before that).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn luma_rgb_in(rgb: &[u8], w: usize, dst: &mut [Lane]) -> usize {
+        // Byte shuffles gathering R, G and B of 8 pixels (24 bytes: 16 in `lo`, 8 in `hi`).
+        let pick = |c: usize, from_hi: bool| -> __m128i {
+            let mut m = [-128i8; 16];
+            for (k, slot) in m.iter_mut().take(8).enumerate() {
+                let pos = 3 * k + c;
+                if (pos >= 16) == from_hi {
+                    *slot = (if from_hi { pos - 16 } else { pos }) as i8;
+                }
+            }
+            // SAFETY: 16 bytes read from a 16-byte array.
+            unsafe { _mm_loadu_si128(m.as_ptr().cast()) }
+        };
+        let (r_lo, r_hi, g_lo, g_hi, b_lo, b_hi) =
+            (pick(0, false), pick(0, true), pick(1, false), pick(1, true), pick(2, false), pick(2, true));
+        let (kr, kg, kb) = (_mm256_set1_ps(0.299f32), _mm256_set1_ps(0.587f32), _mm256_set1_ps(0.114f32));
+        let mut j = 0;
+        while j + 8 <= w {
+            let r: [__m256; 8] = std::array::from_fn(|l| {
+                let px = &rgb[(l * w + j) * 3..(l * w + j) * 3 + 24];
+                // SAFETY: `px` holds 24 bytes: 16 read at 0, 8 at 16.
+                let (lo, hi) = unsafe {
+                    (_mm_loadu_si128(px.as_ptr().cast()), _mm_loadl_epi64(px[16..].as_ptr().cast()))
+                };
+                let chan = |ml, mh| {
+                    let bytes = _mm_or_si128(_mm_shuffle_epi8(lo, ml), _mm_shuffle_epi8(hi, mh));
+                    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes))
+                };
+                let (rr, gg, bb) = (chan(r_lo, r_hi), chan(g_lo, g_hi), chan(b_lo, b_hi));
+                _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(kr, rr), _mm256_mul_ps(kg, gg)), _mm256_mul_ps(kb, bb))
+            });
+            let t = transpose8(r);
+            for (c, v) in t.iter().enumerate() {
+                // SAFETY: dst[j + c] is a [f32; 8] in bounds (indexing checks it).
+                unsafe { _mm256_storeu_ps(dst[j + c].as_mut_ptr(), *v) };
+            }
+            j += 8;
+        }
+        j
+    }
+
+    /// Full 8-column blocks of `transpose_out` for a full strip of 8 rows.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn transpose_out(src: &[Lane], rows: &mut [f32], w: usize) -> usize {
+        let mut j = 0;
+        while j + 8 <= w {
+            // SAFETY: src[j + c] is a [f32; 8] in bounds (indexing checks it).
+            let r: [__m256; 8] = std::array::from_fn(|c| unsafe { _mm256_loadu_ps(src[j + c].as_ptr()) });
+            let t = transpose8(r);
+            for (l, v) in t.iter().enumerate() {
+                let dst = &mut rows[l * w + j..l * w + j + 8];
+                // SAFETY: dst has 8 floats (the slicing checks it).
+                unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), *v) };
+            }
+            j += 8;
+        }
+        j
     }
 }
 
@@ -434,48 +698,6 @@ fn add_lane(s: &mut Lane, x: &Lane) {
 fn sub_lane(s: &mut Lane, x: &Lane) {
     for l in 0..LANES {
         s[l] -= x[l];
-    }
-}
-
-/// `box1DFloat` down every column of a row-major `width`-wide buffer at once.
-#[inline(always)]
-fn box_vertical(
-    x: &[f32],
-    width: usize,
-    h: usize,
-    w: usize,
-    mut emit: impl FnMut(usize, &[f32], f32),
-) {
-    let half = (w + 2) / 2;
-    let mut s = vec![0f32; width];
-    let row = |r: usize| &x[r * width..(r + 1) * width];
-    let (mut li, mut ri, mut o, mut cnt) = (0usize, 0usize, 0usize, 0usize);
-    for _ in 0..half - 1 {
-        add_row(&mut s, row(ri));
-        cnt += 1;
-        ri += 1;
-    }
-    for _ in 0..w - half + 1 {
-        add_row(&mut s, row(ri));
-        cnt += 1;
-        emit(o, &s, cnt as f32);
-        ri += 1;
-        o += 1;
-    }
-    for _ in 0..h - w {
-        add_row(&mut s, row(ri));
-        sub_row(&mut s, row(li));
-        emit(o, &s, cnt as f32);
-        li += 1;
-        ri += 1;
-        o += 1;
-    }
-    for _ in 0..half - 1 {
-        sub_row(&mut s, row(li));
-        cnt -= 1;
-        emit(o, &s, cnt as f32);
-        li += 1;
-        o += 1;
     }
 }
 
