@@ -44,9 +44,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     paths.sort();
     let mut images = Vec::with_capacity(paths.len());
     for p in &paths {
-        let (w, h) = dims_from_name(p).ok_or_else(|| format!("{}: name is not NAME.WxH.rgb", p.display()))?;
+        let (w, h) = dims_from_name(p)
+            .ok_or_else(|| format!("{}: name is not NAME.WxH.rgb", p.display()))?;
         let buf = std::fs::read(p)?;
-        let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         images.push((name, buf, w, h));
     }
 
