@@ -1,0 +1,296 @@
+//! `vigil hash`: files in, PDQ and cryptographic hashes out, in input order.
+//!
+//! The pipeline: [`crate::inputs::expand`] lists the inputs in output order; a rayon pool of
+//! `--jobs` threads reads, decodes and hashes them (one `vigil_pdq::Hasher` per thread, reused);
+//! the calling thread puts the results back in order and streams them to stdout as soon as the
+//! next one in line is ready.
+//!
+//! Memory stays bounded: each worker holds one file and its decoded pixels at a time, so at most
+//! `jobs` images are in memory; at most [`WINDOW_PER_JOB`]`× jobs` inputs are dispatched ahead of
+//! the oldest unprinted one, which bounds the reorder buffer (of small results) too. A slow file
+//! therefore stalls dispatch after the window fills rather than piling up results.
+//!
+//! **Invariant:** media bytes are only ever read into memory; nothing here writes them anywhere.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+
+use anyhow::{Context, bail};
+use vigil_core::Hash256;
+use vigil_media::{FileDigests, PixelData};
+use vigil_pdq::{Hasher, Image, Pdq, Pixels};
+
+use crate::cli::Format;
+use crate::config::HashConfig;
+use crate::exit::ExitStatus;
+use crate::inputs::{self, Input};
+use crate::output::Output;
+use crate::printer::Printer;
+
+/// How many inputs per worker may be dispatched ahead of the oldest unprinted one.
+const WINDOW_PER_JOB: usize = 16;
+
+/// The result of hashing one file (library types; [`crate::output`] turns it into wire types).
+#[derive(Debug, Clone)]
+pub(crate) struct Hashed {
+    pub(crate) format: vigil_media::Format,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) pdq: Pdq,
+    /// The 8 dihedral hashes in the reference's order, with `--dihedral`.
+    pub(crate) dihedral: Option<[Hash256; 8]>,
+    /// The file's MD5, SHA-1 and SHA-256, for `--format jsonl`.
+    pub(crate) digests: Option<FileDigests>,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    pub(crate) hashed: usize,
+    pub(crate) failed: usize,
+    /// The reader of stdout went away (e.g. `| head`); the run stopped early.
+    pub(crate) broken_pipe: bool,
+}
+
+impl Summary {
+    pub(crate) fn status(&self) -> ExitStatus {
+        if self.failed == 0 || self.broken_pipe {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        }
+    }
+}
+
+/// `vigil hash PATH...`.
+pub(crate) fn run(
+    paths: &[PathBuf],
+    cfg: &HashConfig,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
+    let inputs = inputs::expand(paths);
+    let summary = hash_inputs(inputs, cfg, printer, |_, _| {})?;
+    if printer.summary() && summary.failed > 0 && !summary.broken_pipe {
+        let mut e = io::stderr().lock();
+        let _ = writeln!(
+            e,
+            "vigil: {} of {} inputs failed; {} hashed",
+            summary.failed,
+            summary.failed + summary.hashed,
+            summary.hashed
+        );
+    }
+    Ok(summary.status())
+}
+
+/// Hashes `inputs` with `cfg`, printing results in input order to stdout and per-input errors to
+/// stderr; `observe` sees each outcome in order (the demo uses it). Errors returned are fatal
+/// (stdout failing for a reason other than a closed pipe, the thread pool not starting).
+pub(crate) fn hash_inputs(
+    inputs: Vec<Input>,
+    cfg: &HashConfig,
+    printer: Printer,
+    mut observe: impl FnMut(&Input, &Result<Hashed, String>),
+) -> anyhow::Result<Summary> {
+    let total = inputs.len();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.jobs)
+        .thread_name(|i| format!("vigil-hash-{i}"))
+        .build()
+        .context("starting the worker threads")?;
+    let shared = Arc::new(cfg.clone());
+    let (tx, rx) = mpsc::channel::<(usize, Result<Hashed, String>)>();
+    let window = cfg.jobs.saturating_mul(WINDOW_PER_JOB).max(1);
+
+    let stdout_is_terminal = io::stdout().is_terminal();
+    let mut out = Output::new(BufWriter::new(io::stdout().lock()), cfg.format);
+    let mut progress = printer.progress(total);
+    let mut summary = Summary::default();
+
+    // `pending[k]` holds the outcome of input `next_out + k` once it has arrived.
+    let mut pending: VecDeque<Option<Result<Hashed, String>>> = VecDeque::new();
+    let (mut next_spawn, mut next_out) = (0usize, 0usize);
+    let result = (|| -> io::Result<()> {
+        while next_out < total {
+            while next_spawn < total && next_spawn - next_out < window {
+                let input = &inputs[next_spawn];
+                match &input.error {
+                    Some(msg) => pending.push_back(Some(Err(msg.clone()))),
+                    None => {
+                        pending.push_back(None);
+                        let (tx, cfg, path, i) = (
+                            tx.clone(),
+                            Arc::clone(&shared),
+                            input.path.clone(),
+                            next_spawn,
+                        );
+                        pool.spawn(move || {
+                            let name = display_path(&path, &cfg);
+                            let outcome = hash_one(&path, &name, &cfg);
+                            // The receiver is gone only when the run stopped early.
+                            let _ = tx.send((i, outcome));
+                        });
+                    }
+                }
+                next_spawn += 1;
+            }
+            while let Some(Some(_)) = pending.front() {
+                let outcome = pending.pop_front().flatten().expect("checked to be ready");
+                let input = &inputs[next_out];
+                let path = display_path(&input.path, cfg);
+                match &outcome {
+                    Ok(h) => {
+                        summary.hashed += 1;
+                        progress.stdout(|| {
+                            out.hashed(&path, h)?;
+                            if stdout_is_terminal {
+                                out.flush()
+                            } else {
+                                Ok(())
+                            }
+                        })?;
+                    }
+                    Err(msg) => {
+                        summary.failed += 1;
+                        progress.eprintln(&format!("vigil: error: {msg}"));
+                        progress.stdout(|| {
+                            out.failed(&path, msg)?;
+                            if stdout_is_terminal {
+                                out.flush()
+                            } else {
+                                Ok(())
+                            }
+                        })?;
+                    }
+                }
+                observe(input, &outcome);
+                progress.inc();
+                next_out += 1;
+            }
+            if next_out == total {
+                break;
+            }
+            // Nothing ready: let the reader see what we have while we wait.
+            out.flush()?;
+            let (i, outcome) = rx
+                .recv()
+                .expect("a sender is alive while inputs are in flight");
+            pending[i - next_out] = Some(outcome);
+        }
+        out.flush()
+    })();
+    progress.finish();
+    match result {
+        Ok(()) => Ok(summary),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            tracing::debug!(printed = next_out, total, "stdout closed; stopping");
+            summary.broken_pipe = true;
+            Ok(summary)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
+    }
+}
+
+fn display_path(path: &Path, cfg: &HashConfig) -> String {
+    let shown = match &cfg.display_root {
+        Some(root) => path.strip_prefix(root).unwrap_or(path),
+        None => path,
+    };
+    shown.to_string_lossy().into_owned()
+}
+
+thread_local! {
+    /// One hasher per worker thread: it keeps its scratch buffers between images.
+    static HASHER: RefCell<Hasher> = RefCell::new(Hasher::new());
+}
+
+/// Reads, decodes and hashes one file on a worker thread. A panic below is a bug, but it must not
+/// take the rest of the run down with it: it becomes this input's error.
+fn hash_one(path: &Path, name: &str, cfg: &HashConfig) -> Result<Hashed, String> {
+    let span = tracing::debug_span!("hash_file");
+    let _guard = span.enter();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        HASHER.with(|h| hash_file(path, name, cfg, &mut h.borrow_mut()))
+    }));
+    match outcome {
+        Ok(Ok(h)) => Ok(h),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(_) => Err(format!(
+            "hashing {name:?}: internal error (a panic; this is a bug in vigil)"
+        )),
+    }
+}
+
+/// `name` is the path as printed; messages use it.
+fn hash_file(
+    path: &Path,
+    name: &str,
+    cfg: &HashConfig,
+    hasher: &mut Hasher,
+) -> anyhow::Result<Hashed> {
+    let bytes = read_limited(path, cfg.decode.limits.max_file_bytes)
+        .with_context(|| format!("reading {name:?}"))?;
+    if bytes.is_empty() {
+        bail!("reading {name:?}: the file is empty");
+    }
+    // vigil-media's errors name the input themselves.
+    let decoded = vigil_media::decode(&bytes, name, &cfg.decode)?;
+    let pixels = match &decoded.pixels {
+        PixelData::Rgb8(p) => Pixels::Rgb8(p),
+        PixelData::Grey8(p) => Pixels::Grey8(p),
+    };
+    let img =
+        Image::new(pixels, decoded.width as usize, decoded.height as usize).with_context(|| {
+            format!("hashing {name:?}: the decoder returned an inconsistent buffer")
+        })?;
+    let (pdq, dihedral) = if cfg.dihedral {
+        let (pdq, d) = hasher.hash_and_dihedral_mode(&img, cfg.mode);
+        (pdq, Some(d.hashes))
+    } else {
+        (hasher.hash_mode(&img, cfg.mode), None)
+    };
+    let digests = (cfg.format == Format::Jsonl).then(|| vigil_media::digests(&bytes));
+    tracing::debug!(
+        bytes = bytes.len(),
+        width = decoded.width,
+        height = decoded.height,
+        quality = pdq.quality,
+        "hashed"
+    );
+    Ok(Hashed {
+        format: decoded.format,
+        width: decoded.width,
+        height: decoded.height,
+        pdq,
+        dihedral,
+        digests,
+    })
+}
+
+/// Reads a whole regular file, refusing one over `max` bytes **before** reading it (from its
+/// metadata), and again while reading, in case it grows.
+fn read_limited(path: &Path, max: u64) -> anyhow::Result<Vec<u8>> {
+    // Check the type before opening: opening a FIFO would block.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        bail!("not a regular file");
+    }
+    if meta.len() > max {
+        bail!(
+            "the file is {} bytes, over the {max}-byte limit (--max-file-size)",
+            meta.len()
+        );
+    }
+    let file = File::open(path)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        bail!("the file grew past the {max}-byte limit (--max-file-size) while being read");
+    }
+    Ok(bytes)
+}

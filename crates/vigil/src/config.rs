@@ -1,0 +1,93 @@
+//! The second stage of argument handling: [`crate::cli::Args`] resolved into the typed options the
+//! commands run with, validated (usage errors surface here, before any work), with defaults filled
+//! in. There is no config file or `VIGIL_*` variable for `hash` yet; when there is, it is layered
+//! here (defaults < file < environment < flags) and libraries still only see typed options.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use vigil_media::{DecodeOptions, Limits};
+
+use crate::cli::{self, Args, Command, Format, HashOpts};
+use crate::printer::Printer;
+
+/// Everything a run needs, resolved.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) printer: Printer,
+    pub(crate) verbose: u8,
+    pub(crate) command: CommandConfig,
+}
+
+#[derive(Debug)]
+pub(crate) enum CommandConfig {
+    Hash {
+        paths: Vec<PathBuf>,
+        hash: HashConfig,
+    },
+    Demo {
+        hash: HashConfig,
+    },
+}
+
+/// Options of the hashing pipeline (shared by `hash` and `demo`).
+#[derive(Debug, Clone)]
+pub(crate) struct HashConfig {
+    pub(crate) format: Format,
+    pub(crate) mode: vigil_pdq::Mode,
+    pub(crate) dihedral: bool,
+    pub(crate) decode: DecodeOptions,
+    /// Worker threads, and so also the most files read and decoded at once.
+    pub(crate) jobs: usize,
+    /// Paths are printed relative to this directory when under it (the demo's temporary
+    /// directory); `None` prints them as found.
+    pub(crate) display_root: Option<PathBuf>,
+}
+
+/// Resolves and validates the arguments. An error here is a usage error (exit 2).
+pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
+    let command = match args.command {
+        Command::Hash(h) => CommandConfig::Hash {
+            paths: h.paths,
+            hash: hash_config(h.opts)?,
+        },
+        Command::Demo(d) => CommandConfig::Demo {
+            hash: hash_config(d.opts)?,
+        },
+    };
+    Ok(Config {
+        printer: Printer::new(args.quiet, args.verbose),
+        verbose: args.verbose,
+        command,
+    })
+}
+
+fn hash_config(o: HashOpts) -> anyhow::Result<HashConfig> {
+    if o.dihedral && o.format != Format::Jsonl {
+        bail!("--dihedral needs --format jsonl (the csv format has no column for it)");
+    }
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_file_bytes: o.max_file_size.unwrap_or(defaults.max_file_bytes),
+        max_pixels: o.max_pixels.unwrap_or(defaults.max_pixels),
+        max_alloc_bytes: o.max_alloc_size.unwrap_or(defaults.max_alloc_bytes),
+    };
+    let jobs = match o.jobs {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    Ok(HashConfig {
+        format: o.format,
+        mode: match o.mode {
+            cli::Mode::Full => vigil_pdq::Mode::Full,
+            cli::Mode::ReferenceTool => vigil_pdq::Mode::ReferenceTool,
+        },
+        dihedral: o.dihedral,
+        decode: DecodeOptions {
+            limits,
+            apply_exif_orientation: o.exif_orient,
+        },
+        jobs,
+        display_root: None,
+    })
+}

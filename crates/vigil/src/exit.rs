@@ -1,0 +1,37 @@
+//! The exit statuses of `vigil`, converted to a process exit code in one place (fd's `exit_codes.rs`,
+//! uv's `ExitStatus`). `vigil match` will follow grep instead (0 match, 1 no match, 2 error) when it
+//! lands.
+
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitStatus {
+    /// 0: every input was processed.
+    Success,
+    /// 1: some inputs failed; each was reported and all others were processed.
+    Failure,
+    /// 2: usage error or fatal error.
+    Error,
+    /// 130: interrupted.
+    #[allow(dead_code)] // Ctrl-C currently ends the process through the default SIGINT action.
+    Interrupted,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Error => 2,
+            ExitStatus::Interrupted => 130,
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> ExitCode {
+        ExitCode::from(s.code())
+    }
+}

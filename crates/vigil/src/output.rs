@@ -1,0 +1,150 @@
+//! The stdout formats of `vigil hash`: the stable contract other tools parse.
+//!
+//! **API Boundary:** the JSON shapes are the serde structs here ([`HashRecord`], [`ErrorRecord`]);
+//! library types (`vigil_pdq::Pdq`, `vigil_media::Decoded`) are not `Serialize` and are converted by
+//! hand, so a change of wire format stays in this file.
+//!
+//! * csv: `pdq_hex,quality,path` per hashed file, no header (the reference tool's format); failed
+//!   inputs do not appear. Control characters in the path are escaped so that a hostile file name
+//!   cannot forge a line.
+//! * jsonl: one object per input, [`HashRecord`] or [`ErrorRecord`].
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::commands::hash::Hashed;
+
+/// One hashed file, as a jsonl line.
+#[derive(Debug, Serialize)]
+pub(crate) struct HashRecord<'a> {
+    /// The path (lossy UTF-8).
+    pub(crate) path: &'a str,
+    /// PDQ hash, 64 lowercase hex digits.
+    pub(crate) pdq: String,
+    /// PDQ quality, 0..=100.
+    pub(crate) quality: u8,
+    /// The 8 dihedral hashes in the reference's order (orig, rot90, rot180, rot270, flipx, flipy,
+    /// flipplus1, flipminus1); only with `--dihedral`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pdq_dihedral: Option<Vec<String>>,
+    /// MD5 of the file bytes, 32 lowercase hex digits.
+    pub(crate) md5: &'a str,
+    /// SHA-1 of the file bytes, 40 lowercase hex digits.
+    pub(crate) sha1: &'a str,
+    /// SHA-256 of the file bytes, 64 lowercase hex digits.
+    pub(crate) sha256: &'a str,
+    /// Width in pixels, as hashed.
+    pub(crate) width: u32,
+    /// Height in pixels, as hashed.
+    pub(crate) height: u32,
+    /// The container format (`jpeg`, `png`, `gif`, `webp`, `bmp`, `tiff`).
+    pub(crate) format: &'static str,
+}
+
+/// One input that could not be hashed, as a jsonl line.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErrorRecord<'a> {
+    /// The path (lossy UTF-8).
+    pub(crate) path: &'a str,
+    /// What failed, naming the input (the whole error chain).
+    pub(crate) error: &'a str,
+}
+
+/// Writes records in one format.
+pub(crate) struct Output<W> {
+    w: W,
+    format: Format,
+}
+
+impl<W: Write> Output<W> {
+    pub(crate) fn new(w: W, format: Format) -> Self {
+        Output { w, format }
+    }
+
+    /// Writes the line of one hashed file.
+    pub(crate) fn hashed(&mut self, path: &str, h: &Hashed) -> io::Result<()> {
+        match self.format {
+            Format::Csv => {
+                writeln!(
+                    self.w,
+                    "{},{},{}",
+                    h.pdq.hash,
+                    h.pdq.quality,
+                    escape_controls(path)
+                )
+            }
+            Format::Jsonl => {
+                let d = h.digests.as_ref();
+                let rec = HashRecord {
+                    path,
+                    pdq: h.pdq.hash.to_hex(),
+                    quality: h.pdq.quality,
+                    pdq_dihedral: h.dihedral.map(|ds| ds.iter().map(|x| x.to_hex()).collect()),
+                    md5: d.map_or("", |d| &d.md5),
+                    sha1: d.map_or("", |d| &d.sha1),
+                    sha256: d.map_or("", |d| &d.sha256),
+                    width: h.width,
+                    height: h.height,
+                    format: h.format.name(),
+                };
+                self.json_line(&rec)
+            }
+        }
+    }
+
+    /// Writes the line of one failed input (jsonl only; csv lists only hashed files).
+    pub(crate) fn failed(&mut self, path: &str, error: &str) -> io::Result<()> {
+        match self.format {
+            Format::Csv => Ok(()),
+            Format::Jsonl => self.json_line(&ErrorRecord { path, error }),
+        }
+    }
+
+    fn json_line<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.w, v).map_err(io::Error::from)?;
+        self.w.write_all(b"\n")
+    }
+
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// Escapes control characters (`\n`, `\r`, `\t`, others as `\xNN` or `\u{NN}`) so that one record
+/// stays one line.
+pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped() {
+        assert_eq!(escape_controls("a/b c.png"), "a/b c.png");
+        assert_eq!(
+            escape_controls("a\nb\tc\x07\u{85}"),
+            "a\\nb\\tc\\x07\\u{85}"
+        );
+    }
+}
