@@ -18,6 +18,10 @@
 //! hostile header is refused with [`Error::Limit`] instead of exhausting memory.
 
 mod error;
+mod exif;
+mod gif;
+mod jpeg;
+mod raster;
 
 pub use crate::error::Error;
 
@@ -53,9 +57,34 @@ impl Format {
     }
 
     /// Sniffs the format from the first bytes (magic numbers), never from a file name.
+    ///
+    /// JPEG `FF D8 FF`; PNG's 8-byte signature; `GIF87a`/`GIF89a`; `RIFF….WEBP`; BMP `BM` followed
+    /// by a known DIB header size (as Pillow checks); TIFF and BigTIFF in both byte orders.
     pub fn sniff(bytes: &[u8]) -> Option<Format> {
-        let _ = bytes;
-        None
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Format::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Format::Png)
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            Some(Format::Gif)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Format::WebP)
+        } else if bytes.starts_with(b"BM")
+            && bytes.len() >= 18
+            && matches!(
+                u32::from_le_bytes([bytes[14], bytes[15], bytes[16], bytes[17]]),
+                12 | 16 | 40 | 52 | 56 | 64 | 108 | 124
+            )
+        {
+            Some(Format::Bmp)
+        } else if [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"]
+            .iter()
+            .any(|m| bytes.starts_with(*m))
+        {
+            Some(Format::Tiff)
+        } else {
+            None
+        }
     }
 }
 
@@ -72,7 +101,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_file_bytes: 256 << 20, max_pixels: 100_000_000, max_alloc_bytes: 1 << 30 }
+        Limits {
+            max_file_bytes: 256 << 20,
+            max_pixels: 100_000_000,
+            max_alloc_bytes: 1 << 30,
+        }
     }
 }
 
@@ -111,9 +144,116 @@ pub struct Decoded {
 }
 
 /// Decodes an image held in memory. `name` (usually the path) is used only in error messages.
+///
+/// The format is sniffed from the bytes ([`Format::sniff`]). Limits are checked in this order: the
+/// file size, then the dimensions from the header (before any pixel memory is allocated), then the
+/// size of the pixel buffers. Errors name `name` and never panic on hostile input.
 pub fn decode(bytes: &[u8], name: &str, opts: &DecodeOptions) -> Result<Decoded, Error> {
-    let _ = (bytes, opts);
-    Err(Error::UnknownFormat { name: name.to_string() })
+    let limits = &opts.limits;
+    let size = bytes.len() as u64;
+    if size > limits.max_file_bytes {
+        return Err(Error::Limit {
+            name: name.to_string(),
+            what: format!(
+                "file of {size} bytes exceeds the {}-byte file size limit",
+                limits.max_file_bytes
+            ),
+        });
+    }
+    let format = Format::sniff(bytes).ok_or_else(|| Error::UnknownFormat {
+        name: name.to_string(),
+    })?;
+    let apply = opts.apply_exif_orientation;
+    match format {
+        Format::Jpeg => jpeg::decode(bytes, name, limits, apply),
+        Format::Gif => gif::decode(bytes, name, limits),
+        Format::Png | Format::WebP | Format::Bmp | Format::Tiff => {
+            raster::decode(bytes, name, format, limits, apply)
+        }
+    }
+}
+
+/// Refuses dimensions over the pixel limit (and zero-sized images).
+pub(crate) fn check_pixels(name: &str, w: u32, h: u32, limits: &Limits) -> Result<(), Error> {
+    let px = u64::from(w) * u64::from(h);
+    if px > limits.max_pixels {
+        return Err(Error::Limit {
+            name: name.to_string(),
+            what: format!(
+                "{w}x{h} ({px} pixels) exceeds the {}-pixel limit",
+                limits.max_pixels
+            ),
+        });
+    }
+    if px == 0 {
+        return Err(Error::Decode {
+            name: name.to_string(),
+            format: "image",
+            message: format!("empty image ({w}x{h})"),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn alloc_limit(name: &str, bytes: u64, limits: &Limits) -> Error {
+    Error::Limit {
+        name: name.to_string(),
+        what: format!(
+            "a {bytes}-byte pixel buffer exceeds the {}-byte allocation limit",
+            limits.max_alloc_bytes
+        ),
+    }
+}
+
+/// `w * h * channels` as a buffer length, refused when over the allocation limit.
+pub(crate) fn buffer_len(
+    name: &str,
+    w: u32,
+    h: u32,
+    channels: u64,
+    limits: &Limits,
+) -> Result<usize, Error> {
+    let bytes = u64::from(w)
+        .checked_mul(u64::from(h))
+        .and_then(|n| n.checked_mul(channels))
+        .unwrap_or(u64::MAX);
+    if bytes > limits.max_alloc_bytes {
+        return Err(alloc_limit(name, bytes, limits));
+    }
+    usize::try_from(bytes).map_err(|_| alloc_limit(name, bytes, limits))
+}
+
+/// A zeroed buffer, failing with an error (not an abort) when the memory is not there.
+pub(crate) fn alloc(name: &str, len: usize) -> Result<Vec<u8>, Error> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Error::Limit {
+        name: name.to_string(),
+        what: format!("out of memory allocating {len} bytes"),
+    })?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
+/// Builds the result, applying the EXIF orientation when asked.
+pub(crate) fn finish(
+    format: Format,
+    width: u32,
+    height: u32,
+    pixels: PixelData,
+    exif_orientation: Option<u8>,
+    apply: bool,
+) -> Decoded {
+    let (pixels, width, height) = match (apply, exif_orientation) {
+        (true, Some(o)) => exif::apply(pixels, width, height, o),
+        _ => (pixels, width, height),
+    };
+    Decoded {
+        format,
+        width,
+        height,
+        pixels,
+        exif_orientation,
+    }
 }
 
 /// MD5, SHA-1 and SHA-256 of a byte string, as lowercase hex.
@@ -129,6 +269,10 @@ pub struct FileDigests {
 
 /// The three cryptographic hashes of `bytes`.
 pub fn digests(bytes: &[u8]) -> FileDigests {
-    let _ = bytes;
-    FileDigests { md5: String::new(), sha1: String::new(), sha256: String::new() }
+    use md5::Digest as _;
+    FileDigests {
+        md5: hex::encode(md5::Md5::digest(bytes)),
+        sha1: hex::encode(sha1::Sha1::digest(bytes)),
+        sha256: hex::encode(sha2::Sha256::digest(bytes)),
+    }
 }
