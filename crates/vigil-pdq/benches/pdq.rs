@@ -11,27 +11,41 @@ use vigil_pdq::{Hasher, Image, Mode};
 
 fn pixels(w: usize, h: usize) -> Vec<u8> {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
-    (0..w * h * 3).map(|i| ((i / 3 % w) as u8).wrapping_add(rng.gen_range(0..16))).collect()
+    (0..w * h * 3)
+        .map(|i| ((i / 3 % w) as u8).wrapping_add(rng.gen_range(0..16)))
+        .collect()
 }
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("pdq");
     g.sample_size(20);
-    for (w, h) in [(512, 512), (1024, 768), (1600, 1004), (1920, 1280), (4032, 3024)] {
+    for (w, h) in [
+        (512, 512),
+        (1024, 768),
+        (1600, 1004),
+        (1920, 1280),
+        (4032, 3024),
+    ] {
         let rgb = pixels(w, h);
         let img = Image::rgb8(&rgb, w, h).unwrap();
         let mut hasher = Hasher::new();
         g.throughput(Throughput::Elements((w * h) as u64));
-        g.bench_with_input(BenchmarkId::new("hash/full", format!("{w}x{h}")), &img, |b, img| {
-            b.iter(|| hasher.hash(img))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("hash/full", format!("{w}x{h}")),
+            &img,
+            |b, img| b.iter(|| hasher.hash(img)),
+        );
         if w == 1600 || w == 4032 {
-            g.bench_with_input(BenchmarkId::new("hash+dihedral/full", format!("{w}x{h}")), &img, |b, img| {
-                b.iter(|| hasher.hash_and_dihedral(img))
-            });
-            g.bench_with_input(BenchmarkId::new("hash/reference-tool", format!("{w}x{h}")), &img, |b, img| {
-                b.iter(|| hasher.hash_mode(img, Mode::ReferenceTool))
-            });
+            g.bench_with_input(
+                BenchmarkId::new("hash+dihedral/full", format!("{w}x{h}")),
+                &img,
+                |b, img| b.iter(|| hasher.hash_and_dihedral(img)),
+            );
+            g.bench_with_input(
+                BenchmarkId::new("hash/reference-tool", format!("{w}x{h}")),
+                &img,
+                |b, img| b.iter(|| hasher.hash_mode(img, Mode::ReferenceTool)),
+            );
         }
     }
     g.finish();

@@ -27,7 +27,9 @@ use crate::luma;
 /// Images with a side below this get the zero hash and quality 0 (`MIN_HASHABLE_DIM`).
 pub const MIN_HASHABLE_DIM: usize = 5;
 
-const LANES: usize = 8;
+/// Rows processed side by side by the row box filter: four independent groups of 8, so that the
+/// running sums' add-latency chains overlap.
+const LANES: usize = 32;
 type Lane = [f32; LANES];
 
 /// A PDQ hash with its quality (0..=100).
@@ -158,8 +160,6 @@ pub struct Hasher {
     b: Vec<f32>,
     /// Pass-2 row output at the 64 sampled columns, `h × 64`.
     c: Vec<f32>,
-    /// Pass-2 column output at the 64 sampled columns, `h × 64`.
-    d: Vec<f32>,
     /// A row of zeros standing in for the missing rows of the last, partial strip.
     zeros: Vec<f32>,
     /// Transposed strip (`w` lanes of 8 rows) before and after the row box filter.
@@ -168,15 +168,22 @@ pub struct Hasher {
     /// Running sums of the two column box filters.
     sums1: Vec<f32>,
     sums2: Vec<f32>,
+    /// Never use the SIMD kernels (see [`Hasher::portable`]).
+    portable: bool,
 }
 
-/// Rows kept of the pass-1 column output: the pass-2 row filter consumes them 8 at a time, and at
-/// most 15 can be pending (fewer than 8 left over plus 8 new ones).
-const RING_B: usize = 24;
+/// Rows kept of the pass-1 column output: the pass-2 row filter consumes them a strip at a time, and
+/// at most `2 * LANES - 1` can be pending (fewer than a strip left over plus a new strip).
+const RING_B: usize = 2 * LANES;
 
 impl std::fmt::Debug for Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hasher").field("scratch_floats", &(self.a.capacity() + self.b.capacity() + self.c.capacity())).finish()
+        f.debug_struct("Hasher")
+            .field(
+                "scratch_floats",
+                &(self.a.capacity() + self.b.capacity() + self.c.capacity()),
+            )
+            .finish()
     }
 }
 
@@ -188,20 +195,40 @@ fn ensure<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
 }
 
 impl Hasher {
-    /// A hasher with empty scratch space.
+    /// A hasher with empty scratch space. It uses the widest SIMD kernels the CPU offers (AVX2 on
+    /// x86-64, detected at run time), which give the same bits as the portable code.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A hasher that never uses the SIMD kernels: the portable code path, for tests that check
+    /// both paths give the same bits, and for comparison.
+    pub fn portable() -> Self {
+        Hasher {
+            portable: true,
+            ..Self::default()
+        }
     }
 
     /// The plain entry point (`pdqHash256FromFloatLuma`): hash and quality. An exactly 64×64 image is
     /// used as the 64×64 buffer directly, without the blur, as the reference does.
     pub fn hash(&mut self, img: &Image<'_>) -> Pdq {
         if img.width < MIN_HASHABLE_DIM || img.height < MIN_HASHABLE_DIM {
-            return Pdq { hash: Hash256::ZERO, quality: 0 };
+            return Pdq {
+                hash: Hash256::ZERO,
+                quality: 0,
+            };
         }
-        let a = if img.width == 64 && img.height == 64 { direct_64(img) } else { self.buffer64(img) };
+        let a = if img.width == 64 && img.height == 64 {
+            direct_64(img)
+        } else {
+            self.buffer64(img)
+        };
         let dct = dct16(&a);
-        Pdq { hash: threshold(&dct), quality: quality(&a) }
+        Pdq {
+            hash: threshold(&dct),
+            quality: quality(&a),
+        }
     }
 
     /// The dihedral entry point (`pdqDihedralHash256esFromFloatLuma`): the 8 variants. Unlike
@@ -215,8 +242,14 @@ impl Hasher {
     pub fn hash_and_dihedral(&mut self, img: &Image<'_>) -> (Pdq, Dihedral) {
         if img.width < MIN_HASHABLE_DIM || img.height < MIN_HASHABLE_DIM {
             return (
-                Pdq { hash: Hash256::ZERO, quality: 0 },
-                Dihedral { hashes: [Hash256::ZERO; 8], quality: 0 },
+                Pdq {
+                    hash: Hash256::ZERO,
+                    quality: 0,
+                },
+                Dihedral {
+                    hashes: [Hash256::ZERO; 8],
+                    quality: 0,
+                },
             );
         }
         let a = self.buffer64(img);
@@ -226,7 +259,10 @@ impl Hasher {
         let plain = if img.width == 64 && img.height == 64 {
             self.hash(img)
         } else {
-            Pdq { hash: hashes[0], quality: q }
+            Pdq {
+                hash: hashes[0],
+                quality: q,
+            }
         };
         (plain, Dihedral { hashes, quality: q })
     }
@@ -236,7 +272,7 @@ impl Hasher {
     fn buffer64(&mut self, img: &Image<'_>) -> Box<[f32; 4096]> {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if !self.portable && std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
                 return unsafe { self.buffer64_avx2(img) };
             }
@@ -265,13 +301,12 @@ impl Hasher {
         let cols: [usize; 64] = std::array::from_fn(|j| sample_index(j, w));
         let rows: [usize; 64] = std::array::from_fn(|i| sample_index(i, h));
         // The pass-1 column filter reads rows li..=ri (a span of wc + 1) while the row filter
-        // writes the next strip of 8: a ring of wc + 1 + 8 rows, rounded up to whole strips so
+        // writes the next strip: a ring of wc + 1 + LANES rows, rounded up to whole strips so
         // that a strip never wraps.
         let ring_a = (wc + 1 + LANES).div_ceil(LANES) * LANES;
         ensure(&mut self.a, ring_a * w);
         ensure(&mut self.b, RING_B * w);
         ensure(&mut self.c, h * 64);
-        ensure(&mut self.d, h * 64);
         ensure(&mut self.t1, w);
         ensure(&mut self.t2, w);
         ensure(&mut self.sums1, w);
@@ -282,7 +317,6 @@ impl Hasher {
         let a = &mut self.a[..ring_a * w];
         let b = &mut self.b[..RING_B * w];
         let c = &mut self.c[..h * 64];
-        let d = &mut self.d[..h * 64];
         let (t1, t2) = (&mut self.t1[..w], &mut self.t2[..w]);
         let zeros = &self.zeros[..w];
         let (sums1, sums2) = (&mut self.sums1[..w], &mut self.sums2[..64]);
@@ -291,6 +325,8 @@ impl Hasher {
         let mut v1 = VBox::new(h, wc);
         let mut v2 = VBox::new(h, wc);
         let mut p2 = 0; // next row of b for the pass-2 row filter
+        let mut out = Box::new([0f32; 4096]);
+        let mut kr = 0; // next output row of `out`
 
         for r0 in (0..h).step_by(LANES) {
             let nl = LANES.min(h - r0);
@@ -302,12 +338,17 @@ impl Hasher {
 
             // Pass 1, along columns: a -> b (ring), as far as the rows written so far allow.
             let avail = r0 + nl;
-            v1.advance(|r| &a[(r % ring_a) * w..(r % ring_a + 1) * w], avail, sums1, |o, s, cnt| {
-                let slot = o % RING_B;
-                for (dv, &v) in b[slot * w..(slot + 1) * w].iter_mut().zip(s) {
-                    *dv = v / cnt;
-                }
-            });
+            v1.advance(
+                |r| &a[(r % ring_a) * w..(r % ring_a + 1) * w],
+                avail,
+                sums1,
+                |o, s, cnt| {
+                    let slot = o % RING_B;
+                    for (dv, &v) in b[slot * w..(slot + 1) * w].iter_mut().zip(s) {
+                        *dv = v / cnt;
+                    }
+                },
+            );
 
             // Pass 2, along rows, on each full strip of b (or the last, partial one): -> c.
             while p2 < h && (v1.done() >= p2 + LANES || v1.done() == h) {
@@ -321,28 +362,36 @@ impl Hasher {
                     }
                 });
                 transpose_in::<AVX>(&src, t1);
-                box_lanes(t1, wr, |o, s, cnt| t2[o] = div_lane(s, cnt));
-                for l in 0..n2 {
-                    let out = &mut c[(p2 + l) * 64..(p2 + l + 1) * 64];
-                    for (dv, &j) in out.iter_mut().zip(&cols) {
-                        *dv = t2[j][l];
-                    }
-                }
-                p2 += n2;
-                // Pass 2, along columns, on the 64 kept columns: c -> d.
-                v2.advance(|r| &c[r * 64..(r + 1) * 64], p2, sums2, |o, s, cnt| {
-                    for (dv, &v) in d[o * 64..(o + 1) * 64].iter_mut().zip(s) {
-                        *dv = v / cnt;
+                // Only the 64 sampled columns are divided and kept (`cols` is non-decreasing).
+                let mut k = 0;
+                let strip = &mut c[p2 * 64..(p2 + n2) * 64];
+                box_lanes(t1, wr, |o, s, cnt| {
+                    while k < 64 && cols[k] == o {
+                        for l in 0..n2 {
+                            strip[l * 64 + k] = s[l] / cnt;
+                        }
+                        k += 1;
                     }
                 });
+                p2 += n2;
+                // Pass 2, along columns, on the 64 kept columns, keeping the 64 sampled rows
+                // (`rows` is non-decreasing): c -> out.
+                v2.advance(
+                    |r| &c[r * 64..(r + 1) * 64],
+                    p2,
+                    sums2,
+                    |o, s, cnt| {
+                        while kr < 64 && rows[kr] == o {
+                            for (dv, &v) in out[kr * 64..(kr + 1) * 64].iter_mut().zip(s) {
+                                *dv = v / cnt;
+                            }
+                            kr += 1;
+                        }
+                    },
+                );
             }
         }
-        debug_assert!(v1.done() == h && v2.done() == h && p2 == h);
-
-        let mut out = Box::new([0f32; 4096]);
-        for (i, &r) in rows.iter().enumerate() {
-            out[i * 64..(i + 1) * 64].copy_from_slice(&d[r * 64..(r + 1) * 64]);
-        }
+        debug_assert!(v1.done() == h && v2.done() == h && p2 == h && kr == 64);
         out
     }
 }
@@ -350,13 +399,24 @@ impl Hasher {
 /// Luma of rows `r0..r0 + nl` transposed into lanes (`dst[j][l]` = luma of row `r0 + l`, column
 /// `j`); missing rows of a partial strip are zeros.
 #[inline(always)]
-fn load_luma<const AVX: bool>(img: &Image<'_>, r0: usize, nl: usize, zeros: &[f32], dst: &mut [Lane]) {
+fn load_luma<const AVX: bool>(
+    img: &Image<'_>,
+    r0: usize,
+    nl: usize,
+    zeros: &[f32],
+    dst: &mut [Lane],
+) {
     let w = img.width;
     let t = luma::tables();
     match img.pixels {
         Pixels::Luma(p) => {
-            let src: [&[f32]; LANES] =
-                std::array::from_fn(|l| if l < nl { &p[(r0 + l) * w..(r0 + l + 1) * w] } else { zeros });
+            let src: [&[f32]; LANES] = std::array::from_fn(|l| {
+                if l < nl {
+                    &p[(r0 + l) * w..(r0 + l + 1) * w]
+                } else {
+                    zeros
+                }
+            });
             transpose_in::<AVX>(&src, dst);
         }
         Pixels::Rgb8(p) => {
@@ -380,7 +440,11 @@ fn load_luma<const AVX: bool>(img: &Image<'_>, r0: usize, nl: usize, zeros: &[f3
         Pixels::Grey8(p) => {
             for (jj, lane) in dst.iter_mut().enumerate() {
                 for (l, v) in lane.iter_mut().enumerate() {
-                    *v = if l < nl { t.grey(p[(r0 + l) * w + jj]) } else { 0.0 };
+                    *v = if l < nl {
+                        t.grey(p[(r0 + l) * w + jj])
+                    } else {
+                        0.0
+                    };
                 }
             }
         }
@@ -402,7 +466,15 @@ struct VBox {
 
 impl VBox {
     fn new(h: usize, w: usize) -> Self {
-        VBox { h, w, half: (w + 2) / 2, li: 0, ri: 0, o: 0, cnt: 0 }
+        VBox {
+            h,
+            w,
+            half: (w + 2) / 2,
+            li: 0,
+            ri: 0,
+            o: 0,
+            cnt: 0,
+        }
     }
 
     /// Output rows emitted so far.
@@ -497,13 +569,17 @@ fn transpose_out<const AVX: bool>(src: &[Lane], rows: &mut [f32], w: usize) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
-    //! 8×8 float transposes with AVX (shuffles only: no arithmetic, so exactness is untouched).
+    //! AVX2 versions of the strip transposes and of the RGB luma. Transposes only move values;
+    //! the luma performs the same float32 operations, in the same order, as the scalar path. No
+    //! closures here: they would not inherit `target_feature` and would not be inlined.
     use super::{LANES, Lane};
     use std::arch::x86_64::*;
 
+    const GROUPS: usize = LANES / 8;
+
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    fn transpose8(r: &mut [__m256; 8]) {
         let t0 = _mm256_unpacklo_ps(r[0], r[1]);
         let t1 = _mm256_unpackhi_ps(r[0], r[1]);
         let t2 = _mm256_unpacklo_ps(r[2], r[3]);
@@ -520,16 +596,25 @@ mod avx {
         let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
         let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
         let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-        [
-            _mm256_permute2f128_ps::<0x20>(s0, s4),
-            _mm256_permute2f128_ps::<0x20>(s1, s5),
-            _mm256_permute2f128_ps::<0x20>(s2, s6),
-            _mm256_permute2f128_ps::<0x20>(s3, s7),
-            _mm256_permute2f128_ps::<0x31>(s0, s4),
-            _mm256_permute2f128_ps::<0x31>(s1, s5),
-            _mm256_permute2f128_ps::<0x31>(s2, s6),
-            _mm256_permute2f128_ps::<0x31>(s3, s7),
-        ]
+        r[0] = _mm256_permute2f128_ps::<0x20>(s0, s4);
+        r[1] = _mm256_permute2f128_ps::<0x20>(s1, s5);
+        r[2] = _mm256_permute2f128_ps::<0x20>(s2, s6);
+        r[3] = _mm256_permute2f128_ps::<0x20>(s3, s7);
+        r[4] = _mm256_permute2f128_ps::<0x31>(s0, s4);
+        r[5] = _mm256_permute2f128_ps::<0x31>(s1, s5);
+        r[6] = _mm256_permute2f128_ps::<0x31>(s2, s6);
+        r[7] = _mm256_permute2f128_ps::<0x31>(s3, s7);
+    }
+
+    /// Stores the 8 transposed vectors of group `g` into lanes `dst[j..j + 8]`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn store_lanes(r: &[__m256; 8], dst: &mut [Lane], j: usize, g: usize) {
+        for c in 0..8 {
+            let lane = &mut dst[j + c][g * 8..g * 8 + 8];
+            // SAFETY: `lane` holds 8 floats (the slicing checks it).
+            unsafe { _mm256_storeu_ps(lane.as_mut_ptr(), r[c]) };
+        }
     }
 
     /// Full 8-column blocks of `transpose_in`; returns the first column not done.
@@ -537,87 +622,115 @@ mod avx {
     #[target_feature(enable = "avx2")]
     pub(super) fn transpose_in(src: &[&[f32]; LANES], dst: &mut [Lane]) -> usize {
         let w = dst.len();
-        let mut j = 0;
-        while j + 8 <= w {
-            // SAFETY: j + 8 <= w = every src row's length (checked by the slicing below).
-            let r: [__m256; 8] = std::array::from_fn(|l| {
-                let row = &src[l][j..j + 8];
-                unsafe { _mm256_loadu_ps(row.as_ptr()) }
-            });
-            let t = transpose8(r);
-            for (c, v) in t.iter().enumerate() {
-                // SAFETY: dst[j + c] is a [f32; 8] in bounds (indexing checks it).
-                unsafe { _mm256_storeu_ps(dst[j + c].as_mut_ptr(), *v) };
+        let mut r = [_mm256_setzero_ps(); 8];
+        // Group by group: 8 input streams at a time, which the prefetcher follows.
+        for g in 0..GROUPS {
+            let mut j = 0;
+            while j + 8 <= w {
+                for k in 0..8 {
+                    let row = &src[g * 8 + k][j..j + 8];
+                    // SAFETY: `row` holds 8 floats (the slicing checks it).
+                    r[k] = unsafe { _mm256_loadu_ps(row.as_ptr()) };
+                }
+                transpose8(&mut r);
+                store_lanes(&r, dst, j, g);
+                j += 8;
             }
-            j += 8;
         }
-        j
+        w - w % 8
     }
 
-    /// Luma of a full strip of 8 RGB8 rows (`rgb`, 8 × `w` pixels), transposed into lanes, for the
-    /// full 8-column blocks; returns the first column not done. Each value is
+    /// Full 8-column blocks of `transpose_out` for a full strip; returns the first column not done.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn transpose_out(src: &[Lane], rows: &mut [f32], w: usize) -> usize {
+        let mut r = [_mm256_setzero_ps(); 8];
+        for g in 0..GROUPS {
+            let mut j = 0;
+            while j + 8 <= w {
+                for c in 0..8 {
+                    let lane = &src[j + c][g * 8..g * 8 + 8];
+                    // SAFETY: `lane` holds 8 floats (the slicing checks it).
+                    r[c] = unsafe { _mm256_loadu_ps(lane.as_ptr()) };
+                }
+                transpose8(&mut r);
+                for k in 0..8 {
+                    let l = g * 8 + k;
+                    let dst = &mut rows[l * w + j..l * w + j + 8];
+                    // SAFETY: `dst` holds 8 floats (the slicing checks it).
+                    unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), r[k]) };
+                }
+                j += 8;
+            }
+        }
+        w - w % 8
+    }
+
+    /// A byte shuffle gathering channel `c` of 8 RGB pixels from 24 bytes (16 in `lo`, 8 in `hi`).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn pick(c: usize, from_hi: bool) -> __m128i {
+        let mut m = [-128i8; 16];
+        for (k, slot) in m.iter_mut().take(8).enumerate() {
+            let pos = 3 * k + c;
+            if (pos >= 16) == from_hi {
+                *slot = (if from_hi { pos - 16 } else { pos }) as i8;
+            }
+        }
+        // SAFETY: 16 bytes read from a 16-byte array.
+        unsafe { _mm_loadu_si128(m.as_ptr().cast()) }
+    }
+
+    /// Luma of a full strip of RGB8 rows (`rgb`: `LANES` rows of `w` pixels), transposed into lanes,
+    /// for the full 8-column blocks; returns the first column not done. Each value is
     /// `(0.299f * R + 0.587f * G) + 0.114f * B`: the same three products and two sums, in the same
     /// order, as the scalar path (the bytes are only shuffled and widened before that).
     #[inline]
     #[target_feature(enable = "avx2")]
     pub(super) fn luma_rgb_in(rgb: &[u8], w: usize, dst: &mut [Lane]) -> usize {
-        // Byte shuffles gathering R, G and B of 8 pixels (24 bytes: 16 in `lo`, 8 in `hi`).
-        let pick = |c: usize, from_hi: bool| -> __m128i {
-            let mut m = [-128i8; 16];
-            for (k, slot) in m.iter_mut().take(8).enumerate() {
-                let pos = 3 * k + c;
-                if (pos >= 16) == from_hi {
-                    *slot = (if from_hi { pos - 16 } else { pos }) as i8;
+        let m = [
+            pick(0, false),
+            pick(0, true),
+            pick(1, false),
+            pick(1, true),
+            pick(2, false),
+            pick(2, true),
+        ];
+        let k = [
+            _mm256_set1_ps(0.299f32),
+            _mm256_set1_ps(0.587f32),
+            _mm256_set1_ps(0.114f32),
+        ];
+        let mut r = [_mm256_setzero_ps(); 8];
+        for g in 0..GROUPS {
+            let mut j = 0;
+            while j + 8 <= w {
+                for (q, slot) in r.iter_mut().enumerate() {
+                    let l = g * 8 + q;
+                    let px = &rgb[(l * w + j) * 3..(l * w + j) * 3 + 24];
+                    // SAFETY: `px` holds 24 bytes: 16 read at 0, 8 at 16.
+                    let (lo, hi) = unsafe {
+                        (
+                            _mm_loadu_si128(px.as_ptr().cast()),
+                            _mm_loadl_epi64(px[16..].as_ptr().cast()),
+                        )
+                    };
+                    let mut ch = [_mm256_setzero_ps(); 3];
+                    for (c, v) in ch.iter_mut().enumerate() {
+                        let bytes = _mm_or_si128(
+                            _mm_shuffle_epi8(lo, m[2 * c]),
+                            _mm_shuffle_epi8(hi, m[2 * c + 1]),
+                        );
+                        *v = _mm256_mul_ps(k[c], _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)));
+                    }
+                    *slot = _mm256_add_ps(_mm256_add_ps(ch[0], ch[1]), ch[2]);
                 }
+                transpose8(&mut r);
+                store_lanes(&r, dst, j, g);
+                j += 8;
             }
-            // SAFETY: 16 bytes read from a 16-byte array.
-            unsafe { _mm_loadu_si128(m.as_ptr().cast()) }
-        };
-        let (r_lo, r_hi, g_lo, g_hi, b_lo, b_hi) =
-            (pick(0, false), pick(0, true), pick(1, false), pick(1, true), pick(2, false), pick(2, true));
-        let (kr, kg, kb) = (_mm256_set1_ps(0.299f32), _mm256_set1_ps(0.587f32), _mm256_set1_ps(0.114f32));
-        let mut j = 0;
-        while j + 8 <= w {
-            let r: [__m256; 8] = std::array::from_fn(|l| {
-                let px = &rgb[(l * w + j) * 3..(l * w + j) * 3 + 24];
-                // SAFETY: `px` holds 24 bytes: 16 read at 0, 8 at 16.
-                let (lo, hi) = unsafe {
-                    (_mm_loadu_si128(px.as_ptr().cast()), _mm_loadl_epi64(px[16..].as_ptr().cast()))
-                };
-                let chan = |ml, mh| {
-                    let bytes = _mm_or_si128(_mm_shuffle_epi8(lo, ml), _mm_shuffle_epi8(hi, mh));
-                    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes))
-                };
-                let (rr, gg, bb) = (chan(r_lo, r_hi), chan(g_lo, g_hi), chan(b_lo, b_hi));
-                _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(kr, rr), _mm256_mul_ps(kg, gg)), _mm256_mul_ps(kb, bb))
-            });
-            let t = transpose8(r);
-            for (c, v) in t.iter().enumerate() {
-                // SAFETY: dst[j + c] is a [f32; 8] in bounds (indexing checks it).
-                unsafe { _mm256_storeu_ps(dst[j + c].as_mut_ptr(), *v) };
-            }
-            j += 8;
         }
-        j
-    }
-
-    /// Full 8-column blocks of `transpose_out` for a full strip of 8 rows.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    pub(super) fn transpose_out(src: &[Lane], rows: &mut [f32], w: usize) -> usize {
-        let mut j = 0;
-        while j + 8 <= w {
-            // SAFETY: src[j + c] is a [f32; 8] in bounds (indexing checks it).
-            let r: [__m256; 8] = std::array::from_fn(|c| unsafe { _mm256_loadu_ps(src[j + c].as_ptr()) });
-            let t = transpose8(r);
-            for (l, v) in t.iter().enumerate() {
-                let dst = &mut rows[l * w + j..l * w + j + 8];
-                // SAFETY: dst has 8 floats (the slicing checks it).
-                unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), *v) };
-            }
-            j += 8;
-        }
-        j
+        w - w % 8
     }
 }
 

@@ -24,6 +24,7 @@ fn conformance_set_is_bit_exact() {
     let rows = vigil_testkit::read_csv(&dir.join("expected.csv"));
     assert_eq!(rows.len(), 307);
     let mut hasher = Hasher::new();
+    let mut portable = Hasher::portable();
     let mut failures = Vec::new();
     let (mut exact, mut grey_checked) = (0, 0);
     for row in &rows {

@@ -93,7 +93,9 @@ fn quality(a: &[f32]) -> u8 {
 fn dct(a: &[f32]) -> Vec<f32> {
     let scale = (2.0f64 / 64.0).sqrt() as f32;
     let d = |i: usize, j: usize| -> f32 {
-        (scale as f64 * ((std::f64::consts::PI / 2.0 / 64.0) * (i + 1) as f64 * (2 * j + 1) as f64).cos()) as f32
+        (scale as f64
+            * ((std::f64::consts::PI / 2.0 / 64.0) * (i + 1) as f64 * (2 * j + 1) as f64).cos())
+            as f32
     };
     let mut t = vec![0f32; 16 * 64];
     for i in 0..16 {
@@ -138,7 +140,11 @@ pub(crate) fn pdq(luma: &[f32], w: usize, h: usize) -> (Hash256, u8) {
     if w < 5 || h < 5 {
         return (Hash256::ZERO, 0);
     }
-    let a = if w == 64 && h == 64 { luma.to_vec() } else { blur_decimate(luma, w, h) };
+    let a = if w == 64 && h == 64 {
+        luma.to_vec()
+    } else {
+        blur_decimate(luma, w, h)
+    };
     (bits(&dct(&a)), quality(&a))
 }
 
@@ -177,5 +183,7 @@ pub(crate) fn dihedral(luma: &[f32], w: usize, h: usize) -> ([Hash256; 8], u8) {
 
 /// Reference luma of RGB8, scalar.
 pub(crate) fn luma_rgb(rgb: &[u8]) -> Vec<f32> {
-    rgb.chunks(3).map(|p| (0.299f32 * p[0] as f32 + 0.587f32 * p[1] as f32) + 0.114f32 * p[2] as f32).collect()
+    rgb.chunks(3)
+        .map(|p| (0.299f32 * p[0] as f32 + 0.587f32 * p[1] as f32) + 0.114f32 * p[2] as f32)
+        .collect()
 }

@@ -62,8 +62,13 @@ fn dims() -> impl Strategy<Value = (usize, usize)> {
         (1usize..1100, 1usize..12),
         (1usize..12, 1usize..1100),
         (1usize..400, 1usize..400),
-        prop::sample::select(vec![4usize, 5, 6, 63, 64, 65, 127, 128, 129, 255, 256, 257, 511, 512, 513])
-            .prop_flat_map(|a| (Just(a), prop::sample::select(vec![5usize, 64, 100, 129, 300]))),
+        prop::sample::select(vec![
+            4usize, 5, 6, 63, 64, 65, 127, 128, 129, 255, 256, 257, 511, 512, 513
+        ])
+        .prop_flat_map(|a| (
+            Just(a),
+            prop::sample::select(vec![5usize, 64, 100, 129, 300])
+        )),
         (600usize..1100, 100usize..300),
     ]
 }
@@ -73,15 +78,32 @@ fn check(kind: Kind, w: usize, h: usize, seed: u64) -> Result<(), TestCaseError>
     let luma = oracle::luma_rgb(&rgb);
     let (want, want_q) = oracle::pdq(&luma, w, h);
     let (want_dih, want_dq) = oracle::dihedral(&luma, w, h);
-    let mut hasher = Hasher::new();
-    for pixels in [Pixels::Rgb8(&rgb), Pixels::Luma(&luma)] {
-        let img = Image::new(pixels, w, h).unwrap();
-        let (plain, dih) = hasher.hash_and_dihedral(&img);
-        prop_assert_eq!(plain.hash, want, "{:?} {}x{} plain hash", kind, w, h);
-        prop_assert_eq!(plain.quality, want_q, "{:?} {}x{} quality", kind, w, h);
-        prop_assert_eq!(dih.hashes, want_dih, "{:?} {}x{} dihedrals", kind, w, h);
-        prop_assert_eq!(dih.quality, want_dq);
-        prop_assert_eq!(hasher.hash(&img), plain);
+    let grey: Vec<u8> = rgb.chunks_exact(3).map(|p| p[1]).collect();
+    let grey_luma: Vec<f32> = grey
+        .iter()
+        .map(|&g| oracle::luma_rgb(&[g, g, g])[0])
+        .collect();
+    let (want_g, want_gq) = oracle::pdq(&grey_luma, w, h);
+    for mut hasher in [Hasher::new(), Hasher::portable()] {
+        let gimg = Image::new(Pixels::Grey8(&grey), w, h).unwrap();
+        let g = hasher.hash(&gimg);
+        prop_assert_eq!(
+            (g.hash, g.quality),
+            (want_g, want_gq),
+            "{:?} {}x{} grey",
+            kind,
+            w,
+            h
+        );
+        for pixels in [Pixels::Rgb8(&rgb), Pixels::Luma(&luma)] {
+            let img = Image::new(pixels, w, h).unwrap();
+            let (plain, dih) = hasher.hash_and_dihedral(&img);
+            prop_assert_eq!(plain.hash, want, "{:?} {}x{} plain hash", kind, w, h);
+            prop_assert_eq!(plain.quality, want_q, "{:?} {}x{} quality", kind, w, h);
+            prop_assert_eq!(dih.hashes, want_dih, "{:?} {}x{} dihedrals", kind, w, h);
+            prop_assert_eq!(dih.quality, want_dq);
+            prop_assert_eq!(hasher.hash(&img), plain);
+        }
     }
     Ok(())
 }
@@ -132,7 +154,18 @@ proptest! {
 /// Named corner cases, kept as plain tests so they always run.
 #[test]
 fn corner_sizes() {
-    for (w, h) in [(1, 1), (4, 4), (4, 480), (480, 4), (5, 5), (5, 640), (640, 5), (64, 64), (1100, 6), (6, 1100)] {
+    for (w, h) in [
+        (1, 1),
+        (4, 4),
+        (4, 480),
+        (480, 4),
+        (5, 5),
+        (5, 640),
+        (640, 5),
+        (64, 64),
+        (1100, 6),
+        (6, 1100),
+    ] {
         for kind in [Kind::Flat(0), Kind::Flat(128), Kind::Noise, Kind::Stripes] {
             check(kind, w, h, 7).unwrap();
         }
