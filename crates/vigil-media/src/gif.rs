@@ -23,7 +23,7 @@ pub(crate) fn decode(bytes: &[u8], name: &str, limits: &Limits) -> Result<Decode
     opts.set_memory_limit(gif::MemoryLimit::Bytes(mem));
     let mut dec = opts.read_info(Cursor::new(bytes)).map_err(err)?;
     let (sw, sh) = (u32::from(dec.width()), u32::from(dec.height()));
-    crate::check_pixels(name, sw, sh, limits)?;
+    crate::check_pixels(name, Format::Gif, sw, sh, limits)?;
     let global = dec.global_palette().map(<[u8]>::to_vec);
     let frame = dec
         .next_frame_info()
@@ -43,7 +43,7 @@ pub(crate) fn decode(bytes: &[u8], name: &str, limits: &Limits) -> Result<Decode
     let palette = frame.palette.clone().or(global).unwrap_or_default();
     // Pillow enlarges the canvas to hold the first frame.
     let (w, h) = (sw.max(fl + fw), sh.max(ft + fh));
-    crate::check_pixels(name, w, h, limits)?;
+    crate::check_pixels(name, Format::Gif, w, h, limits)?;
     let flen = crate::buffer_len(name, fw, fh, 1, limits)?;
     crate::buffer_len(name, w, h, 3, limits)?;
     let mut indices = crate::alloc(name, flen)?;

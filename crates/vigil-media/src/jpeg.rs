@@ -131,7 +131,7 @@ pub(crate) fn decode(
         exif::orientation(payload)
     };
     let (w, h_px) = (info.width, info.height);
-    crate::check_pixels(name, w, h_px, limits)?;
+    crate::check_pixels(name, Format::Jpeg, w, h_px, limits)?;
     let (cs, comps) = match info.num_components {
         1 => (JCS_GRAYSCALE, 1),
         3 => (JCS_RGB, 3),

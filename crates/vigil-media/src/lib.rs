@@ -4,18 +4,35 @@
 //! `PIL.Image.open(f).convert("RGB")` gives (what python-threatexchange and HMA hash), so that PDQ
 //! hashes computed by Vigil equal the field's bit for bit:
 //!
-//! * JPEG through libjpeg-turbo (the decoder Pillow bundles), accurate integer IDCT and fancy
-//!   upsampling, CMYK converted as Pillow does;
+//! * JPEG through the system libjpeg-turbo (the decoder Pillow bundles) via a small C shim:
+//!   accurate integer IDCT, fancy upsampling, RGB or grey output; CMYK/YCCK decoded as CMYK,
+//!   inverted when an Adobe marker is present (Pillow's `CMYK;I`) and converted with Pillow's
+//!   `cmyk2rgb` (`nk = 255 - k; out = nk - c*nk/255`, rounded as Pillow's `MULDIV255`);
+//! * PNG, WebP, BMP and TIFF through the `image` crate; GIF through the `gif` crate in indexed
+//!   mode, expanded through the frame's palette with transparency ignored (a transparent pixel
+//!   keeps its palette colour), on a canvas the size of the logical screen (enlarged to hold the
+//!   first frame, as Pillow does) whose uncovered pixels hold the transparency index, else index 0;
 //! * greyscale stays one channel ([`PixelData::Grey8`]) and is hashed as replicated RGB;
-//! * alpha is dropped (not composited), palettes expanded, 16-bit samples reduced to their high byte;
-//! * EXIF orientation is ignored by default, as the reference; [`DecodeOptions::apply_exif_orientation`]
-//!   applies it.
+//! * alpha is dropped (not composited), palettes expanded (a `tRNS`-transparent entry keeps its
+//!   colour), 16-bit samples reduced to their high byte (`v >> 8`). That is what Pillow does for
+//!   16-bit RGB(A); for 16-bit *grey* Pillow opens mode `I;16` and `convert("RGB")` **clips** values
+//!   to 255 instead, which turns nearly every pixel white — we deliberately scale;
+//! * EXIF orientation is read (JPEG APP1, PNG `eXIf`, WebP `EXIF`, TIFF IFD0) and recorded in
+//!   [`Decoded::exif_orientation`]; it is ignored by default, as the reference, and applied as
+//!   Pillow's `ImageOps.exif_transpose` when [`DecodeOptions::apply_exif_orientation`] is set.
+//!
+//! Stricter than Pillow on damaged files: libjpeg's "premature end of JPEG file" and "premature
+//! end of data segment" warnings (after which it fills the rest of the image with grey) are errors,
+//! so a truncated file never yields a hash. A JPEG with more than 1000 progressive scans is refused
+//! (a CPU-exhaustion trick). A JPEG whose only missing part is the final EOI marker is accepted.
 //!
 //! This crate never writes media anywhere: it works on bytes in memory.
 //!
 //! Limits ([`Limits`]) bound the file size, the pixel count and the decoder's allocations, and are
 //! checked from the header **before** pixel memory is allocated, so a decompression bomb or a
-//! hostile header is refused with [`Error::Limit`] instead of exhausting memory.
+//! hostile header is refused with [`Error::Limit`] instead of exhausting memory. libjpeg's own
+//! memory manager is capped at [`Limits::max_alloc_bytes`] too (`max_memory_to_use`), as are the
+//! `image` and `gif` decoders' allocations.
 
 mod error;
 mod exif;
@@ -174,7 +191,13 @@ pub fn decode(bytes: &[u8], name: &str, opts: &DecodeOptions) -> Result<Decoded,
 }
 
 /// Refuses dimensions over the pixel limit (and zero-sized images).
-pub(crate) fn check_pixels(name: &str, w: u32, h: u32, limits: &Limits) -> Result<(), Error> {
+pub(crate) fn check_pixels(
+    name: &str,
+    format: Format,
+    w: u32,
+    h: u32,
+    limits: &Limits,
+) -> Result<(), Error> {
     let px = u64::from(w) * u64::from(h);
     if px > limits.max_pixels {
         return Err(Error::Limit {
@@ -188,7 +211,7 @@ pub(crate) fn check_pixels(name: &str, w: u32, h: u32, limits: &Limits) -> Resul
     if px == 0 {
         return Err(Error::Decode {
             name: name.to_string(),
-            format: "image",
+            format: format.name(),
             message: format!("empty image ({w}x{h})"),
         });
     }

@@ -87,7 +87,7 @@ fn run<D: ImageDecoder>(
     err: &dyn Fn(image::ImageError) -> Error,
 ) -> Result<Decoded, Error> {
     let (w, h) = d.dimensions();
-    crate::check_pixels(name, w, h, limits)?;
+    crate::check_pixels(name, format, w, h, limits)?;
     let ct = d.color_type();
     let total = d.total_bytes();
     if total > limits.max_alloc_bytes {
