@@ -7,7 +7,7 @@
 //! Every float32 value is computed with the same operations, in the same order, as the reference's
 //! scalar loops; we only change *which independent values are computed side by side*:
 //!
-//! * the horizontal box pass runs 8 rows at once (lanes = rows, over a transposed strip);
+//! * the horizontal box pass runs 32 rows at once (lanes = rows, over a transposed strip);
 //! * the vertical box pass runs row-major over all columns at once (the reference walks each column
 //!   with a stride of the image width, which is slow and cache-hostile);
 //! * the second pass only keeps the 64 columns and 64 rows that decimation samples; the running sums
@@ -16,6 +16,9 @@
 //!
 //! No fused multiply-add is used anywhere (Rust never contracts `a * b + c`), and `s / count` is an
 //! IEEE division, never a multiplication by a reciprocal.
+
+// Index loops mirror the reference's loops one to one; iterator chains would hide that.
+#![allow(clippy::needless_range_loop)]
 
 use std::sync::OnceLock;
 
@@ -109,7 +112,8 @@ impl Variant {
 
 /// `computeJaroszFilterWindowSize(old, 64)`.
 fn window(old: usize) -> usize {
-    (old + 2 * 64 - 1) / (2 * 64)
+    // The reference writes `(old + 2 * new - 1) / (2 * new)`: the same integer.
+    old.div_ceil(2 * 64)
 }
 
 /// Decimation sample index `(int)(((i + 0.5) * n) / 64)`, in double as the reference.

@@ -48,6 +48,11 @@ fn conformance_set_is_bit_exact() {
             plain, plain2,
             "{file}: hash() and hash_and_dihedral() disagree"
         );
+        assert_eq!(
+            portable.hash_and_dihedral(&img),
+            (plain, dih),
+            "{file}: portable path disagrees with SIMD"
+        );
         let want: Hash256 = row["pdq_hex"].parse().unwrap();
         let want_q: u8 = row["quality"].parse().unwrap();
         let mut ok = plain.hash == want && plain.quality == want_q;

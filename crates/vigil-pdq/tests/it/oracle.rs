@@ -43,8 +43,8 @@ fn box1d(x: &[f32], w: usize) -> Vec<f32> {
 }
 
 fn blur_decimate(luma: &[f32], w: usize, h: usize) -> Vec<f32> {
-    let wr = (w + 127) / 128;
-    let wc = (h + 127) / 128;
+    let wr = w.div_ceil(128);
+    let wc = h.div_ceil(128);
     let mut buf = luma.to_vec();
     for _ in 0..2 {
         for r in 0..h {
