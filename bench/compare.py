@@ -63,17 +63,40 @@ class Tee:
         self.stream.flush()
 
 
-def busy_processes() -> list[str]:
-    """Compilers and other heavy processes that would make timings noisy (not ours)."""
-    out = subprocess.run(["ps", "-eo", "pid,comm,pcpu"], capture_output=True, text=True).stdout
-    busy = []
-    for line in out.splitlines()[1:]:
-        parts = line.split(None, 2)
-        if len(parts) < 3:
+# Present only while compiling (an idle `cargo` waiting on a test binary does not count).
+COMPILERS = ("rustc", "cc1", "cc1plus", "ld", "ld.lld", "clippy-driver", "rust-analyzer")
+
+
+def _cpu_ticks() -> dict[int, tuple[str, int]]:
+    ticks = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
             continue
-        pid, comm, pcpu = parts
-        if comm in ("rustc", "cargo", "cc1", "cc1plus", "ld", "ld.lld", "clippy-driver", "rust-analyzer"):
-            busy.append(f"{comm}:{pid}")
+        try:
+            st = (d / "stat").read_text()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1 : st.rindex(")")]
+        f = st[st.rindex(")") + 2 :].split()
+        ticks[int(d.name)] = (comm, int(f[11]) + int(f[12]))  # utime + stime
+    return ticks
+
+
+def busy_processes(sample_s: float = 0.3) -> list[str]:
+    """Other work that would make timings noisy: compilers, and any process (not this script)
+    using more than 20% of a core over a short sample."""
+    a = _cpu_ticks()
+    time.sleep(sample_s)
+    b = _cpu_ticks()
+    hz = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    busy = []
+    for pid, (comm, t) in b.items():
+        if pid == me:
+            continue
+        cpu = (t - a.get(pid, (comm, t))[1]) / hz / sample_s
+        if comm in COMPILERS or cpu > 0.2:
+            busy.append(f"{comm}:{pid}" + (f"@{cpu:.0%}" if cpu > 0.2 else ""))
     return busy
 
 
@@ -104,16 +127,17 @@ def timed(cmd: list[str], out_path: Path) -> dict:
     rss_file = out_path.with_suffix(".rss")
     with open(out_path, "wb") as out:
         t0 = time.perf_counter()
-        p = subprocess.run([TIME, "-f", "%M", "-o", str(rss_file), *cmd], stdout=out, stderr=subprocess.PIPE)
+        p = subprocess.run([TIME, "-f", "%M %U %S", "-o", str(rss_file), *cmd], stdout=out, stderr=subprocess.PIPE)
         wall = time.perf_counter() - t0
     err = p.stderr.decode(errors="replace")
     try:
-        rss = int(rss_file.read_text().strip().splitlines()[-1])
+        rss, user, sys_ = rss_file.read_text().strip().splitlines()[-1].split()
+        rss, cpu = int(rss), float(user) + float(sys_)
     except (ValueError, IndexError):
-        rss = -1
+        rss, cpu = -1, float("nan")
     if p.returncode not in (0,):
         print(f"  warning: exit {p.returncode}: {' '.join(cmd[:4])} ...\n{err[-2000:]}", file=sys.stderr)
-    return dict(wall_s=wall, maxrss_kb=rss, stderr=err, rc=p.returncode)
+    return dict(wall_s=wall, maxrss_kb=rss, cpu_s=cpu, stderr=err, rc=p.returncode)
 
 
 def e2e_cmd(tool: str, jobs: int, files: list[str], list_file: Path) -> list[str]:
@@ -351,7 +375,8 @@ def main() -> int:
                     res = timed(e2e_cmd(tool, jobs, files, list_file), o)
                     inproc = timing_field(res["stderr"], "inproc_s")
                     e2e_runs.append(dict(set=s, tool=tool, jobs=jobs, rep=rep, images=len(rows), wall_s=f"{res['wall_s']:.6f}",
-                                         inproc_s=f"{inproc:.6f}" if inproc else "", maxrss_kb=res["maxrss_kb"], rc=res["rc"],
+                                         inproc_s=f"{inproc:.6f}" if inproc else "", cpu_s=f"{res['cpu_s']:.3f}",
+                                         maxrss_kb=res["maxrss_kb"], rc=res["rc"],
                                          load1=loadavg(), busy=" ".join(busy)))
                     parsed = parse_csv_out(o)
                     key = (tool, "e2e")
@@ -418,6 +443,20 @@ def main() -> int:
             scale = cells[-1] / cells[0]
             print(f"  {s:11s} {tool:10s} " + " ".join(f"{c:9.1f}" for c in cells) + f" {scale:7.2f}x"
                   + f" {rss[0] / 1024:8.0f}MB {rss[-1] / 1024:8.0f}MB  ({'in-process' if tool == 'reference' else 'process wall'})")
+
+    print("\n== End to end, single thread, by CPU time (user+sys of the whole process, incl. Python start for")
+    print("   the reference): less sensitive to other load on the machine than wall clock ==")
+    for s in sets:
+        n = len(set_rows[s])
+        rates = {}
+        for tool in TOOLS:
+            runs = [r for r in e2e_runs if r["set"] == s and r["tool"] == tool and r["jobs"] == 1]
+            t = med([float(r["cpu_s"]) for r in runs])
+            rates[tool] = n / t
+            summary.append(dict(set=s, step="e2e-cpu", tool=tool, jobs=1, images=n, median_s=f"{t:.6f}",
+                                images_per_s=f"{n / t:.2f}", ms_per_image=f"{t * 1e3 / n:.3f}", maxrss_kb="", basis="user+sys"))
+        print(f"  {s:11s} " + "  ".join(f"{t} {rates[t]:.1f}/s" for t in TOOLS)
+              + f"  -> vigil x{rates['vigil'] / rates['reference']:.2f} vs reference, x{rates['vigil'] / rates['darwinium']:.2f} vs darwinium")
 
     print("\n== Hashing step alone (RGB8 pixels in memory -> hash), 1 thread, median of %d ==" % a.raw_reps)
     print(f"  {'set':11s} {'tool':10s} {'images/s':>9s} {'ms/image':>9s} {'maxRSS':>8s}")
