@@ -223,7 +223,7 @@ pub(crate) fn parse<const W: usize>(b: &[u8], path: &Path) -> Result<Content<W>,
         return Err(corrupt(format!("{n} hashes exceed the supported 2^32 - 1")));
     }
     let mut at = HEADER;
-    let mut codes = Vec::with_capacity(n);
+    let mut codes = crate::mem::huge_vec(n);
     for i in 0..n {
         let mut c = [0u64; W];
         for word in c.iter_mut() {

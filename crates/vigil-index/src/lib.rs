@@ -77,6 +77,7 @@
 mod error;
 mod file;
 mod live;
+mod mem;
 mod scan;
 mod segment;
 

@@ -151,7 +151,7 @@ impl<const W: usize> Segment<W> {
             pairs.sort_unstable();
         }
         pairs.dedup();
-        let mut codes = Vec::with_capacity(pairs.len());
+        let mut codes = crate::mem::huge_vec(pairs.len());
         let mut ids = Vec::with_capacity(pairs.len());
         let mut extra = Vec::new();
         for (c, id) in pairs {
@@ -202,7 +202,8 @@ impl<const W: usize> Segment<W> {
 
     fn table(codes: &[[u64; W]], start: u32, bits: u32, sorted: bool) -> Table {
         let nk = 1usize << bits;
-        let mut offsets = vec![0u32; nk + 1];
+        let mut offsets = crate::mem::huge_vec(nk + 1);
+        offsets.resize(nk + 1, 0u32);
         for c in codes {
             offsets[key(c, start, bits) as usize + 1] += 1;
         }
@@ -213,7 +214,8 @@ impl<const W: usize> Segment<W> {
             None
         } else {
             let mut fill = offsets.clone();
-            let mut p = vec![0u32; codes.len()];
+            let mut p = crate::mem::huge_vec(codes.len());
+            p.resize(codes.len(), 0u32);
             for (slot, c) in codes.iter().enumerate() {
                 let k = key(c, start, bits) as usize;
                 p[fill[k] as usize] = slot as u32;
@@ -331,28 +333,49 @@ impl<const W: usize> Segment<W> {
             .iter()
             .map(|t| key(q, t.start, t.bits))
             .collect();
+        // Each table runs in phases — bucket keys, bucket ranges, candidate slots, verification —
+        // prefetching what the next phase reads, so that the cache (and TLB) misses of one phase
+        // overlap instead of being paid one after another.
+        let mut keys = Vec::new();
+        let mut ranges = Vec::new();
+        let mut cands = Vec::new();
         for (t, table) in self.tables.iter().enumerate() {
             if tau[t] < 0 {
                 continue;
             }
             let tau_t = tau[t].min(table.bits as i64) as u32;
-            let mut visit = |k: u32| {
-                let lo = table.offsets[k as usize] as usize;
-                let hi = table.offsets[k as usize + 1] as usize;
-                match &table.postings {
-                    None => {
-                        for slot in lo..hi {
-                            self.check(slot as u32, q, r, t, &tau, &qkeys, out);
-                        }
+            keys.clear();
+            for_each_within(qkeys[t], table.bits, tau_t, &mut |k| {
+                prefetch(&table.offsets[k as usize]);
+                keys.push(k);
+            });
+            ranges.clear();
+            for &k in &keys {
+                let lo = table.offsets[k as usize];
+                let hi = table.offsets[k as usize + 1];
+                if lo < hi {
+                    match &table.postings {
+                        None => prefetch(&self.codes[lo as usize]),
+                        Some(p) => prefetch(&p[lo as usize]),
                     }
+                    ranges.push((lo, hi));
+                }
+            }
+            cands.clear();
+            for &(lo, hi) in &ranges {
+                match &table.postings {
+                    None => cands.extend(lo..hi),
                     Some(p) => {
-                        for &slot in &p[lo..hi] {
-                            self.check(slot, q, r, t, &tau, &qkeys, out);
+                        for &slot in &p[lo as usize..hi as usize] {
+                            prefetch(&self.codes[slot as usize]);
+                            cands.push(slot);
                         }
                     }
                 }
-            };
-            for_each_within(qkeys[t], table.bits, tau_t, &mut visit);
+            }
+            for &slot in &cands {
+                self.check(slot, q, r, t, &tau, &qkeys, out);
+            }
         }
     }
 
@@ -385,6 +408,20 @@ impl<const W: usize> Segment<W> {
         }
         out.push((slot, d));
     }
+}
+
+/// Hints the CPU to fetch the cache line holding `x`.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: SSE is part of the x86-64 baseline; a prefetch never faults and `x` is a live
+        // reference anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 /// Calls `f` with every `bits`-bit key within Hamming distance `radius` of `k`.
