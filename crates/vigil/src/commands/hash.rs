@@ -175,7 +175,12 @@ pub(crate) fn hash_inputs(
             if next_out == total {
                 break;
             }
-            // Nothing ready: let the reader see what we have while we wait.
+            if pending.is_empty() {
+                // Everything dispatched has been printed: dispatch more before waiting.
+                continue;
+            }
+            // The next input in line is still being hashed: let the reader see what we have
+            // while we wait for it.
             out.flush()?;
             let (i, outcome) = rx
                 .recv()

@@ -1,1 +1,10 @@
+//! CLI tests: the real `vigil` binary, run in a fresh temporary directory per test. One test
+//! binary (`autotests = false`), a module per area. Only benign images: ones the tests draw, and
+//! the shared fixtures. No test touches the network.
 
+mod util;
+
+mod demo;
+mod fixtures;
+mod hash;
+mod hostile;
