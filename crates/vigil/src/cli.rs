@@ -12,7 +12,7 @@ Exit status:
   0    every input was processed
   1    some inputs failed (each is reported; all others are still processed)
   2    usage error or fatal error
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C: SIGINT's default action, as shells report it)
 A closed output pipe (e.g. `vigil hash dir | head`) ends the run quietly with status 0.
 
 Logging: set VIGIL_LOG (an EnvFilter, e.g. `VIGIL_LOG=debug`); logs go to stderr, default `warn`.";
@@ -62,7 +62,7 @@ Exit status:
   0    every input was hashed
   1    some inputs failed (each is reported; all others are still hashed)
   2    usage error or fatal error
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C: SIGINT's default action, as shells report it)
 A closed output pipe (e.g. `vigil hash dir | head`) ends the run quietly with status 0.
 
 Logging: set VIGIL_LOG (an EnvFilter, e.g. `VIGIL_LOG=debug`); logs go to stderr, default `warn`.";

@@ -1,6 +1,10 @@
 //! The exit statuses of `vigil`, converted to a process exit code in one place (fd's `exit_codes.rs`,
 //! uv's `ExitStatus`). `vigil match` will follow grep instead (0 match, 1 no match, 2 error) when it
 //! lands.
+//!
+//! Ctrl-C keeps SIGINT's default action (the process ends at once; shells report status 130).
+//! Output is line-buffered, so the reader never sees a partial line; nothing else needs cleaning
+//! up, because `vigil hash` writes no files.
 
 use std::process::ExitCode;
 
@@ -13,9 +17,6 @@ pub(crate) enum ExitStatus {
     Failure,
     /// 2: usage error or fatal error.
     Error,
-    /// 130: interrupted.
-    #[allow(dead_code)] // Ctrl-C currently ends the process through the default SIGINT action.
-    Interrupted,
 }
 
 impl ExitStatus {
@@ -25,7 +26,6 @@ impl ExitStatus {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::Error => 2,
-            ExitStatus::Interrupted => 130,
         }
     }
 }

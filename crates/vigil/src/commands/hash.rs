@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, LineWriter, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
@@ -107,8 +107,9 @@ pub(crate) fn hash_inputs(
     let (tx, rx) = mpsc::channel::<(usize, Result<Hashed, String>)>();
     let window = cfg.jobs.saturating_mul(WINDOW_PER_JOB).max(1);
 
-    let stdout_is_terminal = io::stdout().is_terminal();
-    let mut out = Output::new(BufWriter::new(io::stdout().lock()), cfg.format);
+    // Line-buffered: only whole lines ever reach the reader, even when the run is killed by
+    // Ctrl-C (SIGINT keeps its default action: the shell reports status 130).
+    let mut out = Output::new(LineWriter::new(io::stdout().lock()), cfg.format);
     let mut progress = printer.progress(total);
     let mut summary = Summary::default();
 
@@ -146,26 +147,12 @@ pub(crate) fn hash_inputs(
                 match &outcome {
                     Ok(h) => {
                         summary.hashed += 1;
-                        progress.stdout(|| {
-                            out.hashed(&path, h)?;
-                            if stdout_is_terminal {
-                                out.flush()
-                            } else {
-                                Ok(())
-                            }
-                        })?;
+                        progress.stdout(|| out.hashed(&path, h))?;
                     }
                     Err(msg) => {
                         summary.failed += 1;
                         progress.eprintln(&format!("vigil: error: {msg}"));
-                        progress.stdout(|| {
-                            out.failed(&path, msg)?;
-                            if stdout_is_terminal {
-                                out.flush()
-                            } else {
-                                Ok(())
-                            }
-                        })?;
+                        progress.stdout(|| out.failed(&path, msg))?;
                     }
                 }
                 observe(input, &outcome);
@@ -179,9 +166,7 @@ pub(crate) fn hash_inputs(
                 // Everything dispatched has been printed: dispatch more before waiting.
                 continue;
             }
-            // The next input in line is still being hashed: let the reader see what we have
-            // while we wait for it.
-            out.flush()?;
+            // The next input in line is still being hashed: wait for any result.
             let (i, outcome) = rx
                 .recv()
                 .expect("a sender is alive while inputs are in flight");
