@@ -1,0 +1,3 @@
+//! Integration tests of vigil-exchange's public API (one test binary, a module per format).
+
+mod plain;
