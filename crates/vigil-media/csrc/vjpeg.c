@@ -80,7 +80,8 @@ static void vj_progress(j_common_ptr cinfo) {
 
 /* Allocates a decoder; NULL when out of memory. */
 vj_dec *vj_new(void) {
-  vj_dec *dec = (vj_dec *)calloc(1, sizeof(vj_dec));
+  /* volatile: `dec` is read after a longjmp back into this frame. */
+  vj_dec *volatile dec = (vj_dec *)calloc(1, sizeof(vj_dec));
   if (dec == NULL) return NULL;
   dec->cinfo.err = jpeg_std_error(&dec->err.pub);
   dec->err.pub.error_exit = vj_error_exit;
