@@ -43,6 +43,133 @@ pub(crate) enum Command {
     /// the same code path as `vigil hash`, print the results and a summary, and delete them.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
+    /// Match images (hashed as `vigil hash` does) or hashes against hash lists or a saved
+    /// index: every list hash within the threshold. Exit status as grep: 0 match, 1 none, 2 error.
+    #[command(after_help = MATCH_HELP)]
+    Match(MatchArgs),
+    /// Build indexes of hash lists for `vigil match --index`.
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IndexCommand {
+    /// Read hash lists and save an index of them (INDEX, plus INDEX.lists mapping each entry back
+    /// to its list and line), for `vigil match --index INDEX`.
+    #[command(after_help = INDEX_BUILD_HELP)]
+    Build(IndexBuildArgs),
+}
+
+const MATCH_HELP: &str = "\
+Lists (--list, and --hashes): one PDQ hash (64 hex digits, either case) per line; more fields may
+follow after a comma or a tab (the first field is the hash), so `vigil hash` csv output is a list.
+Blank lines and lines starting with `#` are ignored; CRLF line ends and a UTF-8 BOM are accepted.
+A malformed list line is reported on stderr as a warning naming FILE:LINE and skipped; it does not
+change the exit status (the closing summary counts the skipped lines). A list that cannot be read
+at all, or a corrupt or mismatched --index, is a fatal error (status 2, nothing matched).
+A hash repeated in a list, or in several lists, is reported once per list line.
+
+Matching: a list hash matches when its Hamming distance to the query is at most --threshold
+(inclusive; default 31, as python-threatexchange; 0..=256). With --dihedral, each image is also
+matched through its 8 dihedral variants (rotations and flips), and each match says which variant
+reached it at the smallest distance.
+
+Output (stdout):
+  jsonl (default)  one object per query, in query order:
+                   {\"query\": \"<path or hash>\", \"matches\": [{\"hash\", \"distance\", \"list\", \"line\"}]}
+                   matches sorted by distance, then list (--list files in the order given, then
+                   each --index's lists), then line; an empty array when nothing matched. Image
+                   queries also carry \"pdq\" and \"quality\" (the query's hash); with --dihedral
+                   each match carries \"variant\" (orig, rot90, rot180, rot270, flipx, flipy,
+                   flipplus1, flipminus1). A query that fails gives {\"query\", \"error\"}
+                   (a malformed --hashes line gives \"query\": \"FILE:LINE\").
+  csv              a header line `query,hash,distance,list,line` (`,variant` added with
+                   --dihedral), then one row per match in the same order; queries without matches
+                   and failed queries have no rows (failures are reported on stderr). Fields
+                   holding a comma or a quote are quoted (RFC 4180); control characters escaped.
+Queries: image files and directories (recursively, sorted by path bytes, as `vigil hash`), or
+--hashes FILE (`-` for stdin) in the list format above.
+
+Exit status (as grep):
+  0    at least one query matched, and no error
+  1    no query matched, and no error
+  2    an error: a query failed (unreadable or undecodable image, malformed --hashes line), a list
+       or index could not be used, or a usage error; 2 even when other queries matched (grep's
+       rule; check stdout for the matches)
+  130  interrupted (Ctrl-C)
+A closed output pipe ends the run quietly with status 0.
+
+Logging: set VIGIL_LOG (an EnvFilter, e.g. `VIGIL_LOG=debug`); logs go to stderr, default `warn`.";
+
+const INDEX_BUILD_HELP: &str = "\
+Lists are read as by `vigil match --list` (malformed lines are reported as FILE:LINE and skipped).
+Writes INDEX (the vigil-index file format: versioned, CRC-32-checked) and INDEX.lists (which list
+and line each entry came from, with the index file's CRC-32, so a mismatched pair is refused);
+both are written to temporary files and renamed into place. List names are stored as given, and
+`vigil match --index INDEX` reports them as such.
+
+Exit status:
+  0    every list line was indexed
+  1    some lines were malformed and skipped (the index is still written)
+  2    usage error or fatal error (an unreadable list, a failed write: no index is written)";
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct MatchArgs {
+    /// A hash list to match against (repeatable).
+    #[arg(
+        long = "list",
+        value_name = "FILE",
+        required_unless_present = "indexes"
+    )]
+    pub(crate) lists: Vec<PathBuf>,
+
+    /// A saved index (`vigil index build`) to match against, beside or instead of --list
+    /// (repeatable).
+    #[arg(long = "index", value_name = "INDEX")]
+    pub(crate) indexes: Vec<PathBuf>,
+
+    /// Largest Hamming distance that matches (inclusive), 0..=256.
+    #[arg(short, long, value_name = "N", default_value_t = 31,
+          value_parser = clap::value_parser!(u32).range(0..=256))]
+    pub(crate) threshold: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MatchFormat::Jsonl)]
+    pub(crate) format: MatchFormat,
+
+    /// Read query hashes from FILE (list format; `-` for stdin) instead of hashing images.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub(crate) hashes: Option<PathBuf>,
+
+    /// Image files and directories to match (directories recursively).
+    #[arg(value_name = "PATH", required_unless_present = "hashes")]
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// Also match the 8 dihedral variants (rotations, flips) of each image; not with --hashes.
+    #[arg(long, conflicts_with = "hashes")]
+    pub(crate) dihedral: bool,
+
+    #[command(flatten)]
+    pub(crate) image: ImageOpts,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct IndexBuildArgs {
+    /// A hash list to index (repeatable; at least one).
+    #[arg(long = "list", value_name = "FILE", required = true)]
+    pub(crate) lists: Vec<PathBuf>,
+
+    /// Where to write the index (and INDEX.lists beside it).
+    #[arg(long, value_name = "INDEX")]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MatchFormat {
+    /// One JSON object per query.
+    Jsonl,
+    /// `query,hash,distance,list,line`, a header then one row per match.
+    Csv,
 }
 
 const HASH_HELP: &str = "\
@@ -74,14 +201,21 @@ pub(crate) struct HashOpts {
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub(crate) format: Format,
 
+    /// Also compute the 8 dihedral hashes (`pdq_dihedral`; needs --format jsonl).
+    #[arg(long)]
+    pub(crate) dihedral: bool,
+
+    #[command(flatten)]
+    pub(crate) image: ImageOpts,
+}
+
+/// How image files are read, decoded and hashed (shared by `hash`, `demo` and `match`).
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ImageOpts {
     /// PDQ front end: `full` (full resolution, as python-threatexchange and HMA) or
     /// `reference-tool` (the C++ tool's 512x512 nearest-neighbour pre-resize).
     #[arg(long, value_enum, default_value_t = Mode::Full)]
     pub(crate) mode: Mode,
-
-    /// Also compute the 8 dihedral hashes (`pdq_dihedral`; needs --format jsonl).
-    #[arg(long)]
-    pub(crate) dihedral: bool,
 
     /// Apply the EXIF orientation before hashing (default: ignore it, as the PDQ reference does).
     #[arg(long)]

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use vigil_media::{DecodeOptions, Limits};
 
-use crate::cli::{self, Args, Command, Format, HashOpts};
+use crate::cli::{self, Args, Command, Format, HashOpts, ImageOpts, IndexCommand, MatchFormat};
 use crate::printer::Printer;
 
 /// Everything a run needs, resolved.
@@ -28,6 +28,37 @@ pub(crate) enum CommandConfig {
     Demo {
         hash: HashConfig,
     },
+    Match(MatchConfig),
+    IndexBuild {
+        lists: Vec<PathBuf>,
+        out: PathBuf,
+    },
+}
+
+/// `vigil match`, resolved.
+#[derive(Debug)]
+pub(crate) struct MatchConfig {
+    /// Plain hash lists, in the order given.
+    pub(crate) lists: Vec<PathBuf>,
+    /// Saved indexes, in the order given.
+    pub(crate) indexes: Vec<PathBuf>,
+    /// Largest matching distance, inclusive (0..=256).
+    pub(crate) threshold: u32,
+    pub(crate) format: MatchFormat,
+    pub(crate) queries: Queries,
+    /// Match the 8 dihedral variants of image queries.
+    pub(crate) dihedral: bool,
+    /// How image queries are hashed (the `vigil hash` pipeline).
+    pub(crate) hash: HashConfig,
+}
+
+/// Where `vigil match` gets its queries.
+#[derive(Debug)]
+pub(crate) enum Queries {
+    /// Image files and directories.
+    Paths(Vec<PathBuf>),
+    /// A file of hashes in the list format (`-`: stdin).
+    Hashes(PathBuf),
 }
 
 /// Options of the hashing pipeline (shared by `hash` and `demo`).
@@ -36,6 +67,8 @@ pub(crate) struct HashConfig {
     pub(crate) format: Format,
     pub(crate) mode: vigil_pdq::Mode,
     pub(crate) dihedral: bool,
+    /// Compute MD5, SHA-1 and SHA-256 of each file (`vigil hash --format jsonl`).
+    pub(crate) digests: bool,
     pub(crate) decode: DecodeOptions,
     /// Worker threads, and so also the most files read and decoded at once.
     pub(crate) jobs: usize,
@@ -54,6 +87,27 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
         Command::Demo(d) => CommandConfig::Demo {
             hash: hash_config(d.opts)?,
         },
+        Command::Match(m) => {
+            let mut hash = image_config(m.image, Format::Csv);
+            hash.dihedral = m.dihedral;
+            hash.digests = false;
+            CommandConfig::Match(MatchConfig {
+                lists: m.lists,
+                indexes: m.indexes,
+                threshold: m.threshold,
+                format: m.format,
+                queries: match m.hashes {
+                    Some(file) => Queries::Hashes(file),
+                    None => Queries::Paths(m.paths),
+                },
+                dihedral: m.dihedral,
+                hash,
+            })
+        }
+        Command::Index(IndexCommand::Build(b)) => CommandConfig::IndexBuild {
+            lists: b.lists,
+            out: b.out,
+        },
     };
     Ok(Config {
         printer: Printer::new(args.quiet, args.verbose),
@@ -66,6 +120,13 @@ fn hash_config(o: HashOpts) -> anyhow::Result<HashConfig> {
     if o.dihedral && o.format != Format::Jsonl {
         bail!("--dihedral needs --format jsonl (the csv format has no column for it)");
     }
+    let mut cfg = image_config(o.image, o.format);
+    cfg.dihedral = o.dihedral;
+    Ok(cfg)
+}
+
+/// The hashing pipeline's options from the image flags; no dihedrals; digests with jsonl.
+fn image_config(o: ImageOpts, format: Format) -> HashConfig {
     let defaults = Limits::default();
     let limits = Limits {
         max_file_bytes: o.max_file_size.unwrap_or(defaults.max_file_bytes),
@@ -76,18 +137,19 @@ fn hash_config(o: HashOpts) -> anyhow::Result<HashConfig> {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    Ok(HashConfig {
-        format: o.format,
+    HashConfig {
+        format,
         mode: match o.mode {
             cli::Mode::Full => vigil_pdq::Mode::Full,
             cli::Mode::ReferenceTool => vigil_pdq::Mode::ReferenceTool,
         },
-        dihedral: o.dihedral,
+        dihedral: false,
+        digests: format == Format::Jsonl,
         decode: DecodeOptions {
             limits,
             apply_exif_orientation: o.exif_orient,
         },
         jobs,
         display_root: None,
-    })
+    }
 }

@@ -2,6 +2,7 @@
 //!
 //! This crate only defines the command line and glues the library crates together (ripgrep's
 //! `core`): the work is in `vigil-pdq` (hashing) and `vigil-media` (decoding, file digests).
+//! Matching uses `vigil-index` and `vigil-exchange` (list formats).
 //! `main` parses the arguments ([`cli`]), resolves them ([`config`]), installs logging, runs the
 //! command ([`commands`]) and maps the outcome to an exit code ([`exit`]).
 
@@ -12,6 +13,7 @@ mod exit;
 mod inputs;
 mod output;
 mod printer;
+mod sources;
 
 use std::io::Write;
 use std::process::ExitCode;

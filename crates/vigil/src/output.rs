@@ -8,13 +8,20 @@
 //!   inputs do not appear. Control characters in the path are escaped so that a hostile file name
 //!   cannot forge a line.
 //! * jsonl: one object per input, [`HashRecord`] or [`ErrorRecord`].
+//!
+//! And of `vigil match` ([`MatchOutput`]):
+//!
+//! * jsonl: one object per query, [`MatchRecord`] or [`QueryErrorRecord`].
+//! * csv: a header `query,hash,distance,list,line` (`,variant` with `--dihedral`), then one row
+//!   per match; fields holding a comma or a quote are quoted (RFC 4180), control characters are
+//!   escaped.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cli::Format;
+use crate::cli::{Format, MatchFormat};
 use crate::commands::hash::Hashed;
 
 /// One hashed file, as a jsonl line.
@@ -113,6 +120,172 @@ impl<W: Write> Output<W> {
     }
 }
 
+/// One list entry within the threshold of a query (library values; written by [`MatchOutput`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Hit<'a> {
+    pub(crate) hash: vigil_core::Hash256,
+    pub(crate) distance: u32,
+    /// Which source (the `--list` set, then each `--index`) it came from: a sort key.
+    pub(crate) source: usize,
+    /// The list's number within its source: a sort key.
+    pub(crate) list_no: u32,
+    /// The list's name, as given.
+    pub(crate) list: &'a str,
+    /// 1-based line in the list.
+    pub(crate) line: u64,
+    /// With `--dihedral`: the variant (index in `vigil_pdq::Variant::ALL`) that matched.
+    pub(crate) variant: Option<usize>,
+}
+
+/// One query's result, as a jsonl line.
+#[derive(Debug, Serialize)]
+pub(crate) struct MatchRecord<'a> {
+    /// The image path (lossy UTF-8), or the query hash (64 lowercase hex digits).
+    pub(crate) query: &'a str,
+    /// The image's PDQ hash; image queries only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pdq: Option<String>,
+    /// The image's PDQ quality, 0..=100; image queries only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) quality: Option<u8>,
+    /// Every list entry within the threshold, by distance, then list, then line.
+    pub(crate) matches: Vec<MatchEntry<'a>>,
+}
+
+/// One match inside a [`MatchRecord`].
+#[derive(Debug, Serialize)]
+pub(crate) struct MatchEntry<'a> {
+    /// The list's hash, 64 lowercase hex digits.
+    pub(crate) hash: String,
+    /// Hamming distance to the query.
+    pub(crate) distance: u32,
+    /// The list file, as given.
+    pub(crate) list: &'a str,
+    /// 1-based line in the list.
+    pub(crate) line: u64,
+    /// With `--dihedral`: the query variant that matched (`orig`, `rot90`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) variant: Option<&'static str>,
+}
+
+/// A query that failed, as a jsonl line.
+#[derive(Debug, Serialize)]
+pub(crate) struct QueryErrorRecord<'a> {
+    /// The image path, or `FILE:LINE` of a malformed `--hashes` line.
+    pub(crate) query: &'a str,
+    /// What failed, naming the input.
+    pub(crate) error: &'a str,
+}
+
+/// Writes `vigil match` records in one format.
+pub(crate) struct MatchOutput<W> {
+    w: W,
+    format: MatchFormat,
+    dihedral: bool,
+}
+
+fn variant_name(v: usize) -> &'static str {
+    vigil_pdq::Variant::ALL
+        .get(v)
+        .map_or("unknown", |v| v.name())
+}
+
+impl<W: Write> MatchOutput<W> {
+    pub(crate) fn new(w: W, format: MatchFormat, dihedral: bool) -> Self {
+        MatchOutput {
+            w,
+            format,
+            dihedral,
+        }
+    }
+
+    /// The csv header (nothing for jsonl).
+    pub(crate) fn header(&mut self) -> io::Result<()> {
+        match self.format {
+            MatchFormat::Jsonl => Ok(()),
+            MatchFormat::Csv if self.dihedral => {
+                writeln!(self.w, "query,hash,distance,list,line,variant")
+            }
+            MatchFormat::Csv => writeln!(self.w, "query,hash,distance,list,line"),
+        }
+    }
+
+    /// Writes one query's matches (`pdq`: the image's hash, for image queries).
+    pub(crate) fn matched(
+        &mut self,
+        query: &str,
+        pdq: Option<&vigil_pdq::Pdq>,
+        hits: &[Hit<'_>],
+    ) -> io::Result<()> {
+        match self.format {
+            MatchFormat::Jsonl => {
+                let rec = MatchRecord {
+                    query,
+                    pdq: pdq.map(|p| p.hash.to_hex()),
+                    quality: pdq.map(|p| p.quality),
+                    matches: hits
+                        .iter()
+                        .map(|h| MatchEntry {
+                            hash: h.hash.to_hex(),
+                            distance: h.distance,
+                            list: h.list,
+                            line: h.line,
+                            variant: h.variant.map(variant_name),
+                        })
+                        .collect(),
+                };
+                serde_json::to_writer(&mut self.w, &rec).map_err(io::Error::from)?;
+                self.w.write_all(b"\n")
+            }
+            MatchFormat::Csv => {
+                let q = csv_field(query);
+                for h in hits {
+                    write!(
+                        self.w,
+                        "{q},{},{},{},{}",
+                        h.hash,
+                        h.distance,
+                        csv_field(h.list),
+                        h.line
+                    )?;
+                    if self.dihedral {
+                        write!(self.w, ",{}", h.variant.map_or("orig", variant_name))?;
+                    }
+                    self.w.write_all(b"\n")?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes one failed query (jsonl only; csv has no row for it).
+    pub(crate) fn failed(&mut self, query: &str, error: &str) -> io::Result<()> {
+        match self.format {
+            MatchFormat::Csv => Ok(()),
+            MatchFormat::Jsonl => {
+                serde_json::to_writer(&mut self.w, &QueryErrorRecord { query, error })
+                    .map_err(io::Error::from)?;
+                self.w.write_all(b"\n")
+            }
+        }
+    }
+
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// One csv field: control characters escaped, then quoted (quotes doubled) if it holds a comma
+/// or a quote.
+pub(crate) fn csv_field(s: &str) -> Cow<'_, str> {
+    let s = escape_controls(s);
+    if s.contains([',', '"']) {
+        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        s
+    }
+}
+
 /// Escapes control characters (`\n`, `\r`, `\t`, others as `\xNN` or `\u{NN}`) so that one record
 /// stays one line.
 pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
@@ -138,6 +311,13 @@ pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_fields() {
+        assert_eq!(csv_field("a/b.png"), "a/b.png");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\"\n"), "\"say \"\"hi\"\"\\n\"");
+    }
 
     #[test]
     fn controls_are_escaped() {

@@ -25,12 +25,11 @@ use vigil_core::Hash256;
 use vigil_media::{FileDigests, PixelData};
 use vigil_pdq::{Hasher, Image, Pdq, Pixels};
 
-use crate::cli::Format;
 use crate::config::HashConfig;
 use crate::exit::ExitStatus;
 use crate::inputs::{self, Input};
 use crate::output::Output;
-use crate::printer::Printer;
+use crate::printer::{Printer, Progress};
 
 /// How many inputs per worker may be dispatched ahead of the oldest unprinted one.
 const WINDOW_PER_JOB: usize = 16;
@@ -97,21 +96,58 @@ pub(crate) fn hash_inputs(
     printer: Printer,
     mut observe: impl FnMut(&Input, &Result<Hashed, String>),
 ) -> anyhow::Result<Summary> {
+    // Line-buffered: only whole lines ever reach the reader, even when the run is killed by
+    // Ctrl-C (SIGINT keeps its default action: the shell reports status 130).
+    let mut out = Output::new(LineWriter::new(io::stdout().lock()), cfg.format);
+    let mut summary = Summary::default();
+    let result = for_each_hashed(&inputs, cfg, printer, |input, path, outcome, progress| {
+        match &outcome {
+            Ok(h) => {
+                summary.hashed += 1;
+                progress.stdout(|| out.hashed(path, h))?;
+            }
+            Err(msg) => {
+                summary.failed += 1;
+                progress.eprintln(&format!("vigil: error: {msg}"));
+                progress.stdout(|| out.failed(path, msg))?;
+            }
+        }
+        observe(input, &outcome);
+        Ok(())
+    })
+    .and_then(|()| out.flush());
+    match result {
+        Ok(()) => Ok(summary),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            tracing::debug!("stdout closed; stopping");
+            summary.broken_pipe = true;
+            Ok(summary)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
+    }
+}
+
+/// The ordered parallel pipeline behind `vigil hash`, `vigil demo` and `vigil match`: reads,
+/// decodes and hashes `inputs` on `cfg.jobs` threads and calls `each` on the calling thread with
+/// every outcome **in input order** (the input, its path as printed, the outcome, and the
+/// progress bar for writes that must not tear it). The first error `each` returns stops the run
+/// and is returned; a worker-pool failure comes back as an error too.
+pub(crate) fn for_each_hashed(
+    inputs: &[Input],
+    cfg: &HashConfig,
+    printer: Printer,
+    mut each: impl FnMut(&Input, &str, Result<Hashed, String>, &Progress) -> io::Result<()>,
+) -> io::Result<()> {
     let total = inputs.len();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs)
         .thread_name(|i| format!("vigil-hash-{i}"))
         .build()
-        .context("starting the worker threads")?;
+        .map_err(|e| io::Error::other(format!("starting the worker threads: {e}")))?;
     let shared = Arc::new(cfg.clone());
     let (tx, rx) = mpsc::channel::<(usize, Result<Hashed, String>)>();
     let window = cfg.jobs.saturating_mul(WINDOW_PER_JOB).max(1);
-
-    // Line-buffered: only whole lines ever reach the reader, even when the run is killed by
-    // Ctrl-C (SIGINT keeps its default action: the shell reports status 130).
-    let mut out = Output::new(LineWriter::new(io::stdout().lock()), cfg.format);
     let mut progress = printer.progress(total);
-    let mut summary = Summary::default();
 
     // `pending[k]` holds the outcome of input `next_out + k` once it has arrived.
     let mut pending: VecDeque<Option<Result<Hashed, String>>> = VecDeque::new();
@@ -144,18 +180,7 @@ pub(crate) fn hash_inputs(
                 let outcome = pending.pop_front().flatten().expect("checked to be ready");
                 let input = &inputs[next_out];
                 let path = display_path(&input.path, cfg);
-                match &outcome {
-                    Ok(h) => {
-                        summary.hashed += 1;
-                        progress.stdout(|| out.hashed(&path, h))?;
-                    }
-                    Err(msg) => {
-                        summary.failed += 1;
-                        progress.eprintln(&format!("vigil: error: {msg}"));
-                        progress.stdout(|| out.failed(&path, msg))?;
-                    }
-                }
-                observe(input, &outcome);
+                each(input, &path, outcome, &progress)?;
                 progress.inc();
                 next_out += 1;
             }
@@ -172,18 +197,13 @@ pub(crate) fn hash_inputs(
                 .expect("a sender is alive while inputs are in flight");
             pending[i - next_out] = Some(outcome);
         }
-        out.flush()
+        Ok(())
     })();
     progress.finish();
-    match result {
-        Ok(()) => Ok(summary),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-            tracing::debug!(printed = next_out, total, "stdout closed; stopping");
-            summary.broken_pipe = true;
-            Ok(summary)
-        }
-        Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
+    if result.is_err() {
+        tracing::debug!(processed = next_out, total, "stopping early");
     }
+    result
 }
 
 fn display_path(path: &Path, cfg: &HashConfig) -> String {
@@ -244,7 +264,7 @@ fn hash_file(
     } else {
         (hasher.hash_mode(&img, cfg.mode), None)
     };
-    let digests = (cfg.format == Format::Jsonl).then(|| vigil_media::digests(&bytes));
+    let digests = cfg.digests.then(|| vigil_media::digests(&bytes));
     tracing::debug!(
         bytes = bytes.len(),
         width = decoded.width,

@@ -3,6 +3,8 @@
 
 pub(crate) mod demo;
 pub(crate) mod hash;
+pub(crate) mod index;
+pub(crate) mod match_;
 
 use crate::config::{CommandConfig, Config};
 use crate::exit::ExitStatus;
@@ -12,5 +14,7 @@ pub(crate) fn run(cfg: Config) -> anyhow::Result<ExitStatus> {
     match cfg.command {
         CommandConfig::Hash { paths, hash } => hash::run(&paths, &hash, cfg.printer),
         CommandConfig::Demo { hash } => demo::run(&hash, cfg.printer),
+        CommandConfig::Match(m) => match_::run(&m, cfg.printer),
+        CommandConfig::IndexBuild { lists, out } => index::build(&lists, &out, cfg.printer),
     }
 }
