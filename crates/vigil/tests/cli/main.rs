@@ -8,3 +8,4 @@ mod demo;
 mod fixtures;
 mod hash;
 mod hostile;
+mod match_;
