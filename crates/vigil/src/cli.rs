@@ -13,6 +13,7 @@ Exit status:
   1    some inputs failed (each is reported; all others are still processed)
   2    usage error or fatal error
   130  interrupted (Ctrl-C: SIGINT's default action, as shells report it)
+`vigil match` follows grep instead: 0 a match, 1 no match, 2 an error (see `vigil match --help`).
 A closed output pipe (e.g. `vigil hash dir | head`) ends the run quietly with status 0.
 
 Logging: set VIGIL_LOG (an EnvFilter, e.g. `VIGIL_LOG=debug`); logs go to stderr, default `warn`.";

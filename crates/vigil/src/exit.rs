@@ -1,6 +1,6 @@
 //! The exit statuses of `vigil`, converted to a process exit code in one place (fd's `exit_codes.rs`,
-//! uv's `ExitStatus`). `vigil match` will follow grep instead (0 match, 1 no match, 2 error) when it
-//! lands.
+//! uv's `ExitStatus`). `vigil match` follows grep instead, with the same three values read as
+//! 0 a match, 1 no match, 2 an error (see `commands::match_::MatchSummary::status`).
 //!
 //! Ctrl-C keeps SIGINT's default action (the process ends at once; shells report status 130).
 //! Output is line-buffered, so the reader never sees a partial line; nothing else needs cleaning
