@@ -14,6 +14,8 @@
 //!   untimed warm-up pass over the first 500 queries.
 //! * `NQ`: run only the first `NQ` queries (default: all).
 //!
+//! `VIGIL_SUBSTRINGS` and `VIGIL_DIR_BITS` force the table layout (see `IndexOptions`).
+//!
 //! Hamming distance does not depend on how the 32 bytes map to bits, as long as the mapping is the
 //! same for every hash, so the bytes are read as four big-endian words.
 
@@ -21,7 +23,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use vigil_core::Hash256;
-use vigil_index::{Index, Simd, Strategy};
+use vigil_index::{Index, IndexOptions, Simd, Strategy};
 
 fn read_hashes(path: &str) -> Vec<Hash256> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -71,7 +73,14 @@ fn main() {
 
     let rss0 = rss_bytes();
     let t = Instant::now();
-    let index = Index::from_pairs(base.iter().enumerate().map(|(i, &h)| (h, i as u64)));
+    let env = |k: &str| std::env::var(k).ok().map(|v| v.parse::<u32>().expect(k));
+    let options = IndexOptions::default()
+        .substrings(env("VIGIL_SUBSTRINGS"))
+        .dir_bits(env("VIGIL_DIR_BITS"));
+    let index = Index::from_pairs_with(
+        base.iter().enumerate().map(|(i, &h)| (h, i as u64)),
+        options,
+    );
     let build_s = t.elapsed().as_secs_f64();
     let rss1 = rss_bytes();
     let st = index.stats();

@@ -9,8 +9,10 @@
 //! # How it searches
 //!
 //! * **Multi-index hashing** (Norouzi, Punjani & Fleet, CVPR 2012 / TPAMI 2014). The 256 bits are
-//!   cut into `m` consecutive substrings (`m` chosen from the size: 16 × 16 bits up to ~1–2M
-//!   hashes, fewer, wider ones beyond), each with a direct-addressed bucket table. A hash within
+//!   cut into `m` consecutive substrings of up to 32 bits (`m` chosen from the size by a cost
+//!   model: 11 × 23–24 bits around 1M hashes, fewer, wider ones beyond), each with a bucket
+//!   directory on its top ~log2(n) bits whose entries carry the substring's remaining bits, so a
+//!   probe reads one directory entry and scans a short contiguous run of 2-byte keys. A hash within
 //!   `r` of the query has, by the pigeonhole principle, some substring `t` within `tau_t` of the
 //!   query's, where `sum_t (tau_t + 1) = r + 1` (for `r = 31`, `m = 16`: every `tau_t = 1`). The
 //!   query enumerates those substring neighbourhoods, reads the buckets and verifies each
@@ -106,8 +108,12 @@ pub enum Strategy {
 #[non_exhaustive]
 pub struct IndexOptions {
     /// Number of MIH substrings: `None` chooses from the size (no tables under 4096 hashes);
-    /// `Some(0)` builds none (scan only). Substrings must be at most 24 bits wide (`m >= 11`).
+    /// `Some(0)` builds none (scan only). Substrings must be at most 32 bits wide (`m >= 8`).
     pub substrings: Option<u32>,
+    /// Bucket-directory bits per MIH table (the top bits of each substring; the rest are stored
+    /// beside each entry): `None` chooses from the size. Clamped to `substring − 16 ..= 24` bits
+    /// and to the substring's width.
+    pub dir_bits: Option<u32>,
     /// Whether an insert that finds the delta too large compacts (in the inserting thread).
     pub auto_compact: bool,
     /// Delta size (distinct hashes) that triggers compaction; `None`: `clamp(n / 64, 4096, 65536)`.
@@ -118,6 +124,7 @@ impl Default for IndexOptions {
     fn default() -> Self {
         IndexOptions {
             substrings: None,
+            dir_bits: None,
             auto_compact: true,
             max_delta: None,
         }
@@ -128,6 +135,12 @@ impl IndexOptions {
     /// Sets [`IndexOptions::substrings`].
     pub fn substrings(mut self, m: Option<u32>) -> Self {
         self.substrings = m;
+        self
+    }
+
+    /// Sets [`IndexOptions::dir_bits`].
+    pub fn dir_bits(mut self, d: Option<u32>) -> Self {
+        self.dir_bits = d;
         self
     }
 
@@ -213,7 +226,7 @@ impl Index {
     ) -> Self {
         let pairs: Vec<([u64; 4], u64)> =
             pairs.into_iter().map(|(h, id)| (h.words(), id)).collect();
-        let seg = segment::Segment::build(pairs, options.substrings);
+        let seg = segment::Segment::build(pairs, options.substrings, options.dir_bits);
         Index {
             live: live::Live::new(seg, options),
         }
@@ -351,7 +364,13 @@ impl Index {
     }
 
     fn from_content(c: file::Content<4>, options: IndexOptions) -> Index {
-        let seg = segment::Segment::from_parts(c.codes, c.ids, c.extra, options.substrings);
+        let seg = segment::Segment::from_parts(
+            c.codes,
+            c.ids,
+            c.extra,
+            options.substrings,
+            options.dir_bits,
+        );
         Index {
             live: live::Live::new(seg, options),
         }

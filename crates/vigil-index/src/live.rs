@@ -280,7 +280,7 @@ impl<const W: usize> Live<W> {
             s.pairs()
         };
         // The expensive part runs without any lock: queries and updates go on meanwhile.
-        let seg = Segment::build(pairs, self.options.substrings);
+        let seg = Segment::build(pairs, self.options.substrings, self.options.dir_bits);
         let mut s = self.write();
         let log = s.log.take().unwrap_or_default();
         s.base = Arc::new(seg);

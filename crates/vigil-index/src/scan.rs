@@ -55,7 +55,7 @@ impl Simd {
 }
 
 /// Hamming distance of two codes.
-#[inline]
+#[inline(always)]
 pub(crate) fn distance<const W: usize>(a: &[u64; W], b: &[u64; W]) -> u32 {
     let mut d = 0;
     for i in 0..W {

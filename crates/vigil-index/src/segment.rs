@@ -1,34 +1,63 @@
 //! The immutable, bulk-built part of an index: distinct codes sorted ascending, their ids, and
 //! the multi-index hash tables over them.
 //!
-//! Layout (for `N` distinct codes of `W` words and `m` substrings):
+//! Layout (for `N` distinct codes of `W` words and `m` substrings of `b_t <= 32` bits):
 //! * `codes`: `N × W × 8` bytes, sorted, so table 0 (the top bits) needs no postings and exact
 //!   lookups are a binary search;
 //! * `ids`: the smallest id of each code (8 bytes each); `extra`: `(slot, id)` for every further
 //!   id of a duplicated code, sorted (12 bytes each);
-//! * per table `t`: `offsets` (`2^b_t + 1` u32: CSR bucket starts) and, for `t > 0`, `postings`
-//!   (`N` u32 slot numbers, grouped by key).
+//! * per table `t`: a bucket directory on the top `d_t` bits of the substring (`offsets`:
+//!   `2^d_t + 1` u32, CSR bucket starts), and, for `t > 0`, one u32 *entry* per code grouped by
+//!   bucket: its slot in the low `s = ceil(log2 N)` bits, the remaining `b_t − d_t <= 32 − s`
+//!   bits of its substring above them. Table 0 needs no entries: the sorted codes are already in
+//!   bucket order and carry their own low bits.
+//!
+//! A probe of table `t` at radius `tau` enumerates the `d_t`-bit directory keys within `tau` of
+//! the query's (each with `f` bits flipped) and scans each bucket's entries, contiguous, keeping
+//! those within `tau − f` on the low bits: the candidates are exactly those of a `b_t`-bit table,
+//! at the cost of `ball(d_t, tau)` directory reads instead of `ball(b_t, tau)`, with a directory
+//! of `2^d_t` entries whatever `b_t` is, and one cache miss per bucket.
 
 use crate::scan::{self, Simd};
 
-/// Widest substring a table may use: a direct-addressed bucket directory of `2^24 + 1` u32s is
-/// 64 MiB.
-const MAX_KEY_BITS: u32 = 24;
+/// Widest substring a table may use (keys are u32).
+const MAX_KEY_BITS: u32 = 32;
+/// Widest bucket directory: `2^24 + 1` u32s is 64 MiB.
+const MAX_DIR_BITS: u32 = 24;
+/// Substring bits below the directory bits, stored in each entry above the slot number (at most
+/// `32 − slot_bits`; a table needing more gets a wider directory).
+const MAX_LOW_BITS: u32 = 16;
 /// Below this many distinct codes a segment builds no tables by default: a scan is as fast.
 const MIN_TABLE_CODES: usize = 4096;
 
-/// One substring table.
+/// One substring table. Its arrays live in the segment's `dir` and `entries` (one allocation
+/// each for all tables, so that they are large enough for huge pages).
 #[derive(Debug, Clone)]
 struct Table {
     /// First bit of the substring, counting from the most significant bit of the code.
     start: u32,
-    /// Substring width in bits (key space `2^bits`).
+    /// Substring width in bits.
     bits: u32,
-    /// `offsets[k]..offsets[k + 1]` is the range of `postings` (or of slots, for table 0) whose
-    /// substring equals `k`.
-    offsets: Vec<u32>,
-    /// Slots grouped by key; `None` for table 0 where the slot order already is the key order.
-    postings: Option<Vec<u32>>,
+    /// Directory width: buckets are keyed by the top `dbits` bits of the substring.
+    dbits: u32,
+    /// Where the table's directory starts in `dir`: `2^dbits + 1` CSR offsets; bucket `h` is
+    /// the range `dir[at + h]..dir[at + h + 1]` of the table's entries (of slots, for table 0),
+    /// holding the codes whose substring's top `dbits` bits equal `h`.
+    dir_at: usize,
+    /// Where the table's `N` entries start in `entries` (`low << slot_bits | slot` in bucket
+    /// order, `low` being the substring's bits below the directory bits); `None` for table 0,
+    /// where the slot order already is the bucket order.
+    entries_at: Option<usize>,
+}
+
+/// The table layout of a segment: substring count and directory width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Number of substrings (0: no tables).
+    pub(crate) m: u32,
+    /// Directory bits per table (capped to each substring's width and [`MAX_DIR_BITS`], raised to
+    /// keep the low bits within [`max_low_bits`]).
+    pub(crate) dbits: u32,
 }
 
 /// The immutable segment.
@@ -38,10 +67,14 @@ pub(crate) struct Segment<const W: usize> {
     ids: Vec<u64>,
     extra: Vec<(u32, u64)>,
     tables: Vec<Table>,
+    /// The bucket directories of all tables.
+    dir: Vec<u32>,
+    /// The entries of all tables but table 0.
+    entries: Vec<u32>,
 }
 
 /// Extracts `bits` bits starting `start` bits below the most significant bit of `code`.
-#[inline]
+#[inline(always)]
 fn key<const W: usize>(code: &[u64; W], start: u32, bits: u32) -> u32 {
     let w = (start / 64) as usize;
     let off = start % 64;
@@ -92,42 +125,98 @@ fn split(total: u32, m: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Chooses the number of substrings for `n` distinct codes of `total` bits: minimizes the model
-/// cost of an `r = 31` query (`probes + 2 · candidates`, uniform codes) subject to keys of at most
-/// [`MAX_KEY_BITS`] bits and bucket directories of at most ~16 bytes per code (1 MiB floor).
-pub(crate) fn auto_substrings(n: usize, total: u32) -> u32 {
-    let budget = (16.0 * n as f64).max(1.0 * (1 << 20) as f64);
-    let mut best = (f64::INFINITY, total.div_ceil(16));
-    let lo = total.div_ceil(MAX_KEY_BITS).max(1);
-    for m in lo..=total.min(64) {
-        let widths = split(total, m);
-        if widths[0] < 4 {
-            break;
-        }
-        let dir: f64 = widths.iter().map(|&b| 4.0 * (1u64 << b) as f64).sum();
-        if dir > budget {
-            continue;
-        }
-        let (p, c) = model(&widths, 31.min(total - 1), n);
-        let cost = p + 2.0 * c;
-        if cost < best.0 {
-            best = (cost, m);
-        }
-    }
-    best.1
+/// Bits of a slot number among `n` slots.
+pub(crate) fn slot_bits(n: usize) -> u32 {
+    (usize::BITS - (n.max(2) - 1).leading_zeros()).max(1)
 }
 
-/// Model probes and candidates of an MIH query at radius `r` over `n` uniform codes.
-fn model(widths: &[u32], r: u32, n: usize) -> (f64, f64) {
-    let tau = radii(widths, r);
-    let mut probes = 0.0;
-    let mut cands = 0.0;
-    for (&b, &t) in widths.iter().zip(&tau) {
-        let p = ball(b, t);
-        probes += p;
-        cands += p * n as f64 / (1u64 << b) as f64;
+/// Most substring bits an entry can carry beside a slot number among `n`.
+fn max_low_bits(n: usize) -> u32 {
+    MAX_LOW_BITS.min(32 - slot_bits(n).min(32))
+}
+
+/// Directory bits of a `bits`-wide table over `n` codes in a layout asking for `dbits`: at most
+/// the width and [`MAX_DIR_BITS`], but at least what keeps the low bits within
+/// [`max_low_bits`] (which may exceed [`MAX_DIR_BITS`] for a forced layout over a huge set).
+fn dir_bits(bits: u32, dbits: u32, n: usize) -> u32 {
+    dbits
+        .min(bits)
+        .min(MAX_DIR_BITS)
+        .max(bits.saturating_sub(max_low_bits(n)))
+}
+
+/// Whether a layout keeps every directory within [`MAX_DIR_BITS`].
+fn feasible(widths: &[u32], dbits: u32, n: usize) -> bool {
+    widths
+        .iter()
+        .all(|&b| dir_bits(b, dbits, n) <= MAX_DIR_BITS)
+}
+
+/// Model cost units (roughly nanoseconds on the development machine, a 2-vCPU AVX2 EPYC VM):
+/// a directory probe (a cache miss on the directory, one on the bucket), an entry scanned in a
+/// bucket (two contiguous bytes), a candidate verified (a cache miss on its code).
+/// (Calibrated by sweeping `m` and the directory width on the 1M benchmark sets: entries count
+/// for more than their bytes suggest because skewed sets fill some buckets far above the mean.)
+const COST_PROBE: f64 = 20.0;
+const COST_ENTRY: f64 = 4.0;
+const COST_CAND: f64 = 40.0;
+/// Bucket directories may take up to this many bytes per code (1 MiB floor).
+const DIR_BYTES_PER_CODE: f64 = 12.0;
+
+/// Chooses the layout for `n` distinct codes of `total` bits, with `m` and/or the directory
+/// width forced or free: minimizes the model cost of an `r = 31` query (uniform codes) subject to
+/// keys of at most [`MAX_KEY_BITS`] bits and bucket directories of at most
+/// [`DIR_BYTES_PER_CODE`] (1 MiB floor; a forced layout that fits nowhere takes the smallest
+/// directories it can).
+pub(crate) fn auto_layout(n: usize, total: u32, m: Option<u32>, dbits: Option<u32>) -> Layout {
+    let budget = (DIR_BYTES_PER_CODE * n as f64).max((1 << 20) as f64);
+    let ms: Vec<u32> = match m {
+        Some(m) => vec![m],
+        None => (total.div_ceil(MAX_KEY_BITS).max(1)..=total.min(64)).collect(),
+    };
+    let ds: Vec<u32> = match dbits {
+        Some(d) => vec![d],
+        None => (1..=MAX_DIR_BITS).collect(),
+    };
+    let mut best: Option<(bool, f64, Layout)> = None;
+    for &m in &ms {
+        let widths = split(total, m);
+        if widths[0] < 4 && m != ms[0] {
+            break;
+        }
+        for &d in &ds {
+            if m != ms[0] && !feasible(&widths, d, n) {
+                continue;
+            }
+            let dir: f64 = widths
+                .iter()
+                .map(|&b| 4.0 * ((1u64 << dir_bits(b, d, n)) + 1) as f64)
+                .sum();
+            let (p, e, c) = model(&widths, d, 31.min(total - 1), n);
+            let cost = COST_PROBE * p + COST_ENTRY * e + COST_CAND * c;
+            // Over budget: only as a last resort, smallest directory first.
+            let key = (dir > budget, if dir > budget { dir } else { cost });
+            if best.is_none_or(|(o, k, _)| key < (o, k)) {
+                best = Some((key.0, key.1, Layout { m, dbits: d }));
+            }
+        }
     }
-    (probes, cands)
+    best.map_or(Layout { m: 0, dbits: 0 }, |b| b.2)
+}
+
+/// Model probes, bucket entries scanned and candidates of an MIH query at radius `r` over `n`
+/// uniform codes, for tables of the given widths and directory bits.
+fn model(widths: &[u32], dbits: u32, r: u32, n: usize) -> (f64, f64, f64) {
+    let tau = radii(widths, r);
+    let (mut probes, mut entries, mut cands) = (0.0, 0.0, 0.0);
+    for (&b, &t) in widths.iter().zip(&tau) {
+        let d = dir_bits(b, dbits, n);
+        let p = ball(d, t);
+        probes += p;
+        entries += p * n as f64 / (1u64 << d) as f64;
+        cands += ball(b, t) * n as f64 / (1u64 << b) as f64;
+    }
+    (probes, entries, cands)
 }
 
 impl<const W: usize> Segment<W> {
@@ -141,12 +230,19 @@ impl<const W: usize> Segment<W> {
             ids: Vec::new(),
             extra: Vec::new(),
             tables: Vec::new(),
+            dir: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
     /// Builds from `(code, id)` pairs in any order; duplicate pairs collapse. `substrings`:
-    /// `Some(m)` forces `m` tables (`0`: none), `None` chooses by size.
-    pub(crate) fn build(mut pairs: Vec<([u64; W], u64)>, substrings: Option<u32>) -> Self {
+    /// `Some(m)` forces `m` tables (`0`: none), `None` chooses by size; `dbits` likewise forces
+    /// or leaves free the directory width.
+    pub(crate) fn build(
+        mut pairs: Vec<([u64; W], u64)>,
+        substrings: Option<u32>,
+        dbits: Option<u32>,
+    ) -> Self {
         if !pairs.is_sorted() {
             pairs.sort_unstable();
         }
@@ -162,7 +258,7 @@ impl<const W: usize> Segment<W> {
                 ids.push(id);
             }
         }
-        Self::from_parts(codes, ids, extra, substrings)
+        Self::from_parts(codes, ids, extra, substrings, dbits)
     }
 
     /// Builds the tables over already sorted, distinct codes (checked by the caller).
@@ -171,25 +267,57 @@ impl<const W: usize> Segment<W> {
         ids: Vec<u64>,
         extra: Vec<(u32, u64)>,
         substrings: Option<u32>,
+        dbits: Option<u32>,
     ) -> Self {
         assert!(codes.len() < u32::MAX as usize, "too many distinct codes");
-        let m = match substrings {
-            Some(m) => m.min(Self::BITS),
-            None if codes.len() < MIN_TABLE_CODES => 0,
-            None => auto_substrings(codes.len(), Self::BITS),
+        let layout = match substrings {
+            Some(0) => Layout { m: 0, dbits: 0 },
+            None if codes.len() < MIN_TABLE_CODES => Layout { m: 0, dbits: 0 },
+            m => auto_layout(codes.len(), Self::BITS, m.map(|m| m.min(Self::BITS)), dbits),
         };
         let mut tables = Vec::new();
-        if m > 0 {
-            let widths = split(Self::BITS, m);
+        let mut dir = Vec::new();
+        let mut entries = Vec::new();
+        if layout.m > 0 {
+            let widths = split(Self::BITS, layout.m);
             assert!(
                 widths[0] <= MAX_KEY_BITS,
-                "{m} substrings give {}-bit keys; at most {MAX_KEY_BITS} bits are supported",
+                "{} substrings give {}-bit keys; at most {MAX_KEY_BITS} bits are supported",
+                layout.m,
                 widths[0]
             );
-            let mut start = 0;
+            let n = codes.len();
+            let dbits: Vec<u32> = widths
+                .iter()
+                .map(|&b| dir_bits(b, layout.dbits, n))
+                .collect();
+            let dir_len: usize = dbits.iter().map(|&d| (1usize << d) + 1).sum();
+            dir = crate::mem::huge_vec(dir_len);
+            dir.resize(dir_len, 0u32);
+            entries = crate::mem::huge_vec(n * (widths.len() - 1));
+            entries.resize(n * (widths.len() - 1), 0u32);
+            let (mut start, mut dir_at) = (0, 0);
             for (t, &bits) in widths.iter().enumerate() {
-                tables.push(Self::table(&codes, start, bits, t == 0));
+                let d = dbits[t];
+                let dir_len = (1usize << d) + 1;
+                let entries_at = (t > 0).then(|| (t - 1) * n);
+                Self::table(
+                    &codes,
+                    start,
+                    bits,
+                    d,
+                    &mut dir[dir_at..dir_at + dir_len],
+                    entries_at.map(|at| &mut entries[at..at + n]),
+                );
+                tables.push(Table {
+                    start,
+                    bits,
+                    dbits: d,
+                    dir_at,
+                    entries_at,
+                });
                 start += bits;
+                dir_at += dir_len;
             }
         }
         Segment {
@@ -197,37 +325,39 @@ impl<const W: usize> Segment<W> {
             ids,
             extra,
             tables,
+            dir,
+            entries,
         }
     }
 
-    fn table(codes: &[[u64; W]], start: u32, bits: u32, sorted: bool) -> Table {
-        let nk = 1usize << bits;
-        let mut offsets = crate::mem::huge_vec(nk + 1);
-        offsets.resize(nk + 1, 0u32);
+    /// Fills one table's directory (`offsets`, zeroed, `2^dbits + 1` long) and, but for
+    /// table 0 (whose bucket order is the slot order of the sorted codes), its entries.
+    fn table(
+        codes: &[[u64; W]],
+        start: u32,
+        bits: u32,
+        dbits: u32,
+        offsets: &mut [u32],
+        entries: Option<&mut [u32]>,
+    ) {
+        let shift = bits - dbits;
+        let low_mask = (1u64 << shift) - 1;
+        let sbits = slot_bits(codes.len());
+        debug_assert!(shift + sbits <= 32);
         for c in codes {
-            offsets[key(c, start, bits) as usize + 1] += 1;
+            offsets[(key(c, start, bits) >> shift) as usize + 1] += 1;
         }
-        for k in 0..nk {
+        for k in 0..offsets.len() - 1 {
             offsets[k + 1] += offsets[k];
         }
-        let postings = if sorted {
-            None
-        } else {
-            let mut fill = offsets.clone();
-            let mut p = crate::mem::huge_vec(codes.len());
-            p.resize(codes.len(), 0u32);
+        if let Some(e) = entries {
+            let mut fill = offsets.to_vec();
             for (slot, c) in codes.iter().enumerate() {
-                let k = key(c, start, bits) as usize;
-                p[fill[k] as usize] = slot as u32;
-                fill[k] += 1;
+                let k = key(c, start, bits);
+                let h = (k >> shift) as usize;
+                e[fill[h] as usize] = (((k as u64 & low_mask) << sbits) | slot as u64) as u32;
+                fill[h] += 1;
             }
-            Some(p)
-        };
-        Table {
-            start,
-            bits,
-            offsets,
-            postings,
         }
     }
 
@@ -292,27 +422,35 @@ impl<const W: usize> Segment<W> {
         self.codes.capacity() * 8 * W
             + self.ids.capacity() * 8
             + self.extra.capacity() * 16
-            + self
-                .tables
-                .iter()
-                .map(|t| {
-                    t.offsets.capacity() * 4 + t.postings.as_ref().map_or(0, |p| p.capacity() * 4)
-                })
-                .sum::<usize>()
+            + self.dir.capacity() * 4
+            + self.entries.capacity() * 4
     }
 
-    /// Model cost of an MIH query at radius `r` relative to a scan of the whole segment; `None`
-    /// when there are no tables. Units: roughly nanoseconds on a current x86 core.
+    /// Model cost of an MIH query at radius `r` and of a scan of the whole segment; `None`
+    /// when there are no tables. Units: roughly nanoseconds on the development machine.
     pub(crate) fn mih_cost(&self, r: u32) -> Option<(f64, f64)> {
         if self.tables.is_empty() {
             return None;
         }
-        let widths: Vec<u32> = self.tables.iter().map(|t| t.bits).collect();
-        let (p, c) = model(&widths, r, self.codes.len());
-        // A probe costs about one cache miss in a bucket directory; a candidate a posting read
-        // plus a cache miss on its code; a scanned code ~1 ns of memory bandwidth (32 B at ~30
-        // GB/s). Calibrated roughly on the benchmark (see benches/index.rs).
-        Some((4.0 * p + 8.0 * c, 1.0 * self.codes.len() as f64))
+        let n = self.codes.len();
+        let tau = radii(&self.widths(), r);
+        let (mut p, mut e, mut c) = (0.0, 0.0, 0.0);
+        for (t, &tau_t) in self.tables.iter().zip(&tau) {
+            let probes = ball(t.dbits, tau_t);
+            p += probes;
+            e += probes * n as f64 / (1u64 << t.dbits) as f64;
+            c += ball(t.bits, tau_t) * n as f64 / (1u64 << t.bits) as f64;
+        }
+        // A scanned code costs ~1–5 ns (32 B of memory bandwidth; ~5 ns on the development VM,
+        // ~1 ns where it is cached or on a server core).
+        Some((
+            COST_PROBE * p + COST_ENTRY * e + COST_CAND * c,
+            3.0 * n as f64,
+        ))
+    }
+
+    fn widths(&self) -> Vec<u32> {
+        self.tables.iter().map(|t| t.bits).collect()
     }
 
     /// Appends `(slot, distance)` for every code within `r` of `q` by a linear scan.
@@ -326,16 +464,38 @@ impl<const W: usize> Segment<W> {
         if self.tables.is_empty() {
             return self.query_scan(q, r, Simd::detect(), out);
         }
-        let widths: Vec<u32> = self.tables.iter().map(|t| t.bits).collect();
-        let tau = radii(&widths, r);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU supports POPCNT (checked just above).
+            return unsafe { self.query_mih_popcnt(q, r, out) };
+        }
+        self.query_mih_impl(q, r, out)
+    }
+
+    /// [`Segment::query_mih`] compiled with the `POPCNT` instruction (the x86-64 baseline lacks
+    /// it, and `count_ones` otherwise becomes a dozen bit operations per word).
+    ///
+    /// # Safety
+    /// The CPU must support POPCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn query_mih_popcnt(&self, q: &[u64; W], r: u32, out: &mut Vec<(u32, u32)>) {
+        self.query_mih_impl(q, r, out)
+    }
+
+    #[inline(always)]
+    fn query_mih_impl(&self, q: &[u64; W], r: u32, out: &mut Vec<(u32, u32)>) {
+        let tau = radii(&self.widths(), r);
         let qkeys: Vec<u32> = self
             .tables
             .iter()
             .map(|t| key(q, t.start, t.bits))
             .collect();
-        // Each table runs in phases — bucket keys, bucket ranges, candidate slots, verification —
-        // prefetching what the next phase reads, so that the cache (and TLB) misses of one phase
-        // overlap instead of being paid one after another.
+        // Each table runs in phases — directory keys, bucket ranges, bucket scans (candidate
+        // slots), verification — prefetching what the next phase reads, so that the cache (and
+        // TLB) misses of one phase overlap instead of being paid one after another.
+        let sbits = slot_bits(self.codes.len());
+        let slot_mask = ((1u64 << sbits) - 1) as u32;
         let mut keys = Vec::new();
         let mut ranges = Vec::new();
         let mut cands = Vec::new();
@@ -344,31 +504,53 @@ impl<const W: usize> Segment<W> {
                 continue;
             }
             let tau_t = tau[t].min(table.bits as i64) as u32;
+            let offsets = &self.dir[table.dir_at..table.dir_at + (1 << table.dbits) + 1];
+            let n = self.codes.len();
+            let entries = table.entries_at.map(|at| &self.entries[at..at + n]);
+            let shift = table.bits - table.dbits;
+            let low_mask = ((1u64 << shift) - 1) as u32;
+            let qh = qkeys[t] >> shift;
+            let ql = qkeys[t] & low_mask;
             keys.clear();
-            for_each_within(qkeys[t], table.bits, tau_t, &mut |k| {
-                prefetch(&table.offsets[k as usize]);
+            for_each_within(qh, table.dbits, tau_t, &mut |k| {
+                prefetch(&offsets[k as usize]);
                 keys.push(k);
             });
             ranges.clear();
             for &k in &keys {
-                let lo = table.offsets[k as usize];
-                let hi = table.offsets[k as usize + 1];
+                let lo = offsets[k as usize];
+                let hi = offsets[k as usize + 1];
                 if lo < hi {
-                    match &table.postings {
+                    match entries {
                         None => prefetch(&self.codes[lo as usize]),
-                        Some(p) => prefetch(&p[lo as usize]),
+                        Some(e) => prefetch(&e[lo as usize]),
                     }
-                    ranges.push((lo, hi));
+                    // Bits left for the low part of the substring.
+                    let left = tau_t - (k ^ qh).count_ones();
+                    ranges.push((lo, hi, left));
                 }
             }
             cands.clear();
-            for &(lo, hi) in &ranges {
-                match &table.postings {
-                    None => cands.extend(lo..hi),
-                    Some(p) => {
-                        for &slot in &p[lo as usize..hi as usize] {
-                            prefetch(&self.codes[slot as usize]);
-                            cands.push(slot);
+            for &(lo, hi, left) in &ranges {
+                let (lo, hi) = (lo as usize, hi as usize);
+                match entries {
+                    None if left >= shift => cands.extend(lo as u32..hi as u32),
+                    None => {
+                        for (i, c) in self.codes[lo..hi].iter().enumerate() {
+                            let l = key(c, table.start, table.bits) & low_mask;
+                            if (l ^ ql).count_ones() <= left {
+                                cands.push((lo + i) as u32);
+                            }
+                        }
+                    }
+                    Some(e) => {
+                        for &x in &e[lo..hi] {
+                            let l = ((x as u64) >> sbits) as u32;
+                            if (l ^ ql).count_ones() <= left {
+                                let slot = x & slot_mask;
+                                prefetch_code(&self.codes[slot as usize]);
+                                cands.push(slot);
+                            }
                         }
                     }
                 }
@@ -381,7 +563,7 @@ impl<const W: usize> Segment<W> {
 
     /// Verifies one candidate found in table `t`, reporting it only if no earlier table would
     /// also have found it (so each slot is reported once without a hash set).
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
@@ -422,6 +604,14 @@ fn prefetch<T>(x: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = x;
+}
+
+/// Hints the CPU to fetch a code: both cache lines when it straddles two (a `Vec<[u64; W]>` is
+/// only 8-byte aligned, so a 32-byte code often does).
+#[inline(always)]
+fn prefetch_code<const W: usize>(c: &[u64; W]) {
+    prefetch(&c[0]);
+    prefetch(&c[W - 1]);
 }
 
 /// Calls `f` with every `bits`-bit key within Hamming distance `radius` of `k`.
@@ -484,10 +674,27 @@ mod tests {
     }
 
     #[test]
-    fn auto_substrings_is_sane() {
-        for n in [1usize << 12, 1 << 16, 1 << 20, 10_000_000] {
-            let m = auto_substrings(n, 256);
-            assert!((11..=32).contains(&m), "n={n} m={m}");
+    fn auto_layout_is_sane() {
+        for n in [1usize << 12, 1 << 16, 1 << 20, 10_000_000, 100_000_000] {
+            let l = auto_layout(n, 256, None, None);
+            assert!((8..=32).contains(&l.m), "n={n} {l:?}");
+            let widths = split(256, l.m);
+            let dir: usize = widths
+                .iter()
+                .map(|&b| 4 * ((1 << dir_bits(b, l.dbits, n)) + 1))
+                .sum();
+            assert!(dir <= (12 * n).max(1 << 20), "n={n} {l:?}");
+        }
+        // Forced layouts always fit the key and directory limits.
+        for m in [8, 11, 16, 32, 64, 256] {
+            for d in [None, Some(1), Some(30)] {
+                let l = auto_layout(4096, 256, Some(m), d);
+                assert_eq!(l.m, m);
+                for &b in &split(256, m) {
+                    let db = dir_bits(b, l.dbits, 4096);
+                    assert!(db <= MAX_DIR_BITS && db <= b && b - db <= max_low_bits(4096));
+                }
+            }
         }
     }
 }

@@ -131,19 +131,29 @@ pub(crate) fn radius() -> impl Strategy<Value = u32> {
 }
 
 /// Table layouts worth testing on small sets: default (no tables below 4096 hashes), none, and
-/// 16/20/32 substrings (16-, 12/13- and 8-bit keys).
+/// 8/11/16/20/32 substrings (32-, 23/24-, 16-, 12/13- and 8-bit keys), each with the directory
+/// width chosen or forced narrow (so that probes filter bucket entries on their low key bits; 0:
+/// one bucket per table, clamped up to `bits − 16`).
 pub(crate) fn options() -> impl Strategy<Value = IndexOptions> {
     (
         prop_oneof![
             Just(None),
             Just(Some(0)),
+            Just(Some(8)),
+            Just(Some(11)),
             Just(Some(16)),
             Just(Some(20)),
             Just(Some(32))
         ],
+        prop_oneof![Just(None), Just(Some(0)), Just(Some(3)), Just(Some(9))],
         prop_oneof![Just(None), Just(Some(1)), Just(Some(5))],
     )
-        .prop_map(|(m, d)| IndexOptions::default().substrings(m).max_delta(d))
+        .prop_map(|(m, dir, d)| {
+            IndexOptions::default()
+                .substrings(m)
+                .dir_bits(dir)
+                .max_delta(d)
+        })
 }
 
 /// Queries: stored hashes moved by a few bits, random hashes.
