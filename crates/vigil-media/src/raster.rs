@@ -31,21 +31,13 @@ pub(crate) fn decode(
     match format {
         Format::Png => {
             let mut d = image::codecs::png::PngDecoder::with_limits(cur, il).map_err(err)?;
-            let o = d
-                .exif_metadata()
-                .ok()
-                .flatten()
-                .and_then(|e| exif::orientation(&e));
+            let o = exif_orientation_of(&mut d);
             run(d, name, limits, format, o, apply_orientation, &err)
         }
         Format::WebP => {
             let mut d = image::codecs::webp::WebPDecoder::new(cur).map_err(err)?;
             d.set_limits(il).map_err(err)?;
-            let o = d
-                .exif_metadata()
-                .ok()
-                .flatten()
-                .and_then(|e| exif::orientation(&e));
+            let o = exif_orientation_of(&mut d);
             run(d, name, limits, format, o, apply_orientation, &err)
         }
         Format::Bmp => {
@@ -66,6 +58,15 @@ pub(crate) fn decode(
             message: "internal error: wrong decoder".to_string(),
         }),
     }
+}
+
+/// The EXIF orientation a decoder's metadata carries, if any; unreadable metadata counts as none
+/// (orientation is only applied on request, and a broken EXIF block must not fail the decode).
+fn exif_orientation_of<D: ImageDecoder>(d: &mut D) -> Option<u8> {
+    d.exif_metadata()
+        .ok()
+        .flatten()
+        .and_then(|e| exif::orientation(&e))
 }
 
 fn lowercase(s: &str) -> String {
