@@ -150,8 +150,7 @@ impl<const W: usize> State<W> {
     }
 
     fn len(&self) -> usize {
-        self.base.first_ids().len() + self.base.extra().len() - self.removed_pairs
-            + self.delta.pairs
+        self.base.first_id_count() + self.base.extra().len() - self.removed_pairs + self.delta.pairs
     }
 
     fn query(

@@ -60,11 +60,51 @@ pub(crate) struct Layout {
     pub(crate) dbits: u32,
 }
 
+/// The first id of each slot: 4 bytes each when every id fits a `u32` (list lines, database
+/// rows: the usual case), else 8.
+#[derive(Debug, Clone)]
+enum Ids {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+impl Ids {
+    fn new(ids: Vec<u64>) -> Self {
+        if ids.iter().all(|&id| id <= u32::MAX as u64) {
+            Ids::Narrow(ids.into_iter().map(|id| id as u32).collect())
+        } else {
+            Ids::Wide(ids)
+        }
+    }
+
+    #[inline(always)]
+    fn get(&self, i: usize) -> u64 {
+        match self {
+            Ids::Narrow(v) => v[i] as u64,
+            Ids::Wide(v) => v[i],
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Ids::Narrow(v) => v.len(),
+            Ids::Wide(v) => v.len(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Ids::Narrow(v) => v.capacity() * 4,
+            Ids::Wide(v) => v.capacity() * 8,
+        }
+    }
+}
+
 /// The immutable segment.
 #[derive(Debug, Clone)]
 pub(crate) struct Segment<const W: usize> {
     codes: Vec<[u64; W]>,
-    ids: Vec<u64>,
+    ids: Ids,
     extra: Vec<(u32, u64)>,
     tables: Vec<Table>,
     /// The bucket directories of all tables.
@@ -227,7 +267,7 @@ impl<const W: usize> Segment<W> {
     pub(crate) fn empty() -> Self {
         Segment {
             codes: Vec::new(),
-            ids: Vec::new(),
+            ids: Ids::Narrow(Vec::new()),
             extra: Vec::new(),
             tables: Vec::new(),
             dir: Vec::new(),
@@ -297,6 +337,7 @@ impl<const W: usize> Segment<W> {
             entries = crate::mem::huge_vec(n * (widths.len() - 1));
             entries.resize(n * (widths.len() - 1), 0u32);
             let (mut start, mut dir_at) = (0, 0);
+            let mut tmp = Vec::new();
             for (t, &bits) in widths.iter().enumerate() {
                 let d = dbits[t];
                 let dir_len = (1usize << d) + 1;
@@ -308,6 +349,7 @@ impl<const W: usize> Segment<W> {
                     d,
                     &mut dir[dir_at..dir_at + dir_len],
                     entries_at.map(|at| &mut entries[at..at + n]),
+                    &mut tmp,
                 );
                 tables.push(Table {
                     start,
@@ -320,6 +362,10 @@ impl<const W: usize> Segment<W> {
                 dir_at += dir_len;
             }
         }
+        let ids = Ids::new(ids);
+        crate::mem::collapse(&codes);
+        crate::mem::collapse(&dir);
+        crate::mem::collapse(&entries);
         Segment {
             codes,
             ids,
@@ -339,24 +385,69 @@ impl<const W: usize> Segment<W> {
         dbits: u32,
         offsets: &mut [u32],
         entries: Option<&mut [u32]>,
+        tmp: &mut Vec<u64>,
     ) {
         let shift = bits - dbits;
         let low_mask = (1u64 << shift) - 1;
         let sbits = slot_bits(codes.len());
         debug_assert!(shift + sbits <= 32);
+        let Some(e) = entries else {
+            // Table 0: the codes are sorted, so this count runs through the directory in order.
+            for c in codes {
+                offsets[(key(c, start, bits) >> shift) as usize + 1] += 1;
+            }
+            for k in 0..offsets.len() - 1 {
+                offsets[k + 1] += offsets[k];
+            }
+            return;
+        };
+        // Scattering straight into a directory and an entry array far larger than the caches
+        // costs two cache misses per code and table. Instead: (1) scatter `key << 32 | slot`
+        // into 2^cb coarse blocks by the top directory bits (2^cb sequential write streams), then
+        // (2) per block, count and place its codes, whose directory range and entry range are
+        // small and contiguous.
+        let cb = dbits.min(8);
+        let coarse = bits - cb;
+        let mut starts = vec![0usize; (1 << cb) + 1];
         for c in codes {
-            offsets[(key(c, start, bits) >> shift) as usize + 1] += 1;
+            starts[(key(c, start, bits) >> coarse) as usize + 1] += 1;
+        }
+        for b in 0..1 << cb {
+            starts[b + 1] += starts[b];
+        }
+        tmp.clear();
+        tmp.resize(codes.len(), 0);
+        let mut fill = starts.clone();
+        for (slot, c) in codes.iter().enumerate() {
+            let k = key(c, start, bits);
+            let b = (k >> coarse) as usize;
+            tmp[fill[b]] = (k as u64) << 32 | slot as u64;
+            fill[b] += 1;
+        }
+        for x in tmp.iter() {
+            offsets[((x >> 32) as u32 >> shift) as usize + 1] += 1;
         }
         for k in 0..offsets.len() - 1 {
             offsets[k + 1] += offsets[k];
         }
-        if let Some(e) = entries {
-            let mut fill = offsets.to_vec();
-            for (slot, c) in codes.iter().enumerate() {
-                let k = key(c, start, bits);
-                let h = (k >> shift) as usize;
-                e[fill[h] as usize] = (((k as u64 & low_mask) << sbits) | slot as u64) as u32;
-                fill[h] += 1;
+        let per_block = 1usize << (dbits - cb);
+        let mut local = vec![0u32; per_block];
+        for b in 0..1 << cb {
+            let h0 = b * per_block;
+            local.copy_from_slice(&offsets[h0..h0 + per_block]);
+            for &x in &tmp[starts[b]..starts[b + 1]] {
+                let k = (x >> 32) as u32;
+                let h = (k >> shift) as usize - h0;
+                e[local[h] as usize] =
+                    (((k as u64 & low_mask) << sbits) | (x & 0xffff_ffff)) as u32;
+                local[h] += 1;
+            }
+            // Sorted within each bucket: by low bits (the entries' top bits), then slot, so the
+            // entries with given low bits are one contiguous run a binary search finds.
+            for w in offsets[h0..h0 + per_block + 1].windows(2) {
+                if w[1] - w[0] > 1 {
+                    e[w[0] as usize..w[1] as usize].sort_unstable();
+                }
             }
         }
     }
@@ -381,9 +472,9 @@ impl<const W: usize> Segment<W> {
         &self.codes[slot as usize]
     }
 
-    /// The smallest id of each slot.
-    pub(crate) fn first_ids(&self) -> &[u64] {
-        &self.ids
+    /// Number of slots with a first id (= distinct codes).
+    pub(crate) fn first_id_count(&self) -> usize {
+        self.ids.len()
     }
 
     /// `(slot, id)` for the further ids of duplicated codes.
@@ -393,7 +484,7 @@ impl<const W: usize> Segment<W> {
 
     /// Calls `f` with every id of `slot`.
     pub(crate) fn for_each_id(&self, slot: u32, mut f: impl FnMut(u64)) {
-        f(self.ids[slot as usize]);
+        f(self.ids.get(slot as usize));
         if !self.extra.is_empty() {
             let i = self.extra.partition_point(|&(s, _)| s < slot);
             for &(s, id) in &self.extra[i..] {
@@ -420,7 +511,7 @@ impl<const W: usize> Segment<W> {
     /// Heap bytes used.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.codes.capacity() * 8 * W
-            + self.ids.capacity() * 8
+            + self.ids.heap_bytes()
             + self.extra.capacity() * 16
             + self.dir.capacity() * 4
             + self.entries.capacity() * 4
@@ -464,12 +555,14 @@ impl<const W: usize> Segment<W> {
         if self.tables.is_empty() {
             return self.query_scan(q, r, Simd::detect(), out);
         }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("popcnt") {
-            // SAFETY: the CPU supports POPCNT (checked just above).
-            return unsafe { self.query_mih_popcnt(q, r, out) };
-        }
-        self.query_mih_impl(q, r, out)
+        SCRATCH.with_borrow_mut(|s| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the CPU supports POPCNT (checked just above).
+                return unsafe { self.query_mih_popcnt(q, r, out, s) };
+            }
+            self.query_mih_pipeline(q, r, out, s)
+        })
     }
 
     /// [`Segment::query_mih`] compiled with the `POPCNT` instruction (the x86-64 baseline lacks
@@ -479,86 +572,201 @@ impl<const W: usize> Segment<W> {
     /// The CPU must support POPCNT.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt")]
-    unsafe fn query_mih_popcnt(&self, q: &[u64; W], r: u32, out: &mut Vec<(u32, u32)>) {
-        self.query_mih_impl(q, r, out)
+    unsafe fn query_mih_popcnt(
+        &self,
+        q: &[u64; W],
+        r: u32,
+        out: &mut Vec<(u32, u32)>,
+        s: &mut Scratch,
+    ) {
+        self.query_mih_pipeline(q, r, out, s)
     }
 
+    /// The MIH query as one pipeline over all tables:
+    /// 1. enumerate every probe (table, directory key, bits left for the low part);
+    /// 2. for each probe, read its directory entry and prefetch its bucket's lines, and scan
+    ///    the bucket of the probe `D` steps back for candidates (entries whose low bits are
+    ///    close enough), the directory entries being prefetched `D` steps ahead;
+    /// 3. verify each candidate's full distance, its code prefetched a fixed distance ahead.
+    ///
+    /// The query is bound by memory latency (a directory line and a bucket per probe, a code
+    /// per candidate, nearly all cache misses on a large index); the fixed prefetch distances
+    /// keep a few dozen misses in flight instead of paying them one after another.
     #[inline(always)]
-    fn query_mih_impl(&self, q: &[u64; W], r: u32, out: &mut Vec<(u32, u32)>) {
+    fn query_mih_pipeline(&self, q: &[u64; W], r: u32, out: &mut Vec<(u32, u32)>, s: &mut Scratch) {
         let tau = radii(&self.widths(), r);
-        let qkeys: Vec<u32> = self
-            .tables
-            .iter()
-            .map(|t| key(q, t.start, t.bits))
-            .collect();
-        // Each table runs in phases — directory keys, bucket ranges, bucket scans (candidate
-        // slots), verification — prefetching what the next phase reads, so that the cache (and
-        // TLB) misses of one phase overlap instead of being paid one after another.
-        let sbits = slot_bits(self.codes.len());
-        let slot_mask = ((1u64 << sbits) - 1) as u32;
-        let mut keys = Vec::new();
-        let mut ranges = Vec::new();
-        let mut cands = Vec::new();
+        let n = self.codes.len();
+        let sbits = slot_bits(n);
+        s.qkeys.clear();
+        s.qkeys
+            .extend(self.tables.iter().map(|t| key(q, t.start, t.bits)));
+
+        // 1. Probes: `dir index | left << 32 | table << 40`.
+        s.probes.clear();
         for (t, table) in self.tables.iter().enumerate() {
             if tau[t] < 0 {
                 continue;
             }
             let tau_t = tau[t].min(table.bits as i64) as u32;
-            let offsets = &self.dir[table.dir_at..table.dir_at + (1 << table.dbits) + 1];
-            let n = self.codes.len();
-            let entries = table.entries_at.map(|at| &self.entries[at..at + n]);
             let shift = table.bits - table.dbits;
-            let low_mask = ((1u64 << shift) - 1) as u32;
-            let qh = qkeys[t] >> shift;
-            let ql = qkeys[t] & low_mask;
-            keys.clear();
-            for_each_within(qh, table.dbits, tau_t, &mut |k| {
-                prefetch(&offsets[k as usize]);
-                keys.push(k);
+            let qh = s.qkeys[t] >> shift;
+            let base = table.dir_at as u64 | (t as u64) << 40;
+            let probes = &mut s.probes;
+            for_each_within_flips(qh, table.dbits, tau_t, |k, flips| {
+                probes.push((base + k as u64) | (((tau_t - flips) as u64) << 32));
             });
-            ranges.clear();
-            for &k in &keys {
-                let lo = offsets[k as usize];
-                let hi = offsets[k as usize + 1];
+        }
+
+        // 2. Directory reads and bucket scans, software-pipelined: at step `i` the directory
+        // entry of probe `i + D` is prefetched, that of probe `i` read (and its bucket
+        // prefetched), and the bucket of probe `i − D` scanned. `ring` holds the buckets in
+        // between. Candidates are `slot | table << 32`.
+        const D: usize = 32;
+        let dir = &self.dir[..];
+        let probes = &s.probes[..];
+        let np = probes.len();
+        let mut ring = [(0u32, 0u32, 0u32); D];
+        let mut nc = 0usize;
+        for &p in probes.iter().take(D) {
+            prefetch(&dir[p as u32 as usize]);
+        }
+        for i in 0..np + D {
+            if let Some(&p) = probes.get(i + D) {
+                prefetch(&dir[p as u32 as usize]);
+            }
+            if i >= D {
+                let (lo, hi, meta) = ring[(i - D) % D];
                 if lo < hi {
-                    match entries {
-                        None => prefetch(&self.codes[lo as usize]),
-                        Some(e) => prefetch(&e[lo as usize]),
-                    }
-                    // Bits left for the low part of the substring.
-                    let left = tau_t - (k ^ qh).count_ones();
-                    ranges.push((lo, hi, left));
+                    let (lo, hi) = (lo as usize, hi as usize);
+                    let left = meta & 0xff;
+                    let t = (meta >> 8) as usize;
+                    let table = &self.tables[t];
+                    let shift = table.bits - table.dbits;
+                    let ql = s.qkeys[t] & (((1u64 << shift) - 1) as u32);
+                    let tag = (t as u64) << 32;
+                    nc = self.scan_bucket(table, lo, hi, left, ql, tag, sbits, &mut s.cands, nc);
                 }
             }
-            cands.clear();
-            for &(lo, hi, left) in &ranges {
-                let (lo, hi) = (lo as usize, hi as usize);
-                match entries {
-                    None if left >= shift => cands.extend(lo as u32..hi as u32),
-                    None => {
-                        for (i, c) in self.codes[lo..hi].iter().enumerate() {
-                            let l = key(c, table.start, table.bits) & low_mask;
-                            if (l ^ ql).count_ones() <= left {
-                                cands.push((lo + i) as u32);
-                            }
-                        }
-                    }
-                    Some(e) => {
-                        for &x in &e[lo..hi] {
-                            let l = ((x as u64) >> sbits) as u32;
-                            if (l ^ ql).count_ones() <= left {
-                                let slot = x & slot_mask;
-                                prefetch_code(&self.codes[slot as usize]);
-                                cands.push(slot);
-                            }
-                        }
+            if i < np {
+                let p = probes[i];
+                let at = p as u32 as usize;
+                let (lo, hi) = (dir[at], dir[at + 1]);
+                let t = (p >> 40) as usize;
+                if lo < hi {
+                    match self.tables[t].entries_at {
+                        None => prefetch_codes(&self.codes[lo as usize..hi as usize]),
+                        Some(e) => prefetch_run(&self.entries[e + lo as usize..e + hi as usize]),
                     }
                 }
-            }
-            for &slot in &cands {
-                self.check(slot, q, r, t, &tau, &qkeys, out);
+                ring[i % D] = (lo, hi, (p >> 32) as u32);
             }
         }
+
+        // 3. Verification.
+        const AHEAD_CODE: usize = 8;
+        let cands = &s.cands[..nc];
+        for (i, &c) in cands.iter().enumerate() {
+            if let Some(&next) = cands.get(i + AHEAD_CODE) {
+                prefetch_code(&self.codes[next as u32 as usize]);
+            }
+            self.check(c as u32, q, r, (c >> 32) as usize, &tau, &s.qkeys, out);
+        }
+        // A rare huge query (a forced MIH at a large radius) must not pin its buffers.
+        if s.cands.capacity() > 1 << 20 {
+            s.cands = Vec::new();
+        }
+    }
+
+    /// Appends to `cands` (from `nc`, growing it as needed; returns the new count) the slots of
+    /// bucket `lo..hi` of `table` whose low substring bits are within `left` of `ql`, tagged with
+    /// `tag`. Buckets are sorted by low bits, so when no bit is left (most probes: the directory
+    /// key already used up the radius) the matching run is found by binary search instead of
+    /// reading the whole bucket — what keeps the heavy buckets of skewed sets cheap; otherwise
+    /// the bucket is filtered branch-free.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn scan_bucket(
+        &self,
+        table: &Table,
+        lo: usize,
+        hi: usize,
+        left: u32,
+        ql: u32,
+        tag: u64,
+        sbits: u32,
+        cands: &mut Vec<u64>,
+        mut nc: usize,
+    ) -> usize {
+        /// Buckets longer than this are binary-searched when no low bit may differ.
+        const SEARCH_OVER: usize = 8;
+        let shift = table.bits - table.dbits;
+        let low_mask = ((1u64 << shift) - 1) as u32;
+        let slot_mask = ((1u64 << sbits) - 1) as u32;
+        match table.entries_at {
+            None if left >= shift => {
+                if cands.len() < nc + (hi - lo) {
+                    cands.resize((nc + (hi - lo)).next_power_of_two(), 0);
+                }
+                for slot in lo..hi {
+                    cands[nc] = slot as u64 | tag;
+                    nc += 1;
+                }
+            }
+            None => {
+                let low = |c: &[u64; W]| key(c, table.start, table.bits) & low_mask;
+                let codes = &self.codes[lo..hi];
+                if left == 0 && codes.len() > SEARCH_OVER {
+                    let a = codes.partition_point(|c| low(c) < ql);
+                    for (i, c) in codes[a..].iter().enumerate() {
+                        if low(c) != ql {
+                            break;
+                        }
+                        cands.truncate(nc);
+                        cands.push((lo + a + i) as u64 | tag);
+                        nc += 1;
+                    }
+                } else {
+                    if cands.len() < nc + codes.len() {
+                        cands.resize((nc + codes.len()).next_power_of_two(), 0);
+                    }
+                    for (i, c) in codes.iter().enumerate() {
+                        cands[nc] = (lo + i) as u64 | tag;
+                        nc += usize::from((low(c) ^ ql).count_ones() <= left);
+                    }
+                }
+            }
+            Some(at) => {
+                let e = &self.entries[at + lo..at + hi];
+                let n = e.len();
+                // Binary searches for each low key within `left` (ball(shift, left) of them) when
+                // that reads far fewer entries than a scan of the bucket.
+                let lookups = ball(shift, left as i64);
+                if n > SEARCH_OVER
+                    && lookups * ((usize::BITS - n.leading_zeros()) as f64 + 2.0) < n as f64
+                {
+                    for_each_within_flips(ql, shift, left, |k, _| {
+                        let a = e.partition_point(|&x| x >> sbits < k);
+                        for &x in &e[a..] {
+                            if x >> sbits != k {
+                                break;
+                            }
+                            cands.truncate(nc);
+                            cands.push((x & slot_mask) as u64 | tag);
+                            nc += 1;
+                        }
+                    });
+                } else {
+                    if cands.len() < nc + n {
+                        cands.resize((nc + n).next_power_of_two(), 0);
+                    }
+                    for &x in e {
+                        cands[nc] = (x & slot_mask) as u64 | tag;
+                        nc += usize::from(((x >> sbits) ^ ql).count_ones() <= left);
+                    }
+                }
+            }
+        }
+        nc
     }
 
     /// Verifies one candidate found in table `t`, reporting it only if no earlier table would
@@ -592,6 +800,48 @@ impl<const W: usize> Segment<W> {
     }
 }
 
+/// Reusable per-thread buffers of the MIH query pipeline (no allocation per query once warm).
+#[derive(Default)]
+struct Scratch {
+    qkeys: Vec<u32>,
+    probes: Vec<u64>,
+    cands: Vec<u64>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Calls `f(key, flips)` for every `bits`-bit key within Hamming distance `radius` of `k`, with
+/// the number of bits it differs in; nested loops up to radius 3, recursion beyond.
+#[inline(always)]
+fn for_each_within_flips(k: u32, bits: u32, radius: u32, mut f: impl FnMut(u32, u32)) {
+    let radius = radius.min(bits);
+    if radius > 3 {
+        for_each_within(k, bits, radius, &mut |x| f(x, (x ^ k).count_ones()));
+        return;
+    }
+    f(k, 0);
+    if radius == 0 {
+        return;
+    }
+    for i in 0..bits {
+        let ki = k ^ (1 << i);
+        f(ki, 1);
+        if radius >= 2 {
+            for j in i + 1..bits {
+                let kj = ki ^ (1 << j);
+                f(kj, 2);
+                if radius >= 3 {
+                    for l in j + 1..bits {
+                        f(kj ^ (1 << l), 3);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Hints the CPU to fetch the cache line holding `x`.
 #[inline(always)]
 fn prefetch<T>(x: &T) {
@@ -604,6 +854,36 @@ fn prefetch<T>(x: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = x;
+}
+
+/// Hints the CPU to fetch the cache lines of a bucket's entries, up to 8 of them (a binary search
+/// would otherwise wait for each line it touches in turn).
+#[inline(always)]
+fn prefetch_run(e: &[u32]) {
+    const PER_LINE: usize = 16;
+    let mut i = 0;
+    while i < e.len().min(8 * PER_LINE) {
+        prefetch(&e[i]);
+        i += PER_LINE;
+    }
+    // The last entry may sit on one more line when the run does not start on a line boundary.
+    if e.len() <= 8 * PER_LINE {
+        prefetch(&e[e.len() - 1]);
+    }
+}
+
+/// Hints the CPU to fetch the cache lines of a run of codes, up to 8 lines.
+#[inline(always)]
+fn prefetch_codes<const W: usize>(c: &[[u64; W]]) {
+    let per_line = (64 / (8 * W)).max(1);
+    let mut i = 0;
+    while i < c.len().min(8 * per_line) {
+        prefetch(&c[i]);
+        i += per_line;
+    }
+    if c.len() <= 8 * per_line {
+        prefetch(&c[c.len() - 1][W - 1]);
+    }
 }
 
 /// Hints the CPU to fetch a code: both cache lines when it straddles two (a `Vec<[u64; W]>` is

@@ -147,6 +147,44 @@ fn default_layout_on_a_clustered_set() {
     }
 }
 
+/// Large clustered sets under forced narrow directories: buckets of hundreds of entries, so
+/// probes go through the binary searches on the low key bits (one run when no low bit may
+/// differ, one per low key within the radius left otherwise) as well as the scans.
+#[test]
+fn narrow_directories_on_a_large_clustered_set() {
+    let mut set = Vec::new();
+    let mut seed = 7u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        seed
+    };
+    for fam in 0..2000u64 {
+        let centre = flip(Hash256::ZERO, 40 + (fam % 90) as u32, fam * 104729 + 3);
+        for j in 0..20u64 {
+            let s = next();
+            set.push((flip(centre, (s >> 59) as u32, s), fam * 100 + j % 9));
+        }
+    }
+    let oracle = Oracle(set.iter().copied().collect());
+    for (m, dir) in [(11, 0), (16, 0), (16, 4), (20, 2)] {
+        let index = Index::from_pairs_with(
+            set.iter().copied(),
+            IndexOptions::default()
+                .substrings(Some(m))
+                .dir_bits(Some(dir)),
+        );
+        for (k, &(h, _)) in set.iter().enumerate().step_by(211) {
+            let q = flip(h, (k % 36) as u32, k as u64 + 11);
+            for r in [0, 3, 17, 31, 40] {
+                check(&index, &oracle, &q, r)
+                    .unwrap_or_else(|e| panic!("m={m} dir={dir} r={r}: {e}"));
+            }
+        }
+    }
+}
+
 #[test]
 fn empty_index() {
     let index = Index::new();
