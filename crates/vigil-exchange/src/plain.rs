@@ -18,17 +18,16 @@
 //! Reading is streaming: [`PlainListReader`] holds one line at a time, so a 10-million-line list
 //! costs only the entries the caller keeps.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Write};
 
 use vigil_core::Hash256;
 
 use crate::error::{Error, LineError};
+use crate::lines::{Line, LineReader};
 
 /// The longest line accepted, in bytes (without its line end). Longer lines are reported as
 /// malformed and skipped without being held in memory whole.
 pub const MAX_LINE: usize = 64 * 1024;
-
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One hash read from a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,10 +108,8 @@ pub fn write_plain_list<'a, W: Write>(
 /// yield nothing). After an I/O error it yields that error once and then ends.
 #[derive(Debug)]
 pub struct PlainListReader<R> {
-    reader: R,
+    lines: LineReader<R>,
     name: String,
-    line: u64,
-    buf: Vec<u8>,
     done: bool,
 }
 
@@ -120,71 +117,21 @@ impl<R: BufRead> PlainListReader<R> {
     /// Reads from `reader`; `name` (usually the path) is used in errors only.
     pub fn new(reader: R, name: &str) -> Self {
         PlainListReader {
-            reader,
+            lines: LineReader::new(reader, MAX_LINE),
             name: name.to_string(),
-            line: 0,
-            buf: Vec::new(),
             done: false,
         }
     }
 
     /// The number of lines read so far (the last line number seen).
     pub fn lines_read(&self) -> u64 {
-        self.line
-    }
-
-    /// Reads the next line into `buf` (without its line end). `Ok(None)` at the end;
-    /// `Ok(Some(false))` when the line was longer than [`MAX_LINE`] (then skipped to its end).
-    fn read_line(&mut self) -> io::Result<Option<bool>> {
-        self.buf.clear();
-        let n =
-            Read::take(&mut self.reader, MAX_LINE as u64 + 2).read_until(b'\n', &mut self.buf)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let complete = self.buf.last() == Some(&b'\n');
-        if complete {
-            self.buf.pop();
-        }
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-        }
-        if self.buf.len() > MAX_LINE {
-            if !complete {
-                self.skip_to_line_end()?;
-            }
-            return Ok(Some(false));
-        }
-        Ok(Some(true))
-    }
-
-    fn skip_to_line_end(&mut self) -> io::Result<()> {
-        loop {
-            let avail = match self.reader.fill_buf() {
-                Ok(a) => a,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if avail.is_empty() {
-                return Ok(());
-            }
-            match avail.iter().position(|&b| b == b'\n') {
-                Some(i) => {
-                    self.reader.consume(i + 1);
-                    return Ok(());
-                }
-                None => {
-                    let n = avail.len();
-                    self.reader.consume(n);
-                }
-            }
-        }
+        self.lines.line
     }
 
     fn malformed(&self, message: String) -> Record {
         Record::Malformed(LineError {
             name: self.name.clone(),
-            line: self.line,
+            line: self.lines.line,
             message,
         })
     }
@@ -195,8 +142,13 @@ impl<R: BufRead> Iterator for PlainListReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
-            let fits = match self.read_line() {
-                Ok(Some(fits)) => fits,
+            match self.lines.next_line() {
+                Ok(Some(Line::Fits)) => {}
+                Ok(Some(Line::TooLong)) => {
+                    return Some(Ok(
+                        self.malformed(format!("line is longer than {MAX_LINE} bytes"))
+                    ));
+                }
                 Ok(None) => {
                     self.done = true;
                     return None;
@@ -205,27 +157,17 @@ impl<R: BufRead> Iterator for PlainListReader<R> {
                     self.done = true;
                     return Some(Err(Error::Io {
                         name: self.name.clone(),
-                        line: self.line + 1,
+                        line: self.lines.line + 1,
                         source,
                     }));
                 }
-            };
-            self.line += 1;
-            if !fits {
-                return Some(Ok(
-                    self.malformed(format!("line is longer than {MAX_LINE} bytes"))
-                ));
             }
-            let mut text: &[u8] = &self.buf;
-            if self.line == 1 {
-                text = text.strip_prefix(BOM).unwrap_or(text);
-            }
-            match parse_plain_line(text) {
+            match parse_plain_line(self.lines.text()) {
                 Ok(None) => continue,
                 Ok(Some(hash)) => {
                     return Some(Ok(Record::Entry(Entry {
                         hash,
-                        line: self.line,
+                        line: self.lines.line,
                     })));
                 }
                 Err(message) => return Some(Ok(self.malformed(message))),
