@@ -31,6 +31,18 @@ pub(crate) struct Args {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
 
+    /// The bank store: an SQLite file path or `sqlite://PATH`, or `postgres://USER@HOST/DB`
+    /// (default: vigil.db in the user's data directory, `$XDG_DATA_HOME/vigil` or
+    /// `~/.local/share/vigil`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "VIGIL_DB",
+        hide_env_values = true
+    )]
+    pub(crate) db: Option<String>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -51,6 +63,308 @@ pub(crate) enum Command {
     /// Build indexes of hash lists for `vigil match --index`.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Banks: named, durable hash lists with provenance (in the store given by --db).
+    #[command(subcommand)]
+    Bank(BankCommand),
+    /// Quarantine one hash (stop matching it, in every bank or one) or release it, effective for
+    /// the next match.
+    Quarantine(QuarantineArgs),
+    /// Record an analyst's verdict on a match (true or false positive), for feedback to the
+    /// list's owner (`vigil bank feedback`).
+    Verdict(VerdictArgs),
+    /// Print the audit log of the store: who changed what, when.
+    Audit(AuditArgs),
+}
+
+const SIGNAL_HELP: &str = "\
+A signal is KIND:VALUE or, for PDQ, just the 64 hex digits. KIND is pdq, md5, sha1, sha256, vpdq
+or another python-threatexchange signal type; hex values are checked and lower-cased.";
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BankCommand {
+    /// Create a bank.
+    Create(BankCreateArgs),
+    /// List the banks.
+    List(BankListArgs),
+    /// Show one bank.
+    Show(BankNameArg),
+    /// Import hash-list files into a bank: all of a file or (at its first bad record) none.
+    #[command(after_help = BANK_IMPORT_HELP)]
+    Import(BankImportArgs),
+    /// Export a bank's content to stdout (or --out FILE).
+    Export(BankExportArgs),
+    /// Add one content item with its signals.
+    #[command(after_help = SIGNAL_HELP)]
+    Add(BankAddArgs),
+    /// Remove content items (by the ids `vigil bank show --content`, imports and matches give).
+    Remove(BankRemoveArgs),
+    /// Disable a bank (it is no longer matched), or quarantine content items with --content.
+    Disable(BankToggleArgs),
+    /// Enable a bank, or release quarantined content items with --content.
+    Enable(BankToggleArgs),
+    /// Set a bank's PDQ threshold, description or kind.
+    Set(BankSetArgs),
+    /// Delete a bank and all its content (the audit log keeps the record of it).
+    Delete(BankDeleteArgs),
+    /// Print the verdicts recorded on a bank's matches, as JSON lines (feedback for the list's
+    /// owner).
+    Feedback(BankNameArg),
+}
+
+const BANK_IMPORT_HELP: &str = "\
+Formats (--format):
+  plain     one PDQ hash per line, optional fields after a comma or tab (`vigil hash` csv output)
+  pytx      python-threatexchange text, `<signal_type> <signal>` per line
+  pytx-csv  python-threatexchange CSV (header; signal_type, signal_str, collab, category, tags)
+  vics      Project VIC VICS 2.0 JSON, `#Media` or `#Cases` (each media object is one item;
+            --vics-scheme us|legacy is required unless the file declares the US model)
+An item is identified in its bank by its first external id or, without one, by its first signal:
+importing the same file twice adds nothing; an item seen again gains the new signals, and its
+provenance for this source (--source, default `file:NAME`) is replaced.
+A bad record stops the import of that file with an error naming FILE:LINE and nothing of that file
+is imported; with --skip-bad the good records are imported and the bad ones reported.
+
+Exit status:
+  0    every file was imported completely
+  1    some records were skipped (--skip-bad)
+  2    an error: nothing of the failing file was imported (files before it were)";
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankNameArg {
+    /// The bank.
+    pub(crate) name: String,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankCreateArgs {
+    /// Name: letters, digits, `_`, `-`, `.` (at most 100).
+    pub(crate) name: String,
+    /// Free-text description.
+    #[arg(long, default_value = "")]
+    pub(crate) description: String,
+    /// An allow-list bank: its hashes are known false positives, and a query matching it has its
+    /// other matches suppressed.
+    #[arg(long)]
+    pub(crate) allow: bool,
+    /// PDQ match threshold for this bank (inclusive, 0..=256; default: the matcher's, 31).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=256))]
+    pub(crate) threshold: Option<u32>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub(crate) format: TableFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TableFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankImportArgs {
+    /// The bank.
+    pub(crate) name: String,
+    /// Files to import, each in its own transaction.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// The files' format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Plain)]
+    pub(crate) format: ListFormat,
+    /// The provenance source recorded for the items (default: `file:` and the file's name).
+    #[arg(long)]
+    pub(crate) source: Option<String>,
+    /// VICS: the category scheme of the file (required unless the file declares the US data
+    /// model; Vigil never guesses, because the two schemes give numbers different meanings).
+    #[arg(long, value_enum)]
+    pub(crate) vics_scheme: Option<VicsSchemeArg>,
+    /// Import the good records and report the bad ones instead of refusing the file.
+    #[arg(long)]
+    pub(crate) skip_bad: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    /// One PDQ hash per line.
+    Plain,
+    /// python-threatexchange text: `<signal_type> <signal>` per line.
+    Pytx,
+    /// python-threatexchange CSV: `signal_type,signal_str,collab,category,tags` with a header.
+    PytxCsv,
+    /// Project VIC VICS 2.0 OData JSON (`#Media` or `#Cases`; exported as `#Media`).
+    Vics,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VicsSchemeArg {
+    /// Project VIC US categories 0-4 (0 non-pertinent, 1 CAM, 2 exploitive/age difficult,
+    /// 3 CGI/animation, 4 comparison).
+    Us,
+    /// Legacy categories 0-5 (0 uncategorized, 1 illegal, 2 age difficult, 3 CGI,
+    /// 4 exemplar/comparison, 5 non-pertinent).
+    Legacy,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankExportArgs {
+    /// The bank.
+    pub(crate) name: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Plain)]
+    pub(crate) format: ListFormat,
+    /// Write to FILE (via a temporary file renamed into place) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// VICS: the category scheme to write (categories are converted by meaning; one with no
+    /// equivalent is an error).
+    #[arg(long, value_enum, default_value_t = VicsSchemeArg::Us)]
+    pub(crate) vics_scheme: VicsSchemeArg,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankAddArgs {
+    /// The bank.
+    pub(crate) name: String,
+    /// The item's signals.
+    #[arg(required = true, value_name = "SIGNAL")]
+    pub(crate) signals: Vec<String>,
+    /// An external id for the item.
+    #[arg(long)]
+    pub(crate) id: Option<String>,
+    /// A note.
+    #[arg(long)]
+    pub(crate) note: Option<String>,
+    /// A URI for the content.
+    #[arg(long)]
+    pub(crate) uri: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankRemoveArgs {
+    /// The bank.
+    pub(crate) name: String,
+    /// Content item ids.
+    #[arg(required = true, value_name = "ID")]
+    pub(crate) ids: Vec<i64>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankToggleArgs {
+    /// The bank.
+    pub(crate) name: String,
+    /// Quarantine (disable) or release (enable) these content items instead of the bank.
+    #[arg(long = "content", value_name = "ID")]
+    pub(crate) content: Vec<i64>,
+    /// With --content on disable: only for this long (e.g. 30m, 12h, 7d; default: until enabled).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub(crate) for_: Option<i64>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankSetArgs {
+    /// The bank.
+    pub(crate) name: String,
+    /// New PDQ threshold (0..=256), or `default`.
+    #[arg(long, value_name = "N|default")]
+    pub(crate) threshold: Option<String>,
+    /// New description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// Make it an allow-list bank (`allow`) or a block bank (`block`).
+    #[arg(long, value_name = "block|allow")]
+    pub(crate) kind: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BankDeleteArgs {
+    /// The bank.
+    pub(crate) name: String,
+    /// Confirm: the bank's content is deleted for good.
+    #[arg(long, required = true)]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+#[command(after_help = SIGNAL_HELP)]
+pub(crate) struct QuarantineArgs {
+    /// The hash to quarantine or release.
+    #[arg(value_name = "SIGNAL")]
+    pub(crate) signal: String,
+    /// Only in this bank (default: every bank holding it).
+    #[arg(long)]
+    pub(crate) bank: Option<String>,
+    /// Only for this long (e.g. 30m, 12h, 7d; default: until released).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration_ms,
+          conflicts_with = "release")]
+    pub(crate) for_: Option<i64>,
+    /// Release it instead (match it again).
+    #[arg(long)]
+    pub(crate) release: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+#[command(after_help = SIGNAL_HELP)]
+pub(crate) struct VerdictArgs {
+    /// The bank whose signal matched.
+    pub(crate) bank: String,
+    /// The matched signal (the list's hash).
+    #[arg(value_name = "SIGNAL")]
+    pub(crate) signal: String,
+    /// What was matched against it (a file name, a query hash, a case reference).
+    #[arg(long)]
+    pub(crate) query: String,
+    /// The match is real.
+    #[arg(
+        long,
+        conflicts_with = "false_positive",
+        required_unless_present = "false_positive"
+    )]
+    pub(crate) true_positive: bool,
+    /// The match is wrong.
+    #[arg(long)]
+    pub(crate) false_positive: bool,
+    /// A note.
+    #[arg(long)]
+    pub(crate) note: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct AuditArgs {
+    /// Only entries after this id.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) after: i64,
+    /// At most this many entries.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) limit: i64,
+}
+
+/// Parses `90s`, `30m`, `12h`, `7d`, `2w` (or plain seconds) into milliseconds.
+fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (examples: 90s, 30m, 12h, 7d, 2w)"))?;
+    let mult = match unit {
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => return Err(format!("{s:?}: unknown unit (use s, m, h, d or w)")),
+    };
+    match n.checked_mul(mult) {
+        Some(v) if v > 0 => Ok(v),
+        _ => Err(format!(
+            "{s:?}: must be greater than zero and not absurdly large"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +388,14 @@ Matching: a list hash matches when its Hamming distance to the query is at most 
 (inclusive; default 31, as python-threatexchange; 0..=256). With --dihedral, each image is also
 matched through its 8 dihedral variants (rotations and flips), and each match says which variant
 reached it at the smallest distance.
+
+Banks (--bank NAME, --all-banks; the store is --db or VIGIL_DB): the bank's PDQ signals that are
+not quarantined, of enabled banks, each bank with its own threshold unless --threshold is given.
+Every enabled allow-list bank of the store applies too: a query within an allow bank's threshold
+of one of its hashes is a known false positive, and its block matches are suppressed (reported
+under \"allowed\", not under \"matches\"; the query does not count as a match). A bank match
+carries \"bank\" and \"content\" (the content item's id) instead of \"list\" and \"line\"; in csv
+the list column holds `bank:NAME` and the line column the content id.
 
 Output (stdout):
   jsonl (default)  one object per query, in query order:
@@ -120,19 +442,29 @@ pub(crate) struct MatchArgs {
     #[arg(
         long = "list",
         value_name = "FILE",
-        required_unless_present = "indexes"
+        required_unless_present_any = ["indexes", "banks", "all_banks"]
     )]
     pub(crate) lists: Vec<PathBuf>,
+
+    /// A bank of the store (--db) to match against, with its threshold and quarantines
+    /// (repeatable). The store's enabled allow-list banks always apply as well.
+    #[arg(long = "bank", value_name = "NAME")]
+    pub(crate) banks: Vec<String>,
+
+    /// Match against every enabled bank of the store.
+    #[arg(long)]
+    pub(crate) all_banks: bool,
 
     /// A saved index (`vigil index build`) to match against, beside or instead of --list
     /// (repeatable).
     #[arg(long = "index", value_name = "INDEX")]
     pub(crate) indexes: Vec<PathBuf>,
 
-    /// Largest Hamming distance that matches (inclusive), 0..=256.
-    #[arg(short, long, value_name = "N", default_value_t = 31,
+    /// Largest Hamming distance that matches (inclusive), 0..=256 [default: 31, or each bank's
+    /// own threshold]. Given, it applies to banks too.
+    #[arg(short, long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(0..=256))]
-    pub(crate) threshold: u32,
+    pub(crate) threshold: Option<u32>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = MatchFormat::Jsonl)]

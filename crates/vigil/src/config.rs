@@ -33,6 +33,20 @@ pub(crate) enum CommandConfig {
         lists: Vec<PathBuf>,
         out: PathBuf,
     },
+    /// `vigil bank`, `quarantine`, `verdict`, `audit`: store commands, with the store's URL.
+    Store {
+        db: String,
+        command: StoreCommand,
+    },
+}
+
+/// The store commands, as parsed (they need no further resolution).
+#[derive(Debug)]
+pub(crate) enum StoreCommand {
+    Bank(cli::BankCommand),
+    Quarantine(cli::QuarantineArgs),
+    Verdict(cli::VerdictArgs),
+    Audit(cli::AuditArgs),
 }
 
 /// `vigil match`, resolved.
@@ -42,8 +56,13 @@ pub(crate) struct MatchConfig {
     pub(crate) lists: Vec<PathBuf>,
     /// Saved indexes, in the order given.
     pub(crate) indexes: Vec<PathBuf>,
-    /// Largest matching distance, inclusive (0..=256).
-    pub(crate) threshold: u32,
+    /// Largest matching distance, inclusive (0..=256); `None`: 31, or each bank's own.
+    pub(crate) threshold: Option<u32>,
+    /// Banks to match against (by name), and whether all enabled banks are.
+    pub(crate) banks: Vec<String>,
+    pub(crate) all_banks: bool,
+    /// The store, when banks are used.
+    pub(crate) db: Option<String>,
     pub(crate) format: MatchFormat,
     pub(crate) queries: Queries,
     /// Match the 8 dihedral variants of image queries.
@@ -91,10 +110,18 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
             let mut hash = image_config(m.image, Format::Csv);
             hash.dihedral = m.dihedral;
             hash.digests = false;
+            let use_store = !m.banks.is_empty() || m.all_banks;
             CommandConfig::Match(MatchConfig {
                 lists: m.lists,
                 indexes: m.indexes,
                 threshold: m.threshold,
+                banks: m.banks,
+                all_banks: m.all_banks,
+                db: if use_store {
+                    Some(db_url(args.db.as_deref())?)
+                } else {
+                    None
+                },
                 format: m.format,
                 queries: match m.hashes {
                     Some(file) => Queries::Hashes(file),
@@ -108,11 +135,51 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
             lists: b.lists,
             out: b.out,
         },
+        Command::Bank(b) => CommandConfig::Store {
+            db: db_url(args.db.as_deref())?,
+            command: StoreCommand::Bank(b),
+        },
+        Command::Quarantine(q) => CommandConfig::Store {
+            db: db_url(args.db.as_deref())?,
+            command: StoreCommand::Quarantine(q),
+        },
+        Command::Verdict(v) => CommandConfig::Store {
+            db: db_url(args.db.as_deref())?,
+            command: StoreCommand::Verdict(v),
+        },
+        Command::Audit(a) => CommandConfig::Store {
+            db: db_url(args.db.as_deref())?,
+            command: StoreCommand::Audit(a),
+        },
     };
     Ok(Config {
         printer: Printer::new(args.quiet, args.verbose),
         verbose: args.verbose,
         command,
+    })
+}
+
+/// The store's URL: `--db`/`VIGIL_DB`, else `vigil.db` in the user's data directory
+/// (`$XDG_DATA_HOME/vigil`, else `$HOME/.local/share/vigil`).
+fn db_url(given: Option<&str>) -> anyhow::Result<String> {
+    if let Some(url) = given.filter(|u| !u.is_empty()) {
+        return Ok(url.to_string());
+    }
+    let data = match std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            Some(h) => PathBuf::from(h).join(".local/share"),
+            None => bail!(
+                "no store given and no home directory to put one in: use --db or set VIGIL_DB"
+            ),
+        },
+    };
+    let path = data.join("vigil").join("vigil.db");
+    path.to_str().map(str::to_string).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the default store path {} is not UTF-8: use --db",
+            path.display()
+        )
     })
 }
 

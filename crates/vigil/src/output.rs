@@ -135,6 +135,8 @@ pub(crate) struct Hit<'a> {
     pub(crate) line: u64,
     /// With `--dihedral`: the variant (index in `vigil_pdq::Variant::ALL`) that matched.
     pub(crate) variant: Option<usize>,
+    /// A bank hit: `list` is the bank's name and `line` the content item's id.
+    pub(crate) bank: bool,
 }
 
 /// One query's result, as a jsonl line.
@@ -150,6 +152,10 @@ pub(crate) struct MatchRecord<'a> {
     pub(crate) quality: Option<u8>,
     /// Every list entry within the threshold, by distance, then list, then line.
     pub(crate) matches: Vec<MatchEntry<'a>>,
+    /// Allow-list bank entries within their threshold: the query is a known false positive and
+    /// its block matches are suppressed (`matches` is empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) allowed: Vec<MatchEntry<'a>>,
 }
 
 /// One match inside a [`MatchRecord`].
@@ -160,9 +166,17 @@ pub(crate) struct MatchEntry<'a> {
     /// Hamming distance to the query.
     pub(crate) distance: u32,
     /// The list file, as given.
-    pub(crate) list: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) list: Option<&'a str>,
     /// 1-based line in the list.
-    pub(crate) line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) line: Option<u64>,
+    /// The bank (bank matches, instead of `list`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) bank: Option<&'a str>,
+    /// The bank's content item id (bank matches, instead of `line`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) content: Option<u64>,
     /// With `--dihedral`: the query variant that matched (`orig`, `rot90`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) variant: Option<&'static str>,
@@ -182,6 +196,18 @@ pub(crate) struct MatchOutput<W> {
     w: W,
     format: MatchFormat,
     dihedral: bool,
+}
+
+fn entry<'a>(h: &Hit<'a>) -> MatchEntry<'a> {
+    MatchEntry {
+        hash: h.hash.to_hex(),
+        distance: h.distance,
+        list: (!h.bank).then_some(h.list),
+        line: (!h.bank).then_some(h.line),
+        bank: h.bank.then_some(h.list),
+        content: h.bank.then_some(h.line),
+        variant: h.variant.map(variant_name),
+    }
 }
 
 fn variant_name(v: usize) -> &'static str {
@@ -210,29 +236,24 @@ impl<W: Write> MatchOutput<W> {
         }
     }
 
-    /// Writes one query's matches (`pdq`: the image's hash, for image queries).
+    /// Writes one query's matches (`pdq`: the image's hash, for image queries), or, when
+    /// `allowed` is not empty, the allow-list hits that suppressed them (csv: no rows).
     pub(crate) fn matched(
         &mut self,
         query: &str,
         pdq: Option<&vigil_pdq::Pdq>,
         hits: &[Hit<'_>],
+        allowed: &[Hit<'_>],
     ) -> io::Result<()> {
+        let hits = if allowed.is_empty() { hits } else { &[] };
         match self.format {
             MatchFormat::Jsonl => {
                 let rec = MatchRecord {
                     query,
                     pdq: pdq.map(|p| p.hash.to_hex()),
                     quality: pdq.map(|p| p.quality),
-                    matches: hits
-                        .iter()
-                        .map(|h| MatchEntry {
-                            hash: h.hash.to_hex(),
-                            distance: h.distance,
-                            list: h.list,
-                            line: h.line,
-                            variant: h.variant.map(variant_name),
-                        })
-                        .collect(),
+                    matches: hits.iter().map(entry).collect(),
+                    allowed: allowed.iter().map(entry).collect(),
                 };
                 serde_json::to_writer(&mut self.w, &rec).map_err(io::Error::from)?;
                 self.w.write_all(b"\n")
@@ -240,12 +261,17 @@ impl<W: Write> MatchOutput<W> {
             MatchFormat::Csv => {
                 let q = csv_field(query);
                 for h in hits {
+                    let list = if h.bank {
+                        Cow::Owned(format!("bank:{}", h.list))
+                    } else {
+                        Cow::Borrowed(h.list)
+                    };
                     write!(
                         self.w,
                         "{q},{},{},{},{}",
                         h.hash,
                         h.distance,
-                        csv_field(h.list),
+                        csv_field(&list),
                         h.line
                     )?;
                     if self.dihedral {

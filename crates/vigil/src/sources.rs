@@ -48,8 +48,75 @@ pub(crate) struct Source {
     pub(crate) index: Index,
     /// List names, as given on the command line (or stored in the map).
     pub(crate) lists: Vec<String>,
-    /// `entries[id] = (list number, 1-based line)`.
+    /// `entries[id] = (list number, 1-based line)`; for a bank, `(0, content id)`.
     pub(crate) entries: Vec<(u32, u64)>,
+    /// A bank's own PDQ threshold (`None`: the matcher's).
+    pub(crate) threshold: Option<u32>,
+    /// What the source is.
+    pub(crate) kind: SourceKind,
+}
+
+/// Lists (and saved indexes of lists), or a bank of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SourceKind {
+    Lists,
+    /// A block bank: its matches are reported.
+    Bank,
+    /// An allow-list bank: its matches suppress the query's others.
+    AllowBank,
+}
+
+/// The banks of the store at `db` to match against: the named ones (all enabled ones with
+/// `all`), plus every enabled allow-list bank; each with its PDQ signals that are not
+/// quarantined. A named bank that does not exist is an error; a disabled one is skipped with a
+/// warning.
+pub(crate) fn read_banks(db: &str, names: &[String], all: bool) -> anyhow::Result<Vec<Source>> {
+    use std::collections::HashMap;
+    use vigil_exchange::record::SignalKind;
+    use vigil_store::BankKind;
+    crate::commands::store::block_on(async {
+        let store = crate::commands::store::open(db).await?;
+        let banks = store.banks().await?;
+        for n in names {
+            match banks.iter().find(|b| &b.name == n) {
+                None => bail!("no bank named {n:?} in {}", store.url()),
+                Some(b) if !b.enabled => warn(&format!("bank {n:?} is disabled: not matched")),
+                Some(_) => {}
+            }
+        }
+        let chosen: Vec<&vigil_store::Bank> = banks
+            .iter()
+            .filter(|b| b.enabled && (all || b.kind == BankKind::Allow || names.contains(&b.name)))
+            .collect();
+        let slot: HashMap<i64, usize> = chosen.iter().enumerate().map(|(i, b)| (b.id, i)).collect();
+        let mut pairs: Vec<Vec<(Hash256, u64)>> = vec![Vec::new(); chosen.len()];
+        let mut entries: Vec<Vec<(u32, u64)>> = vec![Vec::new(); chosen.len()];
+        store
+            .active_signals(Some(&SignalKind::Pdq), |s| {
+                if let (Some(&i), Some(h)) = (slot.get(&s.bank_id), s.signal.pdq()) {
+                    pairs[i].push((h, entries[i].len() as u64));
+                    entries[i].push((0, s.content_id as u64));
+                }
+            })
+            .await?;
+        store.close().await;
+        let mut out = Vec::new();
+        for ((b, p), e) in chosen.into_iter().zip(pairs).zip(entries) {
+            tracing::info!(bank = %b.name, signals = e.len(), "bank loaded");
+            out.push(Source {
+                index: Index::from_pairs(p),
+                lists: vec![b.name.clone()],
+                entries: e,
+                threshold: b.pdq_threshold,
+                kind: if b.kind == BankKind::Allow {
+                    SourceKind::AllowBank
+                } else {
+                    SourceKind::Bank
+                },
+            });
+        }
+        Ok(out)
+    })?
 }
 
 /// Lists read, with the malformed lines skipped.
@@ -106,6 +173,8 @@ pub(crate) fn read_lists(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
             index: Index::from_pairs(pairs),
             lists,
             entries,
+            threshold: None,
+            kind: SourceKind::Lists,
         },
         skipped,
     })
@@ -233,6 +302,8 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<Source> {
         index,
         lists,
         entries,
+        threshold: None,
+        kind: SourceKind::Lists,
     })
 }
 

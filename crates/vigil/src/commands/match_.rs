@@ -19,7 +19,7 @@ use crate::exit::ExitStatus;
 use crate::inputs::{self, show};
 use crate::output::{Hit, MatchOutput};
 use crate::printer::Printer;
-use crate::sources::{self, Source};
+use crate::sources::{self, Source, SourceKind};
 
 /// What a run did.
 #[derive(Debug, Default)]
@@ -59,6 +59,9 @@ pub(crate) fn run(cfg: &MatchConfig, printer: Printer) -> anyhow::Result<ExitSta
     }
     for path in &cfg.indexes {
         srcs.push(sources::load(path)?);
+    }
+    if let Some(db) = &cfg.db {
+        srcs.extend(sources::read_banks(db, &cfg.banks, cfg.all_banks)?);
     }
     let matcher = Matcher {
         sources: &srcs,
@@ -102,27 +105,50 @@ pub(crate) fn run(cfg: &MatchConfig, printer: Printer) -> anyhow::Result<ExitSta
     Ok(summary.status())
 }
 
+/// The default PDQ threshold (inclusive), as python-threatexchange.
+const DEFAULT_THRESHOLD: u32 = 31;
+
 /// The sources and the threshold.
 struct Matcher<'a> {
     sources: &'a [Source],
-    threshold: u32,
+    /// `--threshold`, overriding every source's own.
+    threshold: Option<u32>,
+}
+
+/// A query's hits: block hits, and the allow-list hits that suppress them.
+struct Found<'a> {
+    hits: Vec<Hit<'a>>,
+    allowed: Vec<Hit<'a>>,
+}
+
+impl Found<'_> {
+    /// Whether the query counts as matched (block hits, not suppressed).
+    fn matched(&self) -> bool {
+        !self.hits.is_empty() && self.allowed.is_empty()
+    }
 }
 
 impl Matcher<'_> {
     /// Every entry within the threshold of `queries[0]` (or, with several queries, the dihedral
-    /// variants, of any of them, with the variant that reached it), sorted.
-    fn find(&self, queries: &[Hash256]) -> Result<Vec<Hit<'_>>, String> {
+    /// variants, of any of them, with the variant that reached it), sorted; allow-list bank hits
+    /// apart.
+    fn find(&self, queries: &[Hash256]) -> Result<Found<'_>, String> {
         let mut hits = Vec::new();
+        let mut allowed = Vec::new();
         for (s, src) in self.sources.iter().enumerate() {
+            let threshold = self
+                .threshold
+                .or(src.threshold)
+                .unwrap_or(DEFAULT_THRESHOLD);
             let found: Vec<(Option<usize>, vigil_index::Match)> = if queries.len() == 1 {
                 src.index
-                    .query(&queries[0], self.threshold)
+                    .query(&queries[0], threshold)
                     .into_iter()
                     .map(|m| (None, m))
                     .collect()
             } else {
                 src.index
-                    .query_any(queries, self.threshold)
+                    .query_any(queries, threshold)
                     .into_iter()
                     .map(|(v, m)| (Some(v), m))
                     .collect()
@@ -132,7 +158,7 @@ impl Matcher<'_> {
                     .ok()
                     .and_then(|id| src.entries.get(id))
                     .ok_or_else(|| format!("index id {} has no entry in its list map", m.id))?;
-                hits.push(Hit {
+                let hit = Hit {
                     hash: m.hash,
                     distance: m.distance,
                     source: s,
@@ -140,11 +166,18 @@ impl Matcher<'_> {
                     list: &src.lists[list as usize],
                     line,
                     variant,
-                });
+                    bank: src.kind != SourceKind::Lists,
+                };
+                if src.kind == SourceKind::AllowBank {
+                    allowed.push(hit);
+                } else {
+                    hits.push(hit);
+                }
             }
         }
         hits.sort_by_key(|h| (h.distance, h.source, h.list_no, h.line));
-        Ok(hits)
+        allowed.sort_by_key(|h| (h.distance, h.source, h.list_no, h.line));
+        Ok(Found { hits, allowed })
     }
 }
 
@@ -168,9 +201,9 @@ fn match_hashes(
             Record::Entry(e) => {
                 let query = e.hash.to_hex();
                 match matcher.find(&[e.hash]) {
-                    Ok(hits) => {
-                        summary.matched += u64::from(!hits.is_empty());
-                        out.matched(&query, None, &hits)?;
+                    Ok(found) => {
+                        summary.matched += u64::from(found.matched());
+                        out.matched(&query, None, &found.hits, &found.allowed)?;
                     }
                     Err(msg) => {
                         summary.failed += 1;
@@ -213,9 +246,9 @@ fn match_images(
             matcher.find(&qs).map(|hits| (h, hits))
         });
         match found {
-            Ok((h, hits)) => {
-                summary.matched += u64::from(!hits.is_empty());
-                progress.stdout(|| out.matched(path, Some(&h.pdq), &hits))
+            Ok((h, found)) => {
+                summary.matched += u64::from(found.matched());
+                progress.stdout(|| out.matched(path, Some(&h.pdq), &found.hits, &found.allowed))
             }
             Err(msg) => {
                 summary.failed += 1;

@@ -1,0 +1,303 @@
+//! Banks: named lists of content, `block` or `allow`, with a per-bank PDQ threshold.
+
+use serde_json::json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Error, Store};
+
+/// What a bank's matches mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BankKind {
+    /// Known material: a match is reported.
+    Block,
+    /// Known false positives: a query matching this bank has its block matches suppressed.
+    Allow,
+}
+
+impl BankKind {
+    /// `block` or `allow`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BankKind::Block => "block",
+            BankKind::Allow => "allow",
+        }
+    }
+
+    /// The kind named `block` or `allow`.
+    pub fn from_name(s: &str) -> Option<BankKind> {
+        match s {
+            "block" => Some(BankKind::Block),
+            "allow" => Some(BankKind::Allow),
+            _ => None,
+        }
+    }
+}
+
+/// A bank as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bank {
+    /// Database id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Block or allow.
+    pub kind: BankKind,
+    /// Whether matching uses it.
+    pub enabled: bool,
+    /// PDQ match threshold (inclusive) for this bank; `None`: the matcher's default (31).
+    pub pdq_threshold: Option<u32>,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: i64,
+    /// Last change of the bank's own fields, ms since the Unix epoch.
+    pub updated_at: i64,
+    /// Content items.
+    pub content_count: i64,
+    /// Signals (all kinds, quarantined ones included).
+    pub signal_count: i64,
+}
+
+/// A bank to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBank {
+    /// Unique name: 1–100 characters, letters, digits, `_`, `-`, `.`, starting with a letter or
+    /// digit.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Block or allow.
+    pub kind: BankKind,
+    /// PDQ threshold, `None` for the default.
+    pub pdq_threshold: Option<u32>,
+}
+
+impl NewBank {
+    /// An enabled block bank with the default threshold and no description.
+    pub fn block(name: &str) -> NewBank {
+        NewBank {
+            name: name.to_string(),
+            description: String::new(),
+            kind: BankKind::Block,
+            pdq_threshold: None,
+        }
+    }
+}
+
+/// Changes to a bank's own fields (`None`: unchanged).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BankUpdate {
+    /// New description.
+    pub description: Option<String>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+    /// New threshold (`Some(None)`: back to the default).
+    pub pdq_threshold: Option<Option<u32>>,
+    /// New kind.
+    pub kind: Option<BankKind>,
+}
+
+pub(crate) fn check_name(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "bank name {name:?}: use 1-100 letters, digits, '_', '-' or '.', starting with a \
+             letter or digit"
+        )))
+    }
+}
+
+fn check_threshold(t: Option<u32>) -> Result<(), Error> {
+    match t {
+        Some(t) if t > 256 => Err(Error::Invalid(format!(
+            "PDQ threshold {t}: must be 0..=256 bits"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+const BANK_COLUMNS: &str = "b.id, b.name, b.description, b.kind, b.enabled, b.pdq_threshold, \
+     b.created_at, b.updated_at, \
+     (SELECT COUNT(*) FROM content c WHERE c.bank_id = b.id), \
+     (SELECT COUNT(*) FROM signals s WHERE s.bank_id = b.id)";
+
+fn bank_from_row(row: &AnyRow) -> Result<Bank, Error> {
+    let kind: String = row.try_get(3)?;
+    Ok(Bank {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        description: row.try_get(2)?,
+        kind: BankKind::from_name(&kind)
+            .ok_or_else(|| Error::Invalid(format!("stored bank kind {kind:?} is unknown")))?,
+        enabled: row.try_get::<i64, _>(4)? != 0,
+        pdq_threshold: row.try_get::<Option<i64>, _>(5)?.map(|t| t as u32),
+        created_at: row.try_get(6)?,
+        updated_at: row.try_get(7)?,
+        content_count: row.try_get(8)?,
+        signal_count: row.try_get(9)?,
+    })
+}
+
+impl Store {
+    /// Creates a bank.
+    pub async fn create_bank(&self, actor: &str, new: &NewBank) -> Result<Bank, Error> {
+        check_name(&new.name)?;
+        check_threshold(new.pdq_threshold)?;
+        let mut w = self.write().await?;
+        let r = sqlx::query(
+            "INSERT INTO banks (name, description, kind, enabled, pdq_threshold, created_at, \
+             updated_at, seq) VALUES ($1, $2, $3, 1, $4, $5, $5, $6) RETURNING id",
+        )
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(new.kind.name())
+        .bind(new.pdq_threshold.map(i64::from))
+        .bind(w.now)
+        .bind(w.seq)
+        .fetch_one(&mut *w.tx)
+        .await;
+        if let Err(sqlx::Error::Database(e)) = &r
+            && e.is_unique_violation()
+        {
+            return Err(Error::BankExists(new.name.clone()));
+        }
+        r?;
+        w.audit(
+            actor,
+            "bank.create",
+            Some(&new.name),
+            None,
+            json!({"kind": new.kind.name(), "description": new.description,
+                   "pdq_threshold": new.pdq_threshold}),
+        )
+        .await?;
+        w.commit().await?;
+        self.bank(&new.name).await
+    }
+
+    /// All banks, by name.
+    pub async fn banks(&self) -> Result<Vec<Bank>, Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {BANK_COLUMNS} FROM banks b ORDER BY b.name"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(bank_from_row).collect()
+    }
+
+    /// The bank named `name`.
+    pub async fn bank(&self, name: &str) -> Result<Bank, Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {BANK_COLUMNS} FROM banks b WHERE b.name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::NoBank(name.to_string()))?;
+        bank_from_row(&row)
+    }
+
+    /// Changes a bank's own fields.
+    pub async fn update_bank(
+        &self,
+        actor: &str,
+        name: &str,
+        update: &BankUpdate,
+    ) -> Result<Bank, Error> {
+        if let Some(t) = update.pdq_threshold {
+            check_threshold(t)?;
+        }
+        let mut w = self.write().await?;
+        let before = sqlx::query("SELECT id FROM banks WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        if before.is_none() {
+            return Err(Error::NoBank(name.to_string()));
+        }
+        // Each field is set to itself unless given (one statement for every combination).
+        sqlx::query(
+            "UPDATE banks SET \
+             description = CASE WHEN $1 = 1 THEN $2 ELSE description END, \
+             enabled = CASE WHEN $3 = 1 THEN $4 ELSE enabled END, \
+             pdq_threshold = CASE WHEN $5 = 1 THEN $6 ELSE pdq_threshold END, \
+             kind = CASE WHEN $7 = 1 THEN $8 ELSE kind END, \
+             updated_at = $9, seq = $10 WHERE name = $11",
+        )
+        .bind(i64::from(update.description.is_some()))
+        .bind(update.description.clone().unwrap_or_default())
+        .bind(i64::from(update.enabled.is_some()))
+        .bind(i64::from(update.enabled.unwrap_or(true)))
+        .bind(i64::from(update.pdq_threshold.is_some()))
+        .bind(update.pdq_threshold.flatten().map(i64::from))
+        .bind(i64::from(update.kind.is_some()))
+        .bind(update.kind.unwrap_or(BankKind::Block).name())
+        .bind(w.now)
+        .bind(w.seq)
+        .bind(name)
+        .execute(&mut *w.tx)
+        .await?;
+        let action = match update.enabled {
+            Some(true) => "bank.enable",
+            Some(false) => "bank.disable",
+            None => "bank.update",
+        };
+        w.audit(
+            actor,
+            action,
+            Some(name),
+            None,
+            json!({"description": update.description, "enabled": update.enabled,
+                   "pdq_threshold": update.pdq_threshold, "kind": update.kind.map(|k| k.name())}),
+        )
+        .await?;
+        w.commit().await?;
+        self.bank(name).await
+    }
+
+    /// Deletes a bank with all its content (the audit log keeps the record of it).
+    pub async fn delete_bank(&self, actor: &str, name: &str) -> Result<(), Error> {
+        let mut w = self.write().await?;
+        let id: i64 = sqlx::query("SELECT id FROM banks WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| Error::NoBank(name.to_string()))?
+            .try_get(0)?;
+        let seq = w.seq;
+        sqlx::query(
+            "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value) \
+             SELECT $1, bank_id, id, kind, value FROM signals WHERE bank_id = $2",
+        )
+        .bind(seq)
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+        let n = sqlx::query("DELETE FROM content WHERE bank_id = $1")
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM banks WHERE id = $1")
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.audit(
+            actor,
+            "bank.delete",
+            Some(name),
+            None,
+            json!({"content": n}),
+        )
+        .await?;
+        w.commit().await
+    }
+}

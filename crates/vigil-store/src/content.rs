@@ -1,0 +1,1050 @@
+//! Content items, their signals and provenance: imports, exports, single changes, quarantines,
+//! verdicts, the audit log and the change feed.
+
+use serde_json::json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use vigil_exchange::record::{Record, Signal, SignalKind};
+
+use crate::codec::{apply_record_json, record_json, scheme_name};
+use crate::{Error, Store, Write, now_ms};
+
+/// A content item as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// Database id.
+    pub id: i64,
+    /// The bank's name.
+    pub bank: String,
+    /// The first external id of its record, if it had one.
+    pub external_id: Option<String>,
+    /// A URI for the content.
+    pub uri: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+    /// The source of the import or exchange that last brought it.
+    pub source: String,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: i64,
+    /// Last change, ms since the Unix epoch.
+    pub updated_at: i64,
+    /// Quarantined (not matched) until this time, ms since the Unix epoch (`i64::MAX`: until
+    /// lifted).
+    pub disabled_until: Option<i64>,
+    /// Its signals.
+    pub signals: Vec<StoredSignal>,
+    /// What each source said of it: `(source, record)` per import or exchange whose record
+    /// carried more than signals (the record's signals not included).
+    pub provenance: Vec<(String, Record)>,
+}
+
+/// A signal as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSignal {
+    /// Database id.
+    pub id: i64,
+    /// The content item it belongs to.
+    pub content_id: i64,
+    /// The bank's id.
+    pub bank_id: i64,
+    /// The signal (kind and normalised value).
+    pub signal: Signal,
+    /// Quarantined until this time (ms since the Unix epoch), if set.
+    pub disabled_until: Option<i64>,
+}
+
+/// How an import treats its input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The provenance source recorded for every item (for example `file:known.csv` or an
+    /// exchange's name). One provenance row per item and source: importing from the same source
+    /// again replaces it.
+    pub source: String,
+    /// Import the good records and report the bad ones, instead of refusing the whole input at
+    /// its first bad record (the default).
+    pub skip_bad: bool,
+}
+
+/// A record an import could not take, from the record source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordIssue {
+    /// What was wrong, naming the input and the record's place in it.
+    pub message: String,
+    /// `true`: the input itself failed (an I/O error, a truncated file): the whole import is
+    /// refused even with [`ImportOptions::skip_bad`]. `false`: one bad record.
+    pub fatal: bool,
+}
+
+impl From<String> for RecordIssue {
+    /// A bad record (not fatal).
+    fn from(message: String) -> Self {
+        RecordIssue {
+            message,
+            fatal: false,
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Records read (good ones).
+    pub records: u64,
+    /// Content items created.
+    pub created: u64,
+    /// Content items that existed and were updated.
+    pub updated: u64,
+    /// Signals added (new to their item).
+    pub signals_added: u64,
+    /// Bad records skipped (with `skip_bad`), each naming its input and place.
+    pub skipped: Vec<String>,
+    /// The change number of the import.
+    pub seq: i64,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Database id (increasing).
+    pub id: i64,
+    /// When, ms since the Unix epoch.
+    pub at: i64,
+    /// Who (a user name, `cli:<os user>`, an exchange).
+    pub actor: String,
+    /// What (`bank.create`, `content.import`, `signal.quarantine`, …).
+    pub action: String,
+    /// The bank concerned, if any.
+    pub bank: Option<String>,
+    /// The content item concerned, if any.
+    pub content_id: Option<i64>,
+    /// Details, as JSON text.
+    pub detail: String,
+}
+
+/// The state of one signal after a change, from [`Store::changes_since`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalChange {
+    /// The change number.
+    pub seq: i64,
+    /// The signal's id.
+    pub signal_id: i64,
+    /// The bank's id.
+    pub bank_id: i64,
+    /// The signal.
+    pub signal: Signal,
+    /// `false` when the signal was removed (deleted, or its bank deleted).
+    pub present: bool,
+    /// Quarantined until (ms since the Unix epoch): the later of the signal's and its content
+    /// item's, when present.
+    pub disabled_until: Option<i64>,
+}
+
+/// Changes after a given change number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// The newest change number covered: pass it to the next call.
+    pub upto: i64,
+    /// Signals added, changed or removed.
+    pub signals: Vec<SignalChange>,
+    /// Banks whose own fields changed (enabled, kind, threshold) or that were created.
+    pub banks: Vec<i64>,
+}
+
+/// An analyst's judgement of a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VerdictKind {
+    /// The match is real.
+    TruePositive,
+    /// The match is wrong: the list's hash matched unrelated content.
+    FalsePositive,
+}
+
+impl VerdictKind {
+    /// `true_positive` or `false_positive`.
+    pub fn name(self) -> &'static str {
+        match self {
+            VerdictKind::TruePositive => "true_positive",
+            VerdictKind::FalsePositive => "false_positive",
+        }
+    }
+
+    /// The verdict of a name ([`VerdictKind::name`]; `tp`/`fp` accepted too).
+    pub fn from_name(s: &str) -> Option<VerdictKind> {
+        match s {
+            "true_positive" | "tp" => Some(VerdictKind::TruePositive),
+            "false_positive" | "fp" => Some(VerdictKind::FalsePositive),
+            _ => None,
+        }
+    }
+}
+
+/// A recorded verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// Database id.
+    pub id: i64,
+    /// When, ms since the Unix epoch.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// The bank of the matched signal.
+    pub bank: String,
+    /// The matched content item, if known.
+    pub content_id: Option<i64>,
+    /// The matched signal.
+    pub signal: Signal,
+    /// What was matched against it (a file name, a query hash).
+    pub query: String,
+    /// The verdict.
+    pub verdict: VerdictKind,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// The identity of a record within a bank: its first external id, else its first signal.
+fn identity(r: &Record) -> Option<String> {
+    if let Some(id) = r.ids.first() {
+        return Some(format!("id:{id}"));
+    }
+    r.signals
+        .first()
+        .map(|s| format!("sig:{}:{}", s.kind().name(), s.value()))
+}
+
+fn signal_from(kind: &str, value: &str) -> Result<Signal, Error> {
+    Signal::new(SignalKind::from_name(kind), value)
+        .map_err(|e| Error::Invalid(format!("stored signal {kind}:{value}: {e}")))
+}
+
+/// Rows per multi-row INSERT while staging (well under SQLite's and PostgreSQL's parameter
+/// limits). Small: the SQLite driver resolves each parameter's name by a scan of the statement's
+/// parameters, so a statement's binding cost grows with the square of its parameter count.
+const STAGE_BATCH: usize = 32;
+
+struct Staged {
+    ikey: String,
+    external_id: Option<String>,
+    uri: Option<String>,
+    note: Option<String>,
+    category_scheme: Option<String>,
+    category: Option<String>,
+    tags: String,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+    record: String,
+}
+
+impl Store {
+    /// Imports records into a bank in one transaction: all of them or, at the first bad record
+    /// (unless [`ImportOptions::skip_bad`]), none.
+    ///
+    /// `records` yields each record or the error of one that could not be read (a parser's
+    /// record error, which names the input and its line or record number). A record is matched
+    /// to an existing item of the bank by its first external id, or, having none, by its first
+    /// signal; a matched item gains the record's new signals and its provenance for
+    /// `options.source` is replaced. Memory use does not depend on the number of records:
+    /// they are staged in the database in batches.
+    pub async fn import<E: Into<RecordIssue>>(
+        &self,
+        actor: &str,
+        bank: &str,
+        records: impl IntoIterator<Item = Result<Record, E>>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let mut w = self.write().await?;
+        let bank_id = bank_id(&mut w, bank).await?;
+        let temp = match self.backend {
+            crate::Backend::Sqlite => "CREATE TEMP TABLE",
+            crate::Backend::Postgres => "CREATE TEMP TABLE",
+        };
+        let int = match self.backend {
+            crate::Backend::Sqlite => "INTEGER",
+            crate::Backend::Postgres => "BIGINT",
+        };
+        for stmt in [
+            "DROP TABLE IF EXISTS vigil_stage_records".to_string(),
+            "DROP TABLE IF EXISTS vigil_stage_signals".to_string(),
+            format!(
+                "{temp} vigil_stage_records (n {int} NOT NULL, ikey TEXT NOT NULL, \
+                 external_id TEXT, uri TEXT, note TEXT, category_scheme TEXT, category TEXT, \
+                 tags TEXT NOT NULL, first_seen TEXT, last_seen TEXT, record TEXT NOT NULL)"
+            ),
+            format!(
+                "{temp} vigil_stage_signals (ikey TEXT NOT NULL, kind TEXT NOT NULL, \
+                 value TEXT NOT NULL)"
+            ),
+        ] {
+            sqlx::query(&stmt).execute(&mut *w.tx).await?;
+        }
+        let mut report = ImportReport {
+            seq: w.seq,
+            ..ImportReport::default()
+        };
+        let mut recs: Vec<Staged> = Vec::with_capacity(STAGE_BATCH);
+        let mut sigs: Vec<(String, String, String)> = Vec::with_capacity(STAGE_BATCH);
+        let mut n: i64 = 0;
+        for item in records {
+            let r = match item.map_err(Into::into) {
+                Ok(r) => r,
+                Err(RecordIssue {
+                    message,
+                    fatal: true,
+                }) => {
+                    return Err(Error::Import {
+                        bank: bank.to_string(),
+                        why: message,
+                    });
+                }
+                Err(e) if options.skip_bad => {
+                    report.skipped.push(e.message);
+                    continue;
+                }
+                Err(e) => {
+                    return Err(Error::BadRecord {
+                        bank: bank.to_string(),
+                        error: e.message,
+                    });
+                }
+            };
+            let Some(ikey) = identity(&r) else {
+                let e = format!("record {} has no signal", n + 1);
+                if options.skip_bad {
+                    report.skipped.push(e);
+                    continue;
+                }
+                return Err(Error::BadRecord {
+                    bank: bank.to_string(),
+                    error: e,
+                });
+            };
+            if r.signals.is_empty() {
+                let e = format!("record {ikey:?} has no signal");
+                if options.skip_bad {
+                    report.skipped.push(e);
+                    continue;
+                }
+                return Err(Error::BadRecord {
+                    bank: bank.to_string(),
+                    error: e,
+                });
+            }
+            n += 1;
+            for s in &r.signals {
+                sigs.push((
+                    ikey.clone(),
+                    s.kind().name().to_string(),
+                    s.value().to_string(),
+                ));
+                if sigs.len() >= STAGE_BATCH {
+                    stage_signals(&mut w, &sigs).await?;
+                    sigs.clear();
+                }
+            }
+            recs.push(Staged {
+                external_id: r.ids.first().cloned(),
+                uri: r.uri.clone(),
+                note: r.note.clone(),
+                category_scheme: r.category.as_ref().map(|c| scheme_name(&c.scheme)),
+                category: r.category.as_ref().map(|c| c.value.clone()),
+                tags: json!(r.tags).to_string(),
+                first_seen: r.first_seen.as_ref().map(|t| t.to_string()),
+                last_seen: r.last_seen.as_ref().map(|t| t.to_string()),
+                record: record_json(&r),
+                ikey,
+            });
+            if recs.len() >= STAGE_BATCH {
+                stage_records(&mut w, n - recs.len() as i64, &recs).await?;
+                recs.clear();
+            }
+        }
+        stage_records(&mut w, n - recs.len() as i64, &recs).await?;
+        stage_signals(&mut w, &sigs).await?;
+        report.records = n as u64;
+
+        sqlx::query("CREATE INDEX vigil_stage_records_ikey ON vigil_stage_records (ikey, n)")
+            .execute(&mut *w.tx)
+            .await?;
+        // The last record of each identity wins (a list naming an item twice).
+        let last = "r.n = (SELECT MAX(r2.n) FROM vigil_stage_records r2 WHERE r2.ikey = r.ikey)";
+        let existing: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) FROM vigil_stage_records r JOIN content c \
+             ON c.bank_id = $1 AND c.ikey = r.ikey WHERE {last}"
+        ))
+        .bind(bank_id)
+        .fetch_one(&mut *w.tx)
+        .await?
+        .try_get(0)?;
+        let distinct: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) FROM vigil_stage_records r WHERE {last}"
+        ))
+        .fetch_one(&mut *w.tx)
+        .await?
+        .try_get(0)?;
+        report.updated = existing as u64;
+        report.created = (distinct - existing) as u64;
+        // In input order, so that an export gives the items back in the order imported.
+        sqlx::query(&format!(
+            "INSERT INTO content (bank_id, ikey, external_id, uri, note, source, created_at, \
+             updated_at, seq) \
+             SELECT $1, r.ikey, r.external_id, r.uri, r.note, $4, $2, $2, $3 \
+             FROM vigil_stage_records r WHERE {last} ORDER BY r.n \
+             ON CONFLICT (bank_id, ikey) DO UPDATE SET \
+             external_id = COALESCE(excluded.external_id, content.external_id), \
+             uri = COALESCE(excluded.uri, content.uri), \
+             note = COALESCE(excluded.note, content.note), \
+             source = excluded.source, updated_at = excluded.updated_at, seq = excluded.seq"
+        ))
+        .bind(bank_id)
+        .bind(w.now)
+        .bind(w.seq)
+        .bind(&options.source)
+        .execute(&mut *w.tx)
+        .await?;
+        report.signals_added = sqlx::query(
+            "INSERT INTO signals (content_id, bank_id, kind, value, seq) \
+             SELECT c.id, $1, s.kind, s.value, $2 FROM vigil_stage_signals s \
+             JOIN content c ON c.bank_id = $1 AND c.ikey = s.ikey WHERE 1 = 1 \
+             ORDER BY s.kind, s.value \
+             ON CONFLICT (content_id, kind, value) DO NOTHING",
+        )
+        .bind(bank_id)
+        .bind(w.seq)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        // Items that existed still changed (their provenance): mark their signals.
+        if existing > 0 {
+            sqlx::query(
+                "UPDATE signals SET seq = $1 WHERE content_id IN \
+                 (SELECT id FROM content WHERE bank_id = $2 AND seq = $1) AND seq <> $1",
+            )
+            .bind(w.seq)
+            .bind(bank_id)
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO provenance (content_id, source, category_scheme, category, tags, \
+             first_seen, last_seen, record, imported_at) \
+             SELECT c.id, $1, r.category_scheme, r.category, r.tags, r.first_seen, r.last_seen, \
+             r.record, $2 FROM vigil_stage_records r \
+             JOIN content c ON c.bank_id = $3 AND c.ikey = r.ikey \
+             WHERE {last} AND r.record <> '{{}}' \
+             ON CONFLICT (content_id, source) DO UPDATE SET \
+             category_scheme = excluded.category_scheme, category = excluded.category, \
+             tags = excluded.tags, first_seen = excluded.first_seen, \
+             last_seen = excluded.last_seen, record = excluded.record, \
+             imported_at = excluded.imported_at"
+        ))
+        .bind(&options.source)
+        .bind(w.now)
+        .bind(bank_id)
+        .execute(&mut *w.tx)
+        .await?;
+        for stmt in [
+            "DROP TABLE vigil_stage_records",
+            "DROP TABLE vigil_stage_signals",
+        ] {
+            sqlx::query(stmt).execute(&mut *w.tx).await?;
+        }
+        w.audit(
+            actor,
+            "content.import",
+            Some(bank),
+            None,
+            json!({"source": options.source, "records": report.records,
+                   "created": report.created, "updated": report.updated,
+                   "signals_added": report.signals_added, "skipped": report.skipped.len()}),
+        )
+        .await?;
+        w.commit().await?;
+        tracing::info!(bank, source = %options.source, records = report.records,
+                       created = report.created, "import committed");
+        Ok(report)
+    }
+
+    /// Adds one record to a bank (as an import of one record from `source`); returns the
+    /// content item's id.
+    pub async fn add(
+        &self,
+        actor: &str,
+        bank: &str,
+        record: Record,
+        source: &str,
+    ) -> Result<i64, Error> {
+        let ikey = identity(&record)
+            .ok_or_else(|| Error::Invalid("a content item needs at least one signal".into()))?;
+        self.import::<String>(
+            actor,
+            bank,
+            [Ok(record)],
+            &ImportOptions {
+                source: source.to_string(),
+                skip_bad: false,
+            },
+        )
+        .await?;
+        let row = sqlx::query(
+            "SELECT c.id FROM content c JOIN banks b ON b.id = c.bank_id \
+             WHERE b.name = $1 AND c.ikey = $2",
+        )
+        .bind(bank)
+        .bind(ikey)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Removes a content item with its signals.
+    pub async fn remove(&self, actor: &str, bank: &str, id: i64) -> Result<(), Error> {
+        let mut w = self.write().await?;
+        let bank_id = bank_id(&mut w, bank).await?;
+        sqlx::query(
+            "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value) \
+             SELECT $1, bank_id, id, kind, value FROM signals WHERE content_id = $2 AND bank_id = $3",
+        )
+        .bind(w.seq)
+        .bind(id)
+        .bind(bank_id)
+        .execute(&mut *w.tx)
+        .await?;
+        let n = sqlx::query("DELETE FROM content WHERE id = $1 AND bank_id = $2")
+            .bind(id)
+            .bind(bank_id)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NoContent {
+                bank: bank.to_string(),
+                id,
+            });
+        }
+        w.audit(actor, "content.remove", Some(bank), Some(id), json!({}))
+            .await?;
+        w.commit().await
+    }
+
+    /// Quarantines a content item (`until`: ms since the Unix epoch; `i64::MAX` until lifted) or
+    /// lifts its quarantine (`None`). Effective for the next query of a matcher that follows
+    /// [`Store::changes_since`].
+    pub async fn set_content_disabled(
+        &self,
+        actor: &str,
+        bank: &str,
+        id: i64,
+        until: Option<i64>,
+    ) -> Result<(), Error> {
+        let mut w = self.write().await?;
+        let bank_id = bank_id(&mut w, bank).await?;
+        let n = sqlx::query(
+            "UPDATE content SET disabled_until = $1, updated_at = $2, seq = $3 \
+             WHERE id = $4 AND bank_id = $5",
+        )
+        .bind(until)
+        .bind(w.now)
+        .bind(w.seq)
+        .bind(id)
+        .bind(bank_id)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::NoContent {
+                bank: bank.to_string(),
+                id,
+            });
+        }
+        sqlx::query("UPDATE signals SET seq = $1 WHERE content_id = $2")
+            .bind(w.seq)
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        let action = if until.is_some() {
+            "content.disable"
+        } else {
+            "content.enable"
+        };
+        w.audit(actor, action, Some(bank), Some(id), json!({"until": until}))
+            .await?;
+        w.commit().await
+    }
+
+    /// Quarantines one hash wherever it is stored (in `bank` only, if given): every signal of
+    /// that kind and value, until `until` (ms since the Unix epoch; `i64::MAX`: until lifted),
+    /// or lifts the quarantine (`None`). Returns the number of signals changed.
+    pub async fn quarantine_signal(
+        &self,
+        actor: &str,
+        signal: &Signal,
+        bank: Option<&str>,
+        until: Option<i64>,
+    ) -> Result<u64, Error> {
+        let mut w = self.write().await?;
+        let bank_id = match bank {
+            Some(b) => Some(bank_id(&mut w, b).await?),
+            None => None,
+        };
+        let n = sqlx::query(
+            "UPDATE signals SET disabled_until = $1, seq = $2 \
+             WHERE kind = $3 AND value = $4 AND ($5 = 0 OR bank_id = $6)",
+        )
+        .bind(until)
+        .bind(w.seq)
+        .bind(signal.kind().name())
+        .bind(signal.value())
+        .bind(i64::from(bank_id.is_some()))
+        .bind(bank_id.unwrap_or(0))
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        let action = if until.is_some() {
+            "signal.quarantine"
+        } else {
+            "signal.release"
+        };
+        w.audit(
+            actor,
+            action,
+            bank,
+            None,
+            json!({"kind": signal.kind().name(), "value": signal.value(), "until": until,
+                   "signals": n}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(n)
+    }
+
+    /// A content item with its signals and provenance.
+    pub async fn content(&self, bank: &str, id: i64) -> Result<Content, Error> {
+        let row = sqlx::query(
+            "SELECT c.id, c.external_id, c.uri, c.note, c.created_at, c.updated_at, \
+             c.disabled_until, c.source FROM content c JOIN banks b ON b.id = c.bank_id \
+             WHERE b.name = $1 AND c.id = $2",
+        )
+        .bind(bank)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::NoContent {
+            bank: bank.to_string(),
+            id,
+        })?;
+        let mut c = Content {
+            id: row.try_get(0)?,
+            bank: bank.to_string(),
+            external_id: row.try_get(1)?,
+            uri: row.try_get(2)?,
+            note: row.try_get(3)?,
+            created_at: row.try_get(4)?,
+            updated_at: row.try_get(5)?,
+            disabled_until: row.try_get(6)?,
+            source: row.try_get(7)?,
+            signals: Vec::new(),
+            provenance: Vec::new(),
+        };
+        for r in sqlx::query(
+            "SELECT id, content_id, bank_id, kind, value, disabled_until FROM signals \
+             WHERE content_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            c.signals.push(stored_signal(&r)?);
+        }
+        for r in sqlx::query(
+            "SELECT source, record FROM provenance WHERE content_id = $1 ORDER BY imported_at, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let mut rec = Record::default();
+            apply_record_json(&mut rec, &r.try_get::<String, _>(1)?);
+            c.provenance.push((r.try_get(0)?, rec));
+        }
+        Ok(c)
+    }
+
+    /// The content items holding a signal, as `(bank, content id)`.
+    pub async fn find(&self, signal: &Signal) -> Result<Vec<(String, i64)>, Error> {
+        let rows = sqlx::query(
+            "SELECT b.name, s.content_id FROM signals s JOIN banks b ON b.id = s.bank_id \
+             WHERE s.kind = $1 AND s.value = $2 ORDER BY b.name, s.content_id",
+        )
+        .bind(signal.kind().name())
+        .bind(signal.value())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Calls `f` with every record of a bank, in content-id order, as it was imported (its
+    /// newest provenance's record, with all the item's signals), without holding the whole bank
+    /// in memory. Quarantined items are included.
+    pub async fn export(
+        &self,
+        bank: &str,
+        mut f: impl FnMut(Record) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        let bank_id: i64 = sqlx::query("SELECT id FROM banks WHERE name = $1")
+            .bind(bank)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NoBank(bank.to_string()))?
+            .try_get(0)?;
+        const PAGE: i64 = 2000;
+        let (mut after, mut count) = (0i64, 0u64);
+        loop {
+            let rows = sqlx::query(
+                "SELECT c.id, c.external_id, c.uri, c.note, \
+                 (SELECT p.record FROM provenance p WHERE p.content_id = c.id \
+                  ORDER BY p.imported_at DESC, p.id DESC LIMIT 1) \
+                 FROM content c WHERE c.bank_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3",
+            )
+            .bind(bank_id)
+            .bind(after)
+            .bind(PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            let last_id: i64 = last.try_get(0)?;
+            let mut sigs = sqlx::query(
+                "SELECT content_id, kind, value FROM signals \
+                 WHERE bank_id = $1 AND content_id > $2 AND content_id <= $3 \
+                 ORDER BY content_id, id",
+            )
+            .bind(bank_id)
+            .bind(after)
+            .bind(last_id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .peekable();
+            for row in &rows {
+                let id: i64 = row.try_get(0)?;
+                let mut rec = Record::default();
+                if let Some(json) = row.try_get::<Option<String>, _>(4)? {
+                    apply_record_json(&mut rec, &json);
+                }
+                if rec.ids.is_empty()
+                    && let Some(x) = row.try_get::<Option<String>, _>(1)?
+                {
+                    rec.ids.push(x);
+                }
+                if rec.uri.is_none() {
+                    rec.uri = row.try_get(2)?;
+                }
+                if rec.note.is_none() {
+                    rec.note = row.try_get(3)?;
+                }
+                while let Some(s) = sigs.peek() {
+                    let cid: i64 = s.try_get(0)?;
+                    if cid > id {
+                        break;
+                    }
+                    if cid == id {
+                        rec.signals.push(signal_from(
+                            &s.try_get::<String, _>(1)?,
+                            &s.try_get::<String, _>(2)?,
+                        )?);
+                    }
+                    sigs.next();
+                }
+                f(rec)?;
+                count += 1;
+            }
+            after = last_id;
+        }
+        Ok(count)
+    }
+
+    /// Calls `f` with every signal a matcher should use now: of enabled banks, not quarantined
+    /// (neither the signal nor its item), of the given kind (all kinds: `None`). Streams: memory
+    /// does not depend on the number of signals. Returns the change number the result is
+    /// consistent with (pass it to [`Store::changes_since`]).
+    pub async fn active_signals(
+        &self,
+        kind: Option<&SignalKind>,
+        mut f: impl FnMut(StoredSignal),
+    ) -> Result<i64, Error> {
+        // One transaction: the snapshot and the change number agree.
+        let mut tx = self.pool.begin().await?;
+        let upto: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'seq'")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let now = now_ms();
+        let mut after = 0i64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT s.id, s.content_id, s.bank_id, s.kind, s.value, s.disabled_until \
+                 FROM signals s JOIN content c ON c.id = s.content_id \
+                 JOIN banks b ON b.id = s.bank_id \
+                 WHERE s.id > $1 AND b.enabled = 1 AND ($2 = '' OR s.kind = $2) \
+                 AND (s.disabled_until IS NULL OR s.disabled_until <= $3) \
+                 AND (c.disabled_until IS NULL OR c.disabled_until <= $3) \
+                 ORDER BY s.id LIMIT 10000",
+            )
+            .bind(after)
+            .bind(kind.map_or("", |k| k.name()))
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get(0)?;
+            for r in &rows {
+                f(stored_signal(r)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(upto)
+    }
+
+    /// The signals added, changed or removed after change `after`, and the banks whose own
+    /// fields changed, up to the newest change.
+    pub async fn changes_since(&self, after: i64) -> Result<ChangeSet, Error> {
+        let mut tx = self.pool.begin().await?;
+        let upto: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'seq'")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let mut set = ChangeSet {
+            upto,
+            ..ChangeSet::default()
+        };
+        for r in sqlx::query(
+            "SELECT s.seq, s.id, s.bank_id, s.kind, s.value, \
+             CASE WHEN c.disabled_until IS NULL THEN s.disabled_until \
+                  WHEN s.disabled_until IS NULL THEN c.disabled_until \
+                  WHEN s.disabled_until > c.disabled_until THEN s.disabled_until \
+                  ELSE c.disabled_until END \
+             FROM signals s JOIN content c ON c.id = s.content_id \
+             WHERE s.seq > $1 AND s.seq <= $2 ORDER BY s.seq, s.id",
+        )
+        .bind(after)
+        .bind(upto)
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            set.signals.push(SignalChange {
+                seq: r.try_get(0)?,
+                signal_id: r.try_get(1)?,
+                bank_id: r.try_get(2)?,
+                signal: signal_from(&r.try_get::<String, _>(3)?, &r.try_get::<String, _>(4)?)?,
+                present: true,
+                disabled_until: r.try_get(5)?,
+            });
+        }
+        for r in sqlx::query(
+            "SELECT seq, signal_id, bank_id, kind, value FROM tombstones \
+             WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+        )
+        .bind(after)
+        .bind(upto)
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            set.signals.push(SignalChange {
+                seq: r.try_get(0)?,
+                signal_id: r.try_get(1)?,
+                bank_id: r.try_get(2)?,
+                signal: signal_from(&r.try_get::<String, _>(3)?, &r.try_get::<String, _>(4)?)?,
+                present: false,
+                disabled_until: None,
+            });
+        }
+        set.signals.sort_by_key(|c| (c.seq, c.signal_id));
+        for r in sqlx::query("SELECT id FROM banks WHERE seq > $1 AND seq <= $2 ORDER BY id")
+            .bind(after)
+            .bind(upto)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            set.banks.push(r.try_get(0)?);
+        }
+        tx.commit().await?;
+        Ok(set)
+    }
+
+    /// Records an analyst's verdict on a match of `signal` (of `bank`) against `query`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_verdict(
+        &self,
+        actor: &str,
+        bank: &str,
+        signal: &Signal,
+        content_id: Option<i64>,
+        query: &str,
+        verdict: VerdictKind,
+        note: Option<&str>,
+    ) -> Result<i64, Error> {
+        let mut w = self.write().await?;
+        let bank_id = bank_id(&mut w, bank).await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO verdicts (at, actor, bank_id, content_id, kind, value, query, verdict, \
+             note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(w.now)
+        .bind(actor)
+        .bind(bank_id)
+        .bind(content_id)
+        .bind(signal.kind().name())
+        .bind(signal.value())
+        .bind(query)
+        .bind(verdict.name())
+        .bind(note)
+        .fetch_one(&mut *w.tx)
+        .await?
+        .try_get(0)?;
+        w.audit(
+            actor,
+            "verdict.record",
+            Some(bank),
+            content_id,
+            json!({"kind": signal.kind().name(), "value": signal.value(), "query": query,
+                   "verdict": verdict.name(), "note": note}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(id)
+    }
+
+    /// The verdicts recorded on a bank's matches, oldest first (the feedback for the list's
+    /// owner).
+    pub async fn verdicts(&self, bank: &str) -> Result<Vec<Verdict>, Error> {
+        let rows = sqlx::query(
+            "SELECT v.id, v.at, v.actor, v.content_id, v.kind, v.value, v.query, v.verdict, \
+             v.note FROM verdicts v JOIN banks b ON b.id = v.bank_id WHERE b.name = $1 \
+             ORDER BY v.at, v.id",
+        )
+        .bind(bank)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let v: String = r.try_get(7)?;
+                Ok(Verdict {
+                    id: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    bank: bank.to_string(),
+                    content_id: r.try_get(3)?,
+                    signal: signal_from(&r.try_get::<String, _>(4)?, &r.try_get::<String, _>(5)?)?,
+                    query: r.try_get(6)?,
+                    verdict: VerdictKind::from_name(&v)
+                        .ok_or_else(|| Error::Invalid(format!("stored verdict {v:?}")))?,
+                    note: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The audit log after entry `after_id`, oldest first, at most `limit` entries.
+    pub async fn audit_log(&self, after_id: i64, limit: i64) -> Result<Vec<AuditEntry>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, bank, content_id, detail FROM audit \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    bank: r.try_get(4)?,
+                    content_id: r.try_get(5)?,
+                    detail: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn stored_signal(r: &AnyRow) -> Result<StoredSignal, Error> {
+    Ok(StoredSignal {
+        id: r.try_get(0)?,
+        content_id: r.try_get(1)?,
+        bank_id: r.try_get(2)?,
+        signal: signal_from(&r.try_get::<String, _>(3)?, &r.try_get::<String, _>(4)?)?,
+        disabled_until: r.try_get(5)?,
+    })
+}
+
+async fn bank_id(w: &mut Write<'_>, bank: &str) -> Result<i64, Error> {
+    Ok(sqlx::query("SELECT id FROM banks WHERE name = $1")
+        .bind(bank)
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .ok_or_else(|| Error::NoBank(bank.to_string()))?
+        .try_get(0)?)
+}
+
+async fn stage_records(w: &mut Write<'_>, first_n: i64, recs: &[Staged]) -> Result<(), Error> {
+    if recs.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT INTO vigil_stage_records (n, ikey, external_id, uri, note, category_scheme, \
+         category, tags, first_seen, last_seen, record) VALUES ",
+    );
+    for i in 0..recs.len() {
+        let b = i * 11;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for j in 1..=11 {
+            if j > 1 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", b + j));
+        }
+        sql.push(')');
+    }
+    let mut q = sqlx::query(&sql);
+    for (i, r) in recs.iter().enumerate() {
+        q = q
+            .bind(first_n + i as i64 + 1)
+            .bind(&r.ikey)
+            .bind(&r.external_id)
+            .bind(&r.uri)
+            .bind(&r.note)
+            .bind(&r.category_scheme)
+            .bind(&r.category)
+            .bind(&r.tags)
+            .bind(&r.first_seen)
+            .bind(&r.last_seen)
+            .bind(&r.record);
+    }
+    q.execute(&mut *w.tx).await?;
+    Ok(())
+}
+
+async fn stage_signals(w: &mut Write<'_>, sigs: &[(String, String, String)]) -> Result<(), Error> {
+    if sigs.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from("INSERT INTO vigil_stage_signals (ikey, kind, value) VALUES ");
+    for i in 0..sigs.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!("(${},${},${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+    }
+    let mut q = sqlx::query(&sql);
+    for (k, kind, value) in sigs {
+        q = q.bind(k).bind(kind).bind(value);
+    }
+    q.execute(&mut *w.tx).await?;
+    Ok(())
+}

@@ -1,0 +1,145 @@
+use vigil_store::{BankUpdate, NewBank, VerdictKind};
+
+use crate::util::*;
+
+async fn active(s: &vigil_store::Store) -> (Vec<String>, i64) {
+    let mut v = Vec::new();
+    let upto = s
+        .active_signals(None, |x| v.push(x.signal.value().to_string()))
+        .await
+        .unwrap();
+    v.sort();
+    (v, upto)
+}
+
+#[tokio::test]
+async fn quarantines_removals_and_the_change_feed() {
+    for db in stores("quarantines_removals_and_the_change_feed").await {
+        let s = &db.store;
+        s.create_bank("t", &NewBank::block("b")).await.unwrap();
+        s.create_bank("t", &NewBank::block("c")).await.unwrap();
+        s.import(
+            "t",
+            "b",
+            (1..=3).map(plain).map(Ok::<_, String>),
+            &opts("f"),
+        )
+        .await
+        .unwrap();
+        // The same hash in another bank.
+        s.import("t", "c", [Ok::<_, String>(plain(2))], &opts("f"))
+            .await
+            .unwrap();
+        let (all, upto) = active(s).await;
+        assert_eq!(all.len(), 4, "{}", db.name);
+        assert!(s.changes_since(upto).await.unwrap().signals.is_empty());
+
+        // Quarantine one hash everywhere: both copies go, and the feed says so.
+        let n = s
+            .quarantine_signal("ana", &pdq(2), None, Some(i64::MAX))
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        let (now, upto2) = active(s).await;
+        assert_eq!(now.len(), 2);
+        assert!(!now.contains(&pdq(2).value().to_string()));
+        let ch = s.changes_since(upto).await.unwrap();
+        assert_eq!(ch.upto, upto2);
+        assert_eq!(ch.signals.len(), 2);
+        assert!(
+            ch.signals
+                .iter()
+                .all(|c| c.signal == pdq(2) && c.present && c.disabled_until == Some(i64::MAX))
+        );
+
+        // Lifted: back.
+        s.quarantine_signal("ana", &pdq(2), Some("b"), None)
+            .await
+            .unwrap();
+        let (now, upto3) = active(s).await;
+        assert_eq!(now.len(), 3, "only bank b's copy was released");
+
+        // A content item quarantined for a while, then removed.
+        let id = s.find(&pdq(3)).await.unwrap()[0].1;
+        s.set_content_disabled("ana", "b", id, Some(i64::MAX))
+            .await
+            .unwrap();
+        assert_eq!(active(s).await.0.len(), 2);
+        let ch = s.changes_since(upto3).await.unwrap();
+        assert_eq!(ch.signals.len(), 1);
+        assert_eq!(ch.signals[0].disabled_until, Some(i64::MAX));
+        // A quarantine that has already expired does not hide anything.
+        s.set_content_disabled("ana", "b", id, Some(1))
+            .await
+            .unwrap();
+        assert_eq!(active(s).await.0.len(), 3);
+        let (_, upto4) = active(s).await;
+        s.remove("ana", "b", id).await.unwrap();
+        let ch = s.changes_since(upto4).await.unwrap();
+        assert_eq!(ch.signals.len(), 1);
+        assert!(!ch.signals[0].present && ch.signals[0].signal == pdq(3));
+        assert!(matches!(
+            s.remove("ana", "b", id).await,
+            Err(vigil_store::Error::NoContent { .. })
+        ));
+
+        // A disabled bank drops out of matching and shows in the feed.
+        let (_, upto5) = active(s).await;
+        s.update_bank(
+            "ana",
+            "c",
+            &BankUpdate {
+                enabled: Some(false),
+                ..BankUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+        let c_id = s.bank("c").await.unwrap().id;
+        assert_eq!(s.changes_since(upto5).await.unwrap().banks, [c_id]);
+        let (now, _) = active(s).await;
+        assert_eq!(now.len(), 2, "bank b keeps hashes 1 and 2: {now:?}");
+
+        // Verdicts.
+        let v = s
+            .record_verdict(
+                "ana",
+                "b",
+                &pdq(1),
+                None,
+                "upload-17.jpg",
+                VerdictKind::FalsePositive,
+                Some("a sunset"),
+            )
+            .await
+            .unwrap();
+        assert!(v > 0);
+        let vs = s.verdicts("b").await.unwrap();
+        assert_eq!(vs.len(), 1);
+        assert_eq!(vs[0].verdict, VerdictKind::FalsePositive);
+        assert_eq!(vs[0].signal, pdq(1));
+        assert_eq!(vs[0].query, "upload-17.jpg");
+
+        let actions: Vec<String> = s
+            .audit_log(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        for a in [
+            "signal.quarantine",
+            "signal.release",
+            "content.disable",
+            "content.remove",
+            "bank.disable",
+            "verdict.record",
+        ] {
+            assert!(
+                actions.iter().any(|x| x == a),
+                "{}: no {a} in {actions:?}",
+                db.name
+            );
+        }
+    }
+}

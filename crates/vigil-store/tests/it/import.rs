@@ -1,0 +1,235 @@
+use std::collections::BTreeMap;
+
+use vigil_exchange::record::{Category, CategoryScheme, ContentType, Flags, Record, Timestamp};
+use vigil_store::{Error, ImportOptions, NewBank};
+
+use crate::util::*;
+
+/// A record carrying every field the model has.
+fn rich(i: u64) -> Record {
+    let mut extra = BTreeMap::new();
+    extra.insert("vics.MimeType".to_string(), "\"image/jpeg\"".to_string());
+    extra.insert(format!("x.n{i}"), i.to_string());
+    Record {
+        signals: vec![md5(i), pdq(1_000 + i)],
+        ids: vec![format!("media-{i}"), format!("alt-{i}")],
+        content: Some(if i.is_multiple_of(2) {
+            ContentType::Photo
+        } else {
+            ContentType::Other("gif".into())
+        }),
+        uri: Some(format!("https://example.invalid/{i}")),
+        note: Some(format!("note {i} with \"quotes\", commas and ünïcode")),
+        category: Some(Category {
+            scheme: if i.is_multiple_of(3) {
+                CategoryScheme::VicsLegacy
+            } else {
+                CategoryScheme::VicsUs
+            },
+            value: (i % 4).to_string(),
+        }),
+        tags: vec!["series-a".into(), format!("t{i}")],
+        source: Some("collab-x".into()),
+        series: Some("S1".into()),
+        first_seen: Some(Timestamp::parse("2024-01-02T03:04:05Z").unwrap()),
+        last_seen: Some(Timestamp::parse("2025-06-07T08:09:10.5+02:00").unwrap()),
+        updated: Some(Timestamp::parse("2025-06-07T08:09:10").unwrap()),
+        flags: Flags {
+            victim_identified: Some(i.is_multiple_of(2)),
+            distributed: Some(true),
+            ..Flags::default()
+        },
+        extra,
+    }
+}
+
+fn sorted(mut recs: Vec<Record>) -> Vec<Record> {
+    for r in &mut recs {
+        r.signals.sort();
+    }
+    recs.sort_by(|a, b| (&a.ids, &a.signals).cmp(&(&b.ids, &b.signals)));
+    recs
+}
+
+async fn export(s: &vigil_store::Store, bank: &str) -> Vec<Record> {
+    let mut out = Vec::new();
+    s.export(bank, |r| {
+        out.push(r);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn import_reimport_and_lossless_export() {
+    for db in stores("import_reimport_and_lossless_export").await {
+        let s = &db.store;
+        s.create_bank("t", &NewBank::block("b")).await.unwrap();
+        let mut input: Vec<Record> = (0..40).map(rich).collect();
+        input.extend((0..30).map(plain));
+        let rep = s
+            .import(
+                "t",
+                "b",
+                input.iter().cloned().map(Ok::<_, String>),
+                &opts("file:a.json"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (rep.records, rep.created, rep.updated, rep.signals_added),
+            (70, 70, 0, 110),
+            "{}",
+            db.name
+        );
+        let bank = s.bank("b").await.unwrap();
+        assert_eq!((bank.content_count, bank.signal_count), (70, 110));
+        assert_eq!(
+            sorted(export(s, "b").await),
+            sorted(input.clone()),
+            "{}",
+            db.name
+        );
+
+        // The same file again: nothing new.
+        let rep = s
+            .import(
+                "t",
+                "b",
+                input.iter().cloned().map(Ok::<_, String>),
+                &opts("file:a.json"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (rep.created, rep.updated, rep.signals_added),
+            (0, 70, 0),
+            "{}",
+            db.name
+        );
+        assert_eq!(s.bank("b").await.unwrap().signal_count, 110);
+        assert_eq!(sorted(export(s, "b").await), sorted(input.clone()));
+
+        // A record of an existing item with a new signal and new metadata.
+        let mut r = rich(5);
+        r.signals.push(pdq(99_999));
+        r.note = Some("changed".into());
+        let rep = s
+            .import("t", "b", [Ok::<_, String>(r)], &opts("file:b.json"))
+            .await
+            .unwrap();
+        assert_eq!((rep.created, rep.updated, rep.signals_added), (0, 1, 1));
+        let found = s.find(&pdq(99_999)).await.unwrap();
+        assert_eq!(found.len(), 1);
+        let c = s.content("b", found[0].1).await.unwrap();
+        assert_eq!(c.signals.len(), 3);
+        assert_eq!(c.external_id.as_deref(), Some("media-5"));
+        let sources: Vec<&str> = c.provenance.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(sources, ["file:a.json", "file:b.json"]);
+        assert_eq!(c.provenance[1].1.note.as_deref(), Some("changed"));
+    }
+}
+
+#[tokio::test]
+async fn a_bad_record_refuses_the_whole_import() {
+    for db in stores("a_bad_record_refuses_the_whole_import").await {
+        let s = &db.store;
+        s.create_bank("t", &NewBank::block("b")).await.unwrap();
+        s.import(
+            "t",
+            "b",
+            (0..5).map(plain).map(Ok::<_, String>),
+            &opts("first"),
+        )
+        .await
+        .unwrap();
+        let audit_before = s.audit_log(0, 1000).await.unwrap().len();
+        let items = (100..1100)
+            .map(|i| {
+                if i == 857 {
+                    Err("list.txt:758: \"zz\" is not a PDQ hash".to_string())
+                } else {
+                    Ok(plain(i))
+                }
+            })
+            .collect::<Vec<_>>();
+        match s.import("t", "b", items.clone(), &opts("second")).await {
+            Err(e @ Error::BadRecord { .. }) => {
+                let m = e.to_string();
+                assert!(
+                    m.contains("list.txt:758") && m.contains("nothing imported"),
+                    "{m}"
+                );
+            }
+            other => panic!("{}: {other:?}", db.name),
+        }
+        let b = s.bank("b").await.unwrap();
+        assert_eq!((b.content_count, b.signal_count), (5, 5), "{}", db.name);
+        assert_eq!(s.audit_log(0, 1000).await.unwrap().len(), audit_before);
+
+        let rep = s
+            .import(
+                "t",
+                "b",
+                items,
+                &ImportOptions {
+                    source: "second".into(),
+                    skip_bad: true,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!((rep.records, rep.created), (999, 999));
+        assert_eq!(rep.skipped, ["list.txt:758: \"zz\" is not a PDQ hash"]);
+        assert_eq!(s.bank("b").await.unwrap().content_count, 1004);
+
+        // A record without signals is bad too; an unknown bank is refused.
+        assert!(matches!(
+            s.import("t", "b", [Ok::<_, String>(Record::default())], &opts("x"))
+                .await,
+            Err(Error::BadRecord { .. })
+        ));
+        assert!(matches!(
+            s.import("t", "nope", [Ok::<_, String>(plain(1))], &opts("x"))
+                .await,
+            Err(Error::NoBank(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn duplicates_within_one_import_are_one_item() {
+    for db in stores("duplicates_within_one_import_are_one_item").await {
+        let s = &db.store;
+        s.create_bank("t", &NewBank::block("b")).await.unwrap();
+        let mut a = rich(1);
+        a.signals = vec![md5(1)];
+        let mut b = rich(1);
+        b.signals = vec![pdq(7)];
+        b.note = Some("second entry".into());
+        let recs = vec![
+            Ok::<_, String>(plain(3)),
+            Ok(a),
+            Ok(plain(3)),
+            Ok(b),
+            Ok(plain(3)),
+        ];
+        let rep = s.import("t", "b", recs, &opts("f")).await.unwrap();
+        assert_eq!(
+            (rep.records, rep.created, rep.signals_added),
+            (5, 2, 3),
+            "{}",
+            db.name
+        );
+        let out = export(s, "b").await;
+        assert_eq!(out.len(), 2);
+        let media = out
+            .iter()
+            .find(|r| r.ids.first().map(String::as_str) == Some("media-1"))
+            .unwrap();
+        assert_eq!(media.signals.len(), 2);
+        assert_eq!(media.note.as_deref(), Some("second entry"));
+    }
+}

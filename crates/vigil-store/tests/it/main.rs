@@ -1,0 +1,8 @@
+//! Integration tests of the store: every test runs on SQLite and, when a PostgreSQL server can be
+//! had (see `vigil_testkit::postgres`), on PostgreSQL with the same code.
+
+mod banks;
+mod changes;
+mod durability;
+mod import;
+mod util;

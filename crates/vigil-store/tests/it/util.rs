@@ -1,0 +1,65 @@
+use vigil_exchange::record::{Record, Signal, SignalKind};
+use vigil_store::Store;
+
+/// A store under test and what keeps it alive.
+pub(crate) struct Db {
+    pub(crate) name: &'static str,
+    pub(crate) url: String,
+    pub(crate) store: Store,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh SQLite store and, if available, a fresh PostgreSQL store.
+pub(crate) async fn stores(test: &str) -> Vec<Db> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("vigil.db").display());
+    out.push(Db {
+        name: "sqlite",
+        store: Store::open(&url).await.unwrap(),
+        url,
+        _dir: Some(dir),
+    });
+    if let Some(url) = vigil_testkit::postgres::database(test) {
+        out.push(Db {
+            name: "postgres",
+            store: Store::open(&url).await.unwrap(),
+            url,
+            _dir: None,
+        });
+    }
+    out
+}
+
+/// A PDQ hash from a seed (distinct seeds, distinct hashes).
+pub(crate) fn pdq(seed: u64) -> Signal {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1234_5678;
+    let mut hex = String::new();
+    for _ in 0..4 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        hex.push_str(&format!("{x:016x}"));
+    }
+    Signal::new(SignalKind::Pdq, &hex).unwrap()
+}
+
+pub(crate) fn md5(seed: u64) -> Signal {
+    Signal::new(
+        SignalKind::Md5,
+        &format!("{:032x}", seed as u128 * 0x1_0000_0001 + 7),
+    )
+    .unwrap()
+}
+
+/// A record with a PDQ hash only.
+pub(crate) fn plain(seed: u64) -> Record {
+    Record::with_signals([pdq(seed)])
+}
+
+pub(crate) fn opts(source: &str) -> vigil_store::ImportOptions {
+    vigil_store::ImportOptions {
+        source: source.to_string(),
+        skip_bad: false,
+    }
+}
