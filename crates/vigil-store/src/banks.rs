@@ -99,6 +99,12 @@ pub struct BankUpdate {
 }
 
 pub(crate) fn check_name(name: &str) -> Result<(), Error> {
+    check_name_of("bank", name)
+}
+
+/// Checks the name of a bank or an exchange (`what`): 1–100 letters, digits, `_`, `-`, `.`,
+/// starting with a letter or digit.
+pub(crate) fn check_name_of(what: &str, name: &str) -> Result<(), Error> {
     let ok = !name.is_empty()
         && name.len() <= 100
         && name.as_bytes()[0].is_ascii_alphanumeric()
@@ -109,7 +115,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
-            "bank name {name:?}: use 1-100 letters, digits, '_', '-' or '.', starting with a \
+            "{what} name {name:?}: use 1-100 letters, digits, '_', '-' or '.', starting with a \
              letter or digit"
         )))
     }

@@ -253,10 +253,27 @@ impl Store {
     ) -> Result<ImportReport, Error> {
         let mut w = self.write().await?;
         let bank_id = bank_id(&mut w, bank).await?;
-        let temp = match self.backend {
-            crate::Backend::Sqlite => "CREATE TEMP TABLE",
-            crate::Backend::Postgres => "CREATE TEMP TABLE",
-        };
+        let report = self
+            .import_in(&mut w, actor, bank, bank_id, records, options)
+            .await?;
+        w.commit().await?;
+        tracing::info!(bank, source = %options.source, records = report.records,
+                       created = report.created, "import committed");
+        Ok(report)
+    }
+
+    /// [`Store::import`] inside a write transaction the caller commits (an exchange applies a
+    /// fetched page, its deletions and its checkpoint together). Writes the audit entry.
+    pub(crate) async fn import_in<E: Into<RecordIssue>>(
+        &self,
+        w: &mut Write<'_>,
+        actor: &str,
+        bank: &str,
+        bank_id: i64,
+        records: impl IntoIterator<Item = Result<Record, E>>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let temp = "CREATE TEMP TABLE";
         let int = match self.backend {
             crate::Backend::Sqlite => "INTEGER",
             crate::Backend::Postgres => "BIGINT",
@@ -336,7 +353,7 @@ impl Store {
                     s.value().to_string(),
                 ));
                 if sigs.len() >= STAGE_BATCH {
-                    stage_signals(&mut w, &sigs).await?;
+                    stage_signals(w, &sigs).await?;
                     sigs.clear();
                 }
             }
@@ -353,12 +370,12 @@ impl Store {
                 ikey,
             });
             if recs.len() >= STAGE_BATCH {
-                stage_records(&mut w, n - recs.len() as i64, &recs).await?;
+                stage_records(w, n - recs.len() as i64, &recs).await?;
                 recs.clear();
             }
         }
-        stage_records(&mut w, n - recs.len() as i64, &recs).await?;
-        stage_signals(&mut w, &sigs).await?;
+        stage_records(w, n - recs.len() as i64, &recs).await?;
+        stage_signals(w, &sigs).await?;
         report.records = n as u64;
 
         sqlx::query("CREATE INDEX vigil_stage_records_ikey ON vigil_stage_records (ikey, n)")
@@ -457,10 +474,52 @@ impl Store {
                    "signals_added": report.signals_added, "skipped": report.skipped.len()}),
         )
         .await?;
-        w.commit().await?;
-        tracing::info!(bank, source = %options.source, records = report.records,
-                       created = report.created, "import committed");
         Ok(report)
+    }
+
+    /// Removes the content items of a bank with these external ids (their first external id),
+    /// inside a write transaction the caller commits; returns how many were removed. Writes one
+    /// audit entry.
+    pub(crate) async fn remove_external_in(
+        &self,
+        w: &mut Write<'_>,
+        actor: &str,
+        bank: &str,
+        bank_id: i64,
+        external_ids: &[String],
+        source: &str,
+    ) -> Result<u64, Error> {
+        let mut removed = 0;
+        for id in external_ids {
+            let ikey = format!("id:{id}");
+            sqlx::query(
+                "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value) \
+                 SELECT $1, s.bank_id, s.id, s.kind, s.value FROM signals s \
+                 JOIN content c ON c.id = s.content_id WHERE c.bank_id = $2 AND c.ikey = $3",
+            )
+            .bind(w.seq)
+            .bind(bank_id)
+            .bind(&ikey)
+            .execute(&mut *w.tx)
+            .await?;
+            removed += sqlx::query("DELETE FROM content WHERE bank_id = $1 AND ikey = $2")
+                .bind(bank_id)
+                .bind(&ikey)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+        }
+        if !external_ids.is_empty() {
+            w.audit(
+                actor,
+                "content.remove",
+                Some(bank),
+                None,
+                json!({"source": source, "external_ids": external_ids.len(), "removed": removed}),
+            )
+            .await?;
+        }
+        Ok(removed)
     }
 
     /// Adds one record to a bank (as an import of one record from `source`); returns the
@@ -831,14 +890,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?
         {
-            set.signals.push(SignalChange {
-                seq: r.try_get(0)?,
-                signal_id: r.try_get(1)?,
-                bank_id: r.try_get(2)?,
-                signal: signal_from(&r.try_get::<String, _>(3)?, &r.try_get::<String, _>(4)?)?,
-                present: true,
-                disabled_until: r.try_get(5)?,
-            });
+            set.signals.push(change_from(&r, true)?);
         }
         for r in sqlx::query(
             "SELECT seq, signal_id, bank_id, kind, value FROM tombstones \
@@ -849,14 +901,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?
         {
-            set.signals.push(SignalChange {
-                seq: r.try_get(0)?,
-                signal_id: r.try_get(1)?,
-                bank_id: r.try_get(2)?,
-                signal: signal_from(&r.try_get::<String, _>(3)?, &r.try_get::<String, _>(4)?)?,
-                present: false,
-                disabled_until: None,
-            });
+            set.signals.push(change_from(&r, false)?);
         }
         set.signals.sort_by_key(|c| (c.seq, c.signal_id));
         for r in sqlx::query("SELECT id FROM banks WHERE seq > $1 AND seq <= $2 ORDER BY id")
@@ -970,6 +1015,19 @@ impl Store {
     }
 }
 
+/// A change-feed row: `seq, signal id, bank id, kind, value` and, for a present signal, its
+/// quarantine end.
+fn change_from(r: &AnyRow, present: bool) -> Result<SignalChange, Error> {
+    Ok(SignalChange {
+        seq: r.try_get(0)?,
+        signal_id: r.try_get(1)?,
+        bank_id: r.try_get(2)?,
+        signal: signal_from(&r.try_get::<String, _>(3)?, &r.try_get::<String, _>(4)?)?,
+        present,
+        disabled_until: if present { r.try_get(5)? } else { None },
+    })
+}
+
 fn stored_signal(r: &AnyRow) -> Result<StoredSignal, Error> {
     Ok(StoredSignal {
         id: r.try_get(0)?,
@@ -980,7 +1038,7 @@ fn stored_signal(r: &AnyRow) -> Result<StoredSignal, Error> {
     })
 }
 
-async fn bank_id(w: &mut Write<'_>, bank: &str) -> Result<i64, Error> {
+pub(crate) async fn bank_id(w: &mut Write<'_>, bank: &str) -> Result<i64, Error> {
     Ok(sqlx::query("SELECT id FROM banks WHERE name = $1")
         .bind(bank)
         .fetch_optional(&mut *w.tx)

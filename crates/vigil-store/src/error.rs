@@ -68,4 +68,21 @@ pub enum Error {
         /// What went wrong.
         why: String,
     },
+    /// No exchange has this name.
+    #[error("no exchange named {0:?}")]
+    NoExchange(String),
+    /// An exchange with this name exists already.
+    #[error("an exchange named {0:?} exists already")]
+    ExchangeExists(String),
+    /// The exchange's checkpoint is not the one the page was fetched from: another fetch of the
+    /// same exchange applied a page meanwhile (or the exchange was reset). Nothing of the page
+    /// was applied.
+    #[error(
+        "exchange {exchange:?}: its checkpoint moved while this page was fetched (another fetch \
+         of it is running?); nothing of the page was applied"
+    )]
+    CheckpointMoved {
+        /// The exchange.
+        exchange: String,
+    },
 }

@@ -13,6 +13,9 @@
 //!   `sha256`, `vpdq`, …: [`vigil_exchange::record::Signal`], validated on the way in) and *provenance*
 //!   rows (which import or exchange brought it, its original record — category with its scheme,
 //!   tags, first/last seen — kept whole so an export gives it back).
+//! * An *exchange* ([`Exchange`]) is a configured source a bank is fetched from, with a checkpoint:
+//!   [`Store::apply_page`] writes a fetched page and the checkpoint after it in one transaction,
+//!   so a fetch resumes exactly where it stopped (the fetchers are in `vigil-fetch`).
 //! * Every change writes an [`AuditEntry`] (who, what, when) in the same transaction.
 //! * Every change also takes a number from one global sequence; signals carry the number of
 //!   their last change, and removed signals leave a tombstone, so a matcher can follow a bank
@@ -38,6 +41,7 @@ mod banks;
 mod codec;
 mod content;
 mod error;
+mod exchanges;
 mod schema;
 
 use std::str::FromStr;
@@ -52,6 +56,7 @@ pub use content::{
     StoredSignal, Verdict, VerdictKind,
 };
 pub use error::Error;
+pub use exchanges::{Exchange, NewExchange, Page, PageDeletion, PageReport};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,10 @@ use sqlx::{Connection, Row};
 use crate::{Backend, Error};
 
 /// `(version, name, statements)`: statements separated by `;` at line ends.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "banks, content, signals, provenance, audit", V1)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "banks, content, signals, provenance, audit", V1),
+    (2, "exchanges", V2),
+];
 
 const V1: &str = r#"
 CREATE TABLE counters (
@@ -105,6 +108,34 @@ CREATE TABLE verdicts (
     note TEXT NULL
 );
 CREATE INDEX verdicts_by_bank ON verdicts (bank_id, at)
+"#;
+
+/// Exchanges: configured sources a bank is fetched from, with their checkpoint and status, and
+/// per exchange the newest change applied for each external id (so that out-of-order pages and
+/// pages fetched twice cannot undo a newer change).
+const V2: &str = r#"
+CREATE TABLE exchanges (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    bank_id {INT} NOT NULL REFERENCES banks (id) ON DELETE CASCADE,
+    config TEXT NOT NULL,
+    checkpoint TEXT NULL,
+    created_at {TS} NOT NULL,
+    last_fetch_at {TS} NULL,
+    last_status TEXT NULL,
+    last_error TEXT NULL,
+    records {INT} NOT NULL DEFAULT 0,
+    deletions {INT} NOT NULL DEFAULT 0,
+    errors {INT} NOT NULL DEFAULT 0
+);
+CREATE TABLE exchange_items (
+    exchange_id {INT} NOT NULL REFERENCES exchanges (id) ON DELETE CASCADE,
+    external_id TEXT NOT NULL,
+    at_us {INT} NOT NULL,
+    deleted {INT} NOT NULL,
+    PRIMARY KEY (exchange_id, external_id)
+)
 "#;
 
 /// The schema version this build writes.

@@ -74,6 +74,10 @@ pub(crate) enum Command {
     Verdict(VerdictArgs),
     /// Print the audit log of the store: who changed what, when.
     Audit(AuditArgs),
+    /// Exchanges: sources a bank is fetched from (hash-list files, the NCMEC API), fetched
+    /// incrementally from a checkpoint.
+    #[command(subcommand)]
+    Exchange(ExchangeCommand),
 }
 
 const SIGNAL_HELP: &str = "\
@@ -128,6 +132,142 @@ Exit status:
   0    every file was imported completely
   1    some records were skipped (--skip-bad)
   2    an error: nothing of the failing file was imported (files before it were)";
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExchangeCommand {
+    /// Add an exchange filling a bank: a hash-list file or directory (--kind file), or the NCMEC
+    /// hash sharing API (--kind ncmec).
+    #[command(after_help = EXCHANGE_ADD_HELP)]
+    Add(ExchangeAddArgs),
+    /// Fetch an exchange (or --all) from its checkpoint: only what is new since the last fetch.
+    #[command(after_help = EXCHANGE_FETCH_HELP)]
+    Fetch(ExchangeFetchArgs),
+    /// Print the exchanges' status as JSON lines: last fetch, status, error, checkpoint,
+    /// counters.
+    Status(ExchangeStatusArgs),
+    /// Remove an exchange with its checkpoint (its bank keeps the content it brought).
+    Remove(ExchangeRemoveArgs),
+}
+
+const EXCHANGE_ADD_HELP: &str = "\
+Kinds:
+  file   --path FILE|DIR [--format plain|pytx|pytx-csv|vics] [--vics-scheme us|legacy]
+         A hash-list file, or a directory of them (recursively; names starting with `.` are
+         left out). A fetch applies each new or changed file (by size, modification time and
+         SHA-256) in one transaction, as `vigil bank import --skip-bad` would; unchanged files are
+         not read again. Items removed from a file stay in the bank.
+  ncmec  --url BASE_URL [--user-env VAR --password-env VAR] [--start DATE]
+         The NCMEC hash sharing API v2, e.g. --url https://report.cybertip.org/hashsharing.
+         The user name and password are read at fetch time from the environment variables
+         named here; they are never stored or printed. https is required (http only for
+         loopback addresses). --start (YYYY-MM-DD, an RFC 3339 time or Unix seconds; default
+         1970) is where the first fetch begins.
+The configuration is stored in the bank store in clear and shown by `vigil exchange status`.";
+
+const EXCHANGE_FETCH_HELP: &str = "\
+A fetch goes on from the exchange's checkpoint. Each page (NCMEC) or file (file) is applied in one
+transaction together with the checkpoint after it, so a fetch that is interrupted or fails
+resumes where it stopped, without skipping or repeating anything. NCMEC deletions remove the
+items; entries come in no time order, and of two changes to one entry the later one wins.
+A malformed page stops the fetch, keeps the checkpoint before it and is recorded in the status;
+the next fetch asks for that page again. Bad entries are skipped, counted and reported.
+Prints one JSON line per exchange on stdout (what was fetched, the status and the checkpoint),
+warnings and a summary on stderr.
+
+Exit status:
+  0    everything was fetched
+  1    some entries were bad and skipped (the rest was applied)
+  2    an error stopped a fetch (what was applied before it stays; see `vigil exchange status`)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExchangeKindArg {
+    /// A hash-list file or a directory of them.
+    File,
+    /// The NCMEC hash sharing API v2.
+    Ncmec,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ExchangeAddArgs {
+    /// Name: letters, digits, `_`, `-`, `.` (at most 100).
+    pub(crate) name: String,
+    /// The bank it fills (which must exist).
+    #[arg(long)]
+    pub(crate) bank: String,
+    /// The kind of source.
+    #[arg(long, value_enum)]
+    pub(crate) kind: ExchangeKindArg,
+    /// file: the hash-list file or directory.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) path: Option<PathBuf>,
+    /// file: the files' format.
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<ListFormat>,
+    /// file, VICS: the files' category scheme (required unless they declare the US model).
+    #[arg(long, value_enum)]
+    pub(crate) vics_scheme: Option<VicsSchemeArg>,
+    /// ncmec: the environment's base URL.
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+    /// ncmec: the environment variable holding the user name.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) user_env: Option<String>,
+    /// ncmec: the environment variable holding the password.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) password_env: Option<String>,
+    /// ncmec: where the first fetch begins (YYYY-MM-DD, RFC 3339 or Unix seconds; UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_start)]
+    pub(crate) start: Option<i64>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ExchangeFetchArgs {
+    /// The exchange.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub(crate) name: Option<String>,
+    /// Fetch every exchange, by name (an error on one does not stop the others).
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Stop after this many pages (NCMEC) or files applied; the next fetch goes on.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_pages: Option<u64>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ExchangeStatusArgs {
+    /// Only this exchange (default: all).
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ExchangeRemoveArgs {
+    /// The exchange.
+    pub(crate) name: String,
+    /// Confirm: its checkpoint is lost (a new exchange would fetch everything again).
+    #[arg(long, required = true)]
+    pub(crate) yes: bool,
+}
+
+/// Parses `YYYY-MM-DD`, an RFC 3339 time or Unix seconds into Unix seconds.
+fn parse_start(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().map_err(|e| format!("{s:?}: {e}"));
+    }
+    let full = if t.len() == 10 {
+        format!("{t}T00:00:00Z")
+    } else {
+        t.to_string()
+    };
+    let ts = vigil_exchange::record::Timestamp::parse(&full).map_err(|_| {
+        format!("{s:?} is not a date (YYYY-MM-DD), an RFC 3339 time or Unix seconds")
+    })?;
+    let secs = ts.unix_nanos().div_euclid(1_000_000_000);
+    i64::try_from(secs)
+        .ok()
+        .filter(|s| *s >= 0)
+        .ok_or_else(|| format!("{s:?}: before 1970 or too far ahead"))
+}
 
 #[derive(Debug, ClapArgs)]
 pub(crate) struct BankNameArg {
@@ -674,6 +814,16 @@ mod tests {
         assert_eq!(parse_count("5k"), Ok(5000));
         assert_eq!(parse_count("123"), Ok(123));
         assert!(parse_count("1MB").is_err());
+    }
+
+    #[test]
+    fn start_dates() {
+        assert_eq!(parse_start("1970-01-02"), Ok(86_400));
+        assert_eq!(parse_start("2017-10-24T15:00:00Z"), Ok(1_508_857_200));
+        assert_eq!(parse_start("2017-10-24T17:00:00+02:00"), Ok(1_508_857_200));
+        assert_eq!(parse_start("12345"), Ok(12_345));
+        assert!(parse_start("yesterday").is_err());
+        assert!(parse_start("1969-12-31").is_err());
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub(crate) enum CommandConfig {
         lists: Vec<PathBuf>,
         out: PathBuf,
     },
-    /// `vigil bank`, `quarantine`, `verdict`, `audit`: store commands, with the store's URL.
+    /// `vigil bank`, `quarantine`, `verdict`, `audit`, `exchange`: store commands, with the
+    /// store's URL.
     Store {
         db: String,
         command: StoreCommand,
@@ -47,6 +48,7 @@ pub(crate) enum StoreCommand {
     Quarantine(cli::QuarantineArgs),
     Verdict(cli::VerdictArgs),
     Audit(cli::AuditArgs),
+    Exchange(cli::ExchangeCommand),
 }
 
 /// `vigil match`, resolved.
@@ -150,6 +152,10 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
         Command::Audit(a) => CommandConfig::Store {
             db: db_url(args.db.as_deref())?,
             command: StoreCommand::Audit(a),
+        },
+        Command::Exchange(e) => CommandConfig::Store {
+            db: db_url(args.db.as_deref())?,
+            command: StoreCommand::Exchange(e),
         },
     };
     Ok(Config {

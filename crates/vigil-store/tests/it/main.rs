@@ -4,5 +4,6 @@
 mod banks;
 mod changes;
 mod durability;
+mod exchanges;
 mod import;
 mod util;

@@ -56,6 +56,12 @@ pub(crate) fn run(cfg: &HashConfig, printer: Printer) -> anyhow::Result<ExitStat
             }
         },
     )?;
+    // The bank part of the demo: an SQLite store in the same temporary directory.
+    let bank_line = if summary.broken_pipe {
+        None
+    } else {
+        Some(bank_demo(dir.path(), &hashes).context("the demo's bank")?)
+    };
     dir.close()
         .context("removing the demo's temporary directory")?;
     if summary.broken_pipe {
@@ -95,12 +101,69 @@ pub(crate) fn run(cfg: &HashConfig, printer: Printer) -> anyhow::Result<ExitStat
             dist("plasma-half.png", dih.get(Variant::Orig)),
         );
         let _ = writeln!(std::io::stderr().lock(), "{line}");
+        if let Some(b) = bank_line {
+            let _ = writeln!(std::io::stderr().lock(), "{b}");
+        }
     }
     Ok(if as_expected {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// Puts plasma.png's hash in a bank of an SQLite store in `dir` (the embedded default store,
+/// through the same code as `vigil bank`), loads the bank as `vigil match --bank` does, and
+/// matches every hashed demo image against it. Returns the summary line.
+fn bank_demo(dir: &std::path::Path, hashes: &HashMap<String, Hash256>) -> anyhow::Result<String> {
+    use vigil_exchange::record::{Record, Signal, SignalKind};
+    let known = *hashes
+        .get("plasma.png")
+        .context("plasma.png was not hashed")?;
+    let url = format!("sqlite://{}", dir.join("demo-store.db").display());
+    let pairs = super::store::block_on(async {
+        let store = super::store::open(&url).await?;
+        store
+            .create_bank("demo", &vigil_store::NewBank::block("demo-known"))
+            .await?;
+        store
+            .add(
+                "demo",
+                "demo-known",
+                Record::with_signals([Signal::from_pdq(known)]),
+                "demo",
+            )
+            .await?;
+        let mut pairs = Vec::new();
+        store
+            .active_signals(Some(&SignalKind::Pdq), |s| {
+                if let Some(h) = s.signal.pdq() {
+                    pairs.push((h, s.content_id as u64));
+                }
+            })
+            .await?;
+        store.close().await;
+        anyhow::Ok(pairs)
+    })??;
+    let index = vigil_index::Index::from_pairs(pairs);
+    let mut matched: Vec<(u32, &str)> = hashes
+        .iter()
+        .filter_map(|(name, h)| {
+            index
+                .query(h, 31)
+                .first()
+                .map(|m| (m.distance, name.as_str()))
+        })
+        .collect();
+    matched.sort();
+    let shown: Vec<String> = matched.iter().map(|(d, n)| format!("{n} at {d}")).collect();
+    Ok(format!(
+        "demo: bank \"demo-known\" (an SQLite store) holds plasma.png's hash; of the {} hashed \
+         images, {} match it within 31 bits: {}",
+        hashes.len(),
+        matched.len(),
+        shown.join(", ")
+    ))
 }
 
 /// An RGB8 image.

@@ -1,5 +1,6 @@
-//! `vigil bank …`, `vigil quarantine`, `vigil verdict`, `vigil audit`: thin wrappers over
-//! `vigil-store`. The store is async; each command runs on a single-threaded Tokio runtime.
+//! `vigil bank …`, `vigil quarantine`, `vigil verdict`, `vigil audit`, `vigil exchange …`: thin
+//! wrappers over `vigil-store` and `vigil-fetch`. The store is async; each command runs on a
+//! single-threaded Tokio runtime.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -7,13 +8,13 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde_json::json;
-use vigil_exchange::pytx::{PytxCsvReader, PytxTextReader, write_pytx_csv, write_pytx_text};
-use vigil_exchange::record::{Item, Record, Signal, SignalKind, VicsScheme};
-use vigil_exchange::vics::{VicsEvent, VicsForm, VicsOptions, VicsWriter, read_vics};
-use vigil_exchange::{PlainListReader, Record as PlainRecord};
-use vigil_store::{BankKind, BankUpdate, ImportOptions, NewBank, RecordIssue, Store, VerdictKind};
+use vigil_exchange::pytx::{write_pytx_csv, write_pytx_text};
+use vigil_exchange::record::{Record, Signal, SignalKind, VicsScheme};
+use vigil_exchange::vics::{VicsForm, VicsWriter};
+use vigil_fetch::{ExchangeConfig, FetchOptions, FileConfig, NcmecConfig, VicsSchemeName};
+use vigil_store::{BankKind, BankUpdate, ImportOptions, NewBank, Store, VerdictKind};
 
-use crate::cli::{self, BankCommand, ListFormat, TableFormat};
+use crate::cli::{self, BankCommand, ExchangeCommand, ExchangeKindArg, ListFormat, TableFormat};
 use crate::config::StoreCommand;
 use crate::exit::ExitStatus;
 use crate::inputs::show;
@@ -64,6 +65,7 @@ pub(crate) fn run(db: &str, command: StoreCommand) -> anyhow::Result<ExitStatus>
             StoreCommand::Quarantine(q) => quarantine(&store, q).await,
             StoreCommand::Verdict(v) => verdict(&store, v).await,
             StoreCommand::Audit(a) => audit(&store, a).await,
+            StoreCommand::Exchange(e) => exchange(&store, e).await,
         };
         store.close().await;
         status
@@ -293,7 +295,14 @@ async fn import(store: &Store, actor: &str, a: cli::BankImportArgs) -> anyhow::R
             source,
             skip_bad: a.skip_bad,
         };
-        let records = records(reader, &name, a.format, a.vics_scheme)?;
+        // An I/O error or a malformed file structure is fatal to the import of the file, even
+        // with --skip-bad (a half-read file is not a file with bad records); a bad record is not.
+        let records = vigil_fetch::read_records(
+            reader,
+            &name,
+            format_of(a.format),
+            a.vics_scheme.map(vics_scheme_of),
+        )?;
         let report = store
             .import(actor, &a.name, records, &options)
             .await
@@ -319,64 +328,14 @@ async fn import(store: &Store, actor: &str, a: cli::BankImportArgs) -> anyhow::R
     Ok(status)
 }
 
-/// The records of one input file, in a format. An I/O error or a malformed file structure is
-/// fatal to the import of the file, even with --skip-bad (a half-read file is not a file with
-/// bad records); a bad record is not.
-fn records(
-    reader: BufReader<File>,
-    name: &str,
-    format: ListFormat,
-    vics_scheme: Option<cli::VicsSchemeArg>,
-) -> anyhow::Result<Box<dyn Iterator<Item = Result<Record, RecordIssue>> + Send>> {
-    fn fatal(name: &str, e: impl std::fmt::Display) -> RecordIssue {
-        RecordIssue {
-            message: format!("{name}: {e}"),
-            fatal: true,
-        }
+/// The `vigil-fetch` format of a `--format`.
+fn format_of(f: ListFormat) -> vigil_fetch::Format {
+    match f {
+        ListFormat::Plain => vigil_fetch::Format::Plain,
+        ListFormat::Pytx => vigil_fetch::Format::Pytx,
+        ListFormat::PytxCsv => vigil_fetch::Format::PytxCsv,
+        ListFormat::Vics => vigil_fetch::Format::Vics,
     }
-    fn item(name: &str, r: Result<Item, vigil_exchange::Error>) -> Result<Record, RecordIssue> {
-        match r {
-            Ok(Item::Record(l)) => Ok(l.value),
-            Ok(Item::Malformed(e)) => Err(RecordIssue::from(e.to_string())),
-            Err(e) => Err(fatal(name, e)),
-        }
-    }
-    let name = name.to_string();
-    Ok(match format {
-        ListFormat::Plain => Box::new(PlainListReader::new(reader, &name).map(move |r| match r {
-            Ok(PlainRecord::Entry(e)) => Ok(Record::with_signals([Signal::from_pdq(e.hash)])),
-            Ok(PlainRecord::Malformed(e)) => Err(RecordIssue::from(e.to_string())),
-            Err(e) => Err(fatal(&name, e)),
-        })),
-        ListFormat::Pytx => {
-            Box::new(PytxTextReader::new(reader, &name).map(move |r| item(&name, r)))
-        }
-        ListFormat::PytxCsv => {
-            let rd = PytxCsvReader::new(reader, &name)?;
-            Box::new(rd.map(move |r| item(&name, r)))
-        }
-        ListFormat::Vics => {
-            // The VICS reader calls back; a thread turns that into an iterator, with a bounded
-            // queue so that memory stays flat whatever the file's size.
-            let options = VicsOptions {
-                scheme: vics_scheme.map(vics_scheme_of),
-            };
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Record, RecordIssue>>(1024);
-            std::thread::spawn(move || {
-                let res = read_vics(reader, &name, &options, |ev| {
-                    let _ = match ev {
-                        VicsEvent::Media(m) => tx.send(Ok(m.value)),
-                        VicsEvent::Case(_) => Ok(()),
-                        VicsEvent::Malformed(e) => tx.send(Err(RecordIssue::from(e.to_string()))),
-                    };
-                });
-                if let Err(e) = res {
-                    let _ = tx.send(Err(fatal(&name, e)));
-                }
-            });
-            Box::new(rx.into_iter())
-        }
-    })
 }
 
 fn vics_scheme_of(s: cli::VicsSchemeArg) -> VicsScheme {
@@ -570,4 +529,184 @@ async fn audit(store: &Store, a: cli::AuditArgs) -> anyhow::Result<ExitStatus> {
         )?;
     }
     Ok(ExitStatus::Success)
+}
+
+async fn exchange(store: &Store, cmd: ExchangeCommand) -> anyhow::Result<ExitStatus> {
+    let actor = actor();
+    match cmd {
+        ExchangeCommand::Add(a) => {
+            let config = exchange_config(a.kind, &a)?;
+            let ex = vigil_fetch::add_exchange(store, &actor, &a.name, &a.bank, &config).await?;
+            writeln!(
+                io::stdout().lock(),
+                "added {} exchange {:?} filling bank {:?}",
+                ex.kind,
+                ex.name,
+                ex.bank
+            )?;
+            Ok(ExitStatus::Success)
+        }
+        ExchangeCommand::Fetch(a) => {
+            let names: Vec<String> = match a.name {
+                Some(n) => vec![n],
+                None => store
+                    .exchanges()
+                    .await?
+                    .into_iter()
+                    .map(|e| e.name)
+                    .collect(),
+            };
+            let options = FetchOptions {
+                actor,
+                max_pages: a.max_pages,
+                ..FetchOptions::default()
+            };
+            let mut status = ExitStatus::Success;
+            for name in names {
+                let r = vigil_fetch::fetch(store, &name, &options).await?;
+                let mut err = io::stderr().lock();
+                for s in &r.skipped_shown {
+                    let _ = writeln!(err, "vigil: warning: {name}: skipped {s}");
+                }
+                if r.skipped > r.skipped_shown.len() as u64 {
+                    let _ = writeln!(
+                        err,
+                        "vigil: warning: {name}: … and {} more skipped",
+                        r.skipped - r.skipped_shown.len() as u64
+                    );
+                }
+                let _ = writeln!(
+                    err,
+                    "vigil: exchange {name:?} into bank {:?}: {} {}, {} records ({} new items), {} \
+                     deletions ({} items removed), {} skipped, {} unchanged: {}",
+                    r.bank,
+                    r.pages,
+                    if r.kind == "file" { "files" } else { "pages" },
+                    r.records,
+                    r.created,
+                    r.deletions,
+                    r.removed,
+                    r.skipped,
+                    r.unchanged + r.stale,
+                    r.status().name()
+                );
+                if let Some(e) = &r.error {
+                    let _ = writeln!(err, "vigil: error: {e}");
+                }
+                drop(err);
+                writeln!(
+                    io::stdout().lock(),
+                    "{}",
+                    json!({"name": r.exchange, "kind": r.kind, "bank": r.bank,
+                           "status": r.status().name(), "error": r.error.as_ref().map(|e| e.to_string()),
+                           "pages": r.pages, "records": r.records, "created": r.created,
+                           "deletions": r.deletions, "removed": r.removed, "skipped": r.skipped,
+                           "unchanged": r.unchanged, "stale": r.stale, "complete": r.complete,
+                           "checkpoint": checkpoint_json(r.checkpoint.as_deref())})
+                )?;
+                let this = match r.status() {
+                    vigil_fetch::Status::Error => ExitStatus::Error,
+                    vigil_fetch::Status::Skipped => ExitStatus::Failure,
+                    _ => ExitStatus::Success,
+                };
+                status = worse(status, this);
+            }
+            Ok(status)
+        }
+        ExchangeCommand::Status(a) => {
+            let list = match a.name {
+                Some(n) => vec![store.exchange(&n).await?],
+                None => store.exchanges().await?,
+            };
+            let mut out = io::stdout().lock();
+            for e in list {
+                let config: serde_json::Value =
+                    serde_json::from_str(&e.config).unwrap_or(serde_json::Value::Null);
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"name": e.name, "kind": e.kind, "bank": e.bank, "config": config,
+                           "created_ms": e.created_at, "last_fetch_ms": e.last_fetch_at,
+                           "status": e.last_status, "error": e.last_error,
+                           "checkpoint": checkpoint_json(e.checkpoint.as_deref()),
+                           "records": e.records, "deletions": e.deletions, "errors": e.errors})
+                )?;
+            }
+            Ok(ExitStatus::Success)
+        }
+        ExchangeCommand::Remove(a) => {
+            store.remove_exchange(&actor, &a.name).await?;
+            writeln!(
+                io::stdout().lock(),
+                "removed exchange {:?} (its bank keeps the content it brought)",
+                a.name
+            )?;
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+/// The checkpoint as JSON (it is JSON text; kept as a string should it not parse).
+fn checkpoint_json(c: Option<&str>) -> serde_json::Value {
+    match c {
+        None => serde_json::Value::Null,
+        Some(t) => serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::String(t.into())),
+    }
+}
+
+fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
+    let rank = |s: ExitStatus| s.code();
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// The configuration `vigil exchange add` describes; flags of the other kind are usage errors.
+fn exchange_config(
+    kind: ExchangeKindArg,
+    a: &cli::ExchangeAddArgs,
+) -> anyhow::Result<ExchangeConfig> {
+    match kind {
+        ExchangeKindArg::File => {
+            if a.url.is_some()
+                || a.user_env.is_some()
+                || a.password_env.is_some()
+                || a.start.is_some()
+            {
+                bail!("--url, --user-env, --password-env and --start are for --kind ncmec");
+            }
+            let Some(path) = &a.path else {
+                bail!("--kind file needs --path FILE|DIR");
+            };
+            let path =
+                std::path::absolute(path).with_context(|| format!("resolving {}", show(path)))?;
+            if !path.exists() {
+                bail!("{} does not exist", show(&path));
+            }
+            let format = a.format.unwrap_or(ListFormat::Plain);
+            if a.vics_scheme.is_some() && format != ListFormat::Vics {
+                bail!("--vics-scheme is for --format vics");
+            }
+            Ok(ExchangeConfig::File(FileConfig {
+                path,
+                format: format_of(format),
+                vics_scheme: a.vics_scheme.map(|s| match s {
+                    cli::VicsSchemeArg::Us => VicsSchemeName::Us,
+                    cli::VicsSchemeArg::Legacy => VicsSchemeName::Legacy,
+                }),
+            }))
+        }
+        ExchangeKindArg::Ncmec => {
+            if a.path.is_some() || a.format.is_some() || a.vics_scheme.is_some() {
+                bail!("--path, --format and --vics-scheme are for --kind file");
+            }
+            let Some(url) = &a.url else {
+                bail!("--kind ncmec needs --url BASE_URL");
+            };
+            Ok(ExchangeConfig::Ncmec(NcmecConfig {
+                base_url: url.clone(),
+                user_env: a.user_env.clone(),
+                password_env: a.password_env.clone(),
+                start: a.start.unwrap_or(0),
+            }))
+        }
+    }
 }

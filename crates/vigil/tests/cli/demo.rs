@@ -18,10 +18,24 @@ fn demo_runs() {
         "{}",
         run.stderr
     );
-    let summary = run.stderr.lines().last().unwrap();
+    let summary = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("demo: 21 files"))
+        .unwrap_or_else(|| panic!("no summary in {}", run.stderr));
     assert!(
         summary.starts_with("demo: 21 files, 19 hashed, 2 failed"),
         "{summary}"
+    );
+    // The bank part: plasma.png's hash in an SQLite bank; it matches itself at distance 0 and
+    // its half-size copy (nearly the same hash), and the unrelated images do not match.
+    let bank = run.stderr.lines().last().unwrap();
+    assert!(bank.starts_with("demo: bank \"demo-known\""), "{bank}");
+    assert!(bank.contains("plasma.png at 0"), "{bank}");
+    assert!(bank.contains("plasma-half.png at "), "{bank}");
+    assert!(
+        !bank.contains("checker") && !bank.contains("noise"),
+        "{bank}"
     );
     // The under-5-px image gets the zero hash with quality 0, as the reference.
     let tiny = rows.iter().find(|r| r.2 == "tiny-4x4.png").unwrap();

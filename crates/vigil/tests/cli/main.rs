@@ -5,6 +5,7 @@
 mod util;
 
 mod demo;
+mod exchange;
 mod fixtures;
 mod hash;
 mod hostile;

@@ -1,0 +1,102 @@
+//! Reading a hash-list file into records, in any of the formats `vigil bank import` knows; used
+//! by that command and by file exchanges, so both read a file alike.
+
+use std::io::BufRead;
+
+use serde::{Deserialize, Serialize};
+use vigil_exchange::pytx::{PytxCsvReader, PytxTextReader};
+use vigil_exchange::record::{Item, Record, Signal, VicsScheme};
+use vigil_exchange::vics::{VicsEvent, VicsOptions, read_vics};
+use vigil_exchange::{PlainListReader, Record as PlainRecord};
+use vigil_store::RecordIssue;
+
+/// The format of a hash-list file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// One PDQ hash per line (`plain`).
+    Plain,
+    /// python-threatexchange text, `<signal_type> <signal>` per line (`pytx`).
+    Pytx,
+    /// python-threatexchange CSV (`pytx-csv`).
+    PytxCsv,
+    /// Project VIC VICS 2.0 JSON (`vics`).
+    Vics,
+}
+
+impl Format {
+    /// `plain`, `pytx`, `pytx-csv` or `vics`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::Pytx => "pytx",
+            Format::PytxCsv => "pytx-csv",
+            Format::Vics => "vics",
+        }
+    }
+}
+
+/// The records of one file: each record, or the issue of one that could not be read.
+pub type Records = Box<dyn Iterator<Item = Result<Record, RecordIssue>> + Send>;
+
+/// The records of one input in a format; `name` (the file) is used in messages. An I/O error or
+/// a malformed file structure is a fatal [`RecordIssue`] (a half-read file is not a file with
+/// bad records: its import is refused even when bad records are skipped); a bad record is not.
+///
+/// The error is that of a file whose start is already unusable (a CSV without its header).
+/// VICS files are read on a thread that feeds the iterator through a bounded queue, so memory
+/// stays flat whatever the file's size.
+pub fn read_records<R: BufRead + Send + 'static>(
+    reader: R,
+    name: &str,
+    format: Format,
+    vics_scheme: Option<VicsScheme>,
+) -> Result<Records, vigil_exchange::Error> {
+    fn fatal(name: &str, e: impl std::fmt::Display) -> RecordIssue {
+        RecordIssue {
+            message: format!("{name}: {e}"),
+            fatal: true,
+        }
+    }
+    fn item(name: &str, r: Result<Item, vigil_exchange::Error>) -> Result<Record, RecordIssue> {
+        match r {
+            Ok(Item::Record(l)) => Ok(l.value),
+            Ok(Item::Malformed(e)) => Err(RecordIssue::from(e.to_string())),
+            Err(e) => Err(fatal(name, e)),
+        }
+    }
+    let name = name.to_string();
+    Ok(match format {
+        Format::Plain => Box::new(PlainListReader::new(reader, &name).map(move |r| match r {
+            Ok(PlainRecord::Entry(e)) => Ok(Record::with_signals([Signal::from_pdq(e.hash)])),
+            Ok(PlainRecord::Malformed(e)) => Err(RecordIssue::from(e.to_string())),
+            Err(e) => Err(fatal(&name, e)),
+        })),
+        Format::Pytx => Box::new(PytxTextReader::new(reader, &name).map(move |r| item(&name, r))),
+        Format::PytxCsv => {
+            let rd = PytxCsvReader::new(reader, &name)?;
+            Box::new(rd.map(move |r| item(&name, r)))
+        }
+        Format::Vics => {
+            // The VICS reader calls back; a thread turns that into an iterator, with a bounded
+            // queue so that memory stays flat whatever the file's size.
+            let options = VicsOptions {
+                scheme: vics_scheme,
+            };
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Record, RecordIssue>>(1024);
+            std::thread::spawn(move || {
+                let res = read_vics(reader, &name, &options, |ev| {
+                    let _ = match ev {
+                        VicsEvent::Media(m) => tx.send(Ok(m.value)),
+                        VicsEvent::Case(_) => Ok(()),
+                        VicsEvent::Malformed(e) => tx.send(Err(RecordIssue::from(e.to_string()))),
+                    };
+                });
+                if let Err(e) = res {
+                    let _ = tx.send(Err(fatal(&name, e)));
+                }
+            });
+            Box::new(rx.into_iter())
+        }
+    })
+}

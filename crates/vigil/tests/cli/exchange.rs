@@ -1,0 +1,358 @@
+//! `vigil exchange …` with file exchanges (no network), and `vigil bank import`, which shares the
+//! record readers with them.
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// A valid PDQ hex from a seed (placeholder hashes: no real list).
+fn hash(seed: u64) -> String {
+    format!("{:016x}", seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)).repeat(4)
+}
+
+fn list(seeds: &[u64]) -> String {
+    seeds.iter().map(|s| format!("{}\n", hash(*s))).collect()
+}
+
+#[test]
+fn exchange_add_fetch_status_and_remove_with_files() {
+    let d = Dir::new();
+    d.write("lists/a.txt", list(&[1, 2]).as_bytes());
+    d.run(&["--db", "v.db", "bank", "create", "b"]).code(0);
+    let r = d.run(&[
+        "--db", "v.db", "exchange", "add", "drop", "--bank", "b", "--kind", "file", "--path",
+        "lists",
+    ]);
+    r.code(0);
+    assert_eq!(
+        r.stdout,
+        "added file exchange \"drop\" filling bank \"b\"\n"
+    );
+
+    let r = d.run(&["--db", "v.db", "exchange", "fetch", "drop"]);
+    r.code(0);
+    let out = r.jsonl();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0]["name"], "drop");
+    assert_eq!(out[0]["status"], "ok");
+    assert_eq!(out[0]["error"], Value::Null);
+    assert_eq!(
+        (out[0]["pages"].as_u64(), out[0]["records"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert!(
+        r.stderr
+            .contains("vigil: exchange \"drop\" into bank \"b\": 1 files, 2 records"),
+        "{}",
+        r.stderr
+    );
+
+    let r = d.run(&["--db", "v.db", "exchange", "status"]);
+    r.code(0);
+    let st = r.jsonl();
+    assert_eq!(st.len(), 1);
+    let s = &st[0];
+    for key in [
+        "name",
+        "kind",
+        "bank",
+        "config",
+        "created_ms",
+        "last_fetch_ms",
+        "status",
+        "error",
+        "checkpoint",
+        "records",
+        "deletions",
+        "errors",
+    ] {
+        assert!(s.get(key).is_some(), "status has no {key}: {s}");
+    }
+    assert_eq!(
+        (&s["kind"], &s["bank"], &s["status"]),
+        (&"file".into(), &"b".into(), &"ok".into())
+    );
+    assert_eq!(
+        (
+            s["records"].as_i64(),
+            s["deletions"].as_i64(),
+            s["errors"].as_i64()
+        ),
+        (Some(2), Some(0), Some(0))
+    );
+    assert!(s["last_fetch_ms"].as_i64().unwrap() > 0);
+    let path = s["config"]["path"].as_str().unwrap();
+    assert!(path.starts_with('/') && path.ends_with("/lists"), "{path}");
+    assert_eq!(s["config"]["format"], "plain");
+    assert!(
+        s["checkpoint"]["files"]["a.txt"]["sha256"].is_string(),
+        "{s}"
+    );
+
+    let bank: Value =
+        serde_json::from_str(&d.run(&["--db", "v.db", "bank", "show", "b"]).code(0).stdout)
+            .unwrap();
+    assert_eq!(bank["content"], 2);
+
+    // Nothing new.
+    let r = d.run(&["--db", "v.db", "exchange", "fetch", "--all"]);
+    r.code(0);
+    let out = r.jsonl();
+    assert_eq!(
+        (out[0]["records"].as_u64(), out[0]["unchanged"].as_u64()),
+        (Some(0), Some(1))
+    );
+
+    // A new file with a bad line: applied, the line skipped, exit 1.
+    d.write("lists/b.txt", format!("{}zz\n", list(&[3])).as_bytes());
+    let r = d.run(&["--db", "v.db", "exchange", "fetch", "drop"]);
+    r.code(1);
+    assert_eq!(r.jsonl()[0]["status"], "skipped");
+    assert!(
+        r.stderr.contains("vigil: warning: drop: skipped "),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("b.txt:2"), "{}", r.stderr);
+    let st = d
+        .run(&["--db", "v.db", "exchange", "status", "drop"])
+        .code(0)
+        .jsonl();
+    assert_eq!(
+        (st[0]["records"].as_i64(), st[0]["errors"].as_i64()),
+        (Some(3), Some(1))
+    );
+
+    // Removing needs --yes; the bank keeps the content.
+    d.run(&["--db", "v.db", "exchange", "remove", "drop"])
+        .code(2);
+    let r = d.run(&["--db", "v.db", "exchange", "remove", "drop", "--yes"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains("removed exchange \"drop\""),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        d.run(&["--db", "v.db", "exchange", "status"])
+            .code(0)
+            .stdout,
+        ""
+    );
+    let bank: Value =
+        serde_json::from_str(&d.run(&["--db", "v.db", "bank", "show", "b"]).code(0).stdout)
+            .unwrap();
+    assert_eq!(bank["content"], 3);
+    let audit = d.run(&["--db", "v.db", "audit"]).code(0).jsonl();
+    let actions: Vec<&str> = audit
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .filter(|a| a.starts_with("exchange."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "exchange.add",
+            "exchange.fetch",
+            "exchange.fetch",
+            "exchange.fetch",
+            "exchange.remove"
+        ]
+    );
+}
+
+#[test]
+fn a_failing_fetch_exits_2_and_is_in_the_status() {
+    let d = Dir::new();
+    d.write("lists/a.txt", list(&[1]).as_bytes());
+    d.run(&["--db", "v.db", "bank", "create", "b"]).code(0);
+    d.run(&[
+        "--db", "v.db", "exchange", "add", "drop", "--bank", "b", "--kind", "file", "--path",
+        "lists",
+    ])
+    .code(0);
+    std::fs::remove_dir_all(d.path().join("lists")).unwrap();
+    let r = d.run(&["--db", "v.db", "exchange", "fetch", "drop"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("vigil: error: exchange \"drop\": "),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("lists"), "{}", r.stderr);
+    let st = d
+        .run(&["--db", "v.db", "exchange", "status", "drop"])
+        .code(0)
+        .jsonl();
+    assert_eq!(st[0]["status"], "error");
+    assert!(st[0]["error"].as_str().unwrap().contains("lists"));
+}
+
+#[test]
+fn exchange_usage_errors() {
+    let d = Dir::new();
+    d.write("x.txt", list(&[1]).as_bytes());
+    d.run(&["--db", "v.db", "bank", "create", "b"]).code(0);
+    let add = |extra: &[&str]| {
+        let mut args = vec!["--db", "v.db", "exchange", "add", "e", "--bank", "b"];
+        args.extend_from_slice(extra);
+        d.run(&args)
+    };
+    let r = add(&["--kind", "file"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("--kind file needs --path"),
+        "{}",
+        r.stderr
+    );
+    let r = add(&[
+        "--kind",
+        "file",
+        "--path",
+        "x.txt",
+        "--url",
+        "https://a.invalid",
+    ]);
+    r.code(2);
+    assert!(r.stderr.contains("are for --kind ncmec"), "{}", r.stderr);
+    let r = add(&["--kind", "file", "--path", "nope.txt"]);
+    r.code(2);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+    let r = add(&["--kind", "ncmec", "--url", "http://hashes.invalid/npo"]);
+    r.code(2);
+    assert!(r.stderr.contains("use https"), "{}", r.stderr);
+    let r = add(&[
+        "--kind",
+        "ncmec",
+        "--url",
+        "https://alice:hunter2@hashes.invalid/npo",
+    ]);
+    r.code(2);
+    assert!(r.stderr.contains("environment variables"), "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    let r = add(&[
+        "--kind",
+        "ncmec",
+        "--url",
+        "https://hashes.invalid/npo",
+        "--user-env",
+        "U",
+    ]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("both the user and the password"),
+        "{}",
+        r.stderr
+    );
+    let r = add(&[
+        "--kind",
+        "ncmec",
+        "--url",
+        "https://hashes.invalid",
+        "--start",
+        "soon",
+    ]);
+    r.code(2);
+    let r = d.run(&[
+        "--db", "v.db", "exchange", "add", "e", "--bank", "nope", "--kind", "file", "--path",
+        "x.txt",
+    ]);
+    r.code(2);
+    assert!(r.stderr.contains("no bank named \"nope\""), "{}", r.stderr);
+    let r = d.run(&["--db", "v.db", "exchange", "fetch", "nope"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("no exchange named \"nope\""),
+        "{}",
+        r.stderr
+    );
+    d.run(&["--db", "v.db", "exchange", "fetch"]).code(2);
+
+    // An NCMEC exchange is stored with the variables' names only (never fetched here).
+    add(&[
+        "--kind",
+        "ncmec",
+        "--url",
+        "https://hashes.invalid/npo/",
+        "--user-env",
+        "NCMEC_USER",
+        "--password-env",
+        "NCMEC_PASSWORD",
+        "--start",
+        "2024-01-01",
+    ])
+    .code(0);
+    let st = d
+        .run(&["--db", "v.db", "exchange", "status", "e"])
+        .code(0)
+        .jsonl();
+    assert_eq!(
+        st[0]["config"],
+        serde_json::json!({"base_url": "https://hashes.invalid/npo/", "user_env": "NCMEC_USER",
+                           "password_env": "NCMEC_PASSWORD", "start": 1_704_067_200})
+    );
+    assert_eq!(
+        (&st[0]["status"], &st[0]["checkpoint"]),
+        (&Value::Null, &Value::Null)
+    );
+    let r = add(&["--kind", "file", "--path", "x.txt"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("an exchange named \"e\" exists already"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `vigil bank import` reads files through the same readers as file exchanges; its behaviour
+/// is unchanged: a bad record refuses the file (exit 2), --skip-bad imports the rest (exit 1).
+#[test]
+fn bank_import_refuses_or_skips_bad_records() {
+    let d = Dir::new();
+    d.write(
+        "l.txt",
+        format!("{}not-a-hash\n{}", list(&[1]), list(&[2])).as_bytes(),
+    );
+    d.write(
+        "p.txt",
+        format!(
+            "pdq {}\nmd5 {}\n",
+            hash(3),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        )
+        .as_bytes(),
+    );
+    d.run(&["--db", "v.db", "bank", "create", "b"]).code(0);
+    let r = d.run(&["--db", "v.db", "bank", "import", "b", "l.txt"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("vigil: error: importing \"l.txt\": import into bank \"b\" refused, nothing imported: l.txt:2: "),
+        "{}",
+        r.stderr
+    );
+    let r = d.run(&["--db", "v.db", "bank", "import", "b", "l.txt", "--skip-bad"]);
+    r.code(1);
+    assert!(
+        r.stderr.contains("vigil: warning: skipped l.txt:2: "),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(
+            "vigil: l.txt: 2 records into bank \"b\": 2 new, 0 updated, 2 new signals, 1 skipped"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = d.run(&[
+        "--db", "v.db", "bank", "import", "b", "p.txt", "--format", "pytx",
+    ]);
+    r.code(0);
+    let bank: Value =
+        serde_json::from_str(&d.run(&["--db", "v.db", "bank", "show", "b"]).code(0).stdout)
+            .unwrap();
+    assert_eq!(
+        (&bank["content"], &bank["signals"]),
+        (&Value::from(4), &Value::from(4))
+    );
+}
