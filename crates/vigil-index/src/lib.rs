@@ -11,8 +11,9 @@
 //! * **Multi-index hashing** (Norouzi, Punjani & Fleet, CVPR 2012 / TPAMI 2014). The 256 bits are
 //!   cut into `m` consecutive substrings of up to 32 bits (`m` chosen from the size by a cost
 //!   model: 11 × 23–24 bits around 1M hashes, fewer, wider ones beyond), each with a bucket
-//!   directory on its top ~log2(n) bits whose entries carry the substring's remaining bits, so a
-//!   probe reads one directory entry and scans a short contiguous run of 2-byte keys. A hash within
+//!   directory on its top ~log2(n) bits whose u32 entries carry the substring's remaining bits
+//!   above the slot, sorted within each bucket, so a probe reads one directory entry and one
+//!   contiguous bucket, binary-searched for the remaining bits it needs. A hash within
 //!   `r` of the query has, by the pigeonhole principle, some substring `t` within `tau_t` of the
 //!   query's, where `sum_t (tau_t + 1) = r + 1` (for `r = 31`, `m = 16`: every `tau_t = 1`). The
 //!   query enumerates those substring neighbourhoods, reads the buckets and verifies each
