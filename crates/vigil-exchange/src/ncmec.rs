@@ -637,11 +637,14 @@ fn common(node: &Node) -> Result<Common, String> {
 }
 
 /// Keeps the entry element's attributes and the children the model has no field for.
+/// Keeps the attributes and unhandled children of an entry in `extra`. An element that would not
+/// read back as itself once written (for example an attribute name that is not a well-formed XML
+/// name) makes the entry an entry error instead of a record that cannot be written.
 fn keep_rest(
     node: &Node,
     handled: &[&str],
     extra: &mut std::collections::BTreeMap<String, String>,
-) {
+) -> Result<(), String> {
     for (k, v) in &node.attrs {
         extra.insert(format!("ncmec.attr.{k}"), v.clone());
     }
@@ -651,7 +654,14 @@ fn keep_rest(
         }
         let slot = extra.entry(format!("ncmec.xml.{}", c.local)).or_default();
         c.to_xml(slot);
+        if !fragment_ok(slot) {
+            return Err(format!(
+                "<{}> cannot be kept: it is not well-formed XML",
+                c.local
+            ));
+        }
     }
+    Ok(())
 }
 
 fn entry_record(node: &Node, content: ContentType) -> Result<Record, String> {
@@ -693,6 +703,9 @@ fn entry_record(node: &Node, content: ContentType) -> Result<Record, String> {
         r.signals.push(s);
     }
     if !links.is_empty() {
+        if !fragment_ok(&links) {
+            return Err("a fingerprint link element is not well-formed XML".to_string());
+        }
         r.extra.insert("ncmec.fingerprint_xml".to_string(), links);
     }
     keep_rest(
@@ -705,7 +718,7 @@ fn entry_record(node: &Node, content: ContentType) -> Result<Record, String> {
             "fingerprints",
         ],
         &mut r.extra,
-    );
+    )?;
     Ok(r)
 }
 
@@ -721,7 +734,7 @@ fn deletion(node: &Node, content: ContentType) -> Result<Deletion, String> {
     if let Some(m) = c.member_id {
         d.extra.insert("ncmec.member_id".to_string(), m);
     }
-    keep_rest(node, &["member", "id", "timestamp"], &mut d.extra);
+    keep_rest(node, &["member", "id", "timestamp"], &mut d.extra)?;
     Ok(d)
 }
 

@@ -562,3 +562,31 @@ fn check_rewrite(bytes: &[u8]) -> Result<(), TestCaseError> {
     prop_assert_eq!(again.next, page.next);
     Ok(())
 }
+
+/// Found by the `ncmec_xml` fuzz target: a link-only fingerprint whose attribute name
+/// (`href:`) is not a well-formed XML name was kept, and the page could then not be written.
+/// Such an entry is an entry error now; the rest of the page is read.
+#[test]
+fn an_unwritable_kept_element_is_an_entry_error() {
+    let xml = format!(
+        "<queryResult xmlns=\"{}\"><videos count=\"2\">\
+         <video><member id=\"42\">A</member><id>v1</id><fingerprints>\
+         <md5>d41d8cd98f00b204e9800998ecf8427e</md5>\
+         <tmk-pdqf rel=\"self\" href:=\"/x\"/></fingerprints></video>\
+         <video><member id=\"42\">A</member><id>v2</id><fingerprints>\
+         <md5>00112233445566778899aabbccddeeff</md5></fingerprints></video>\
+         </videos></queryResult>",
+        vigil_exchange::ncmec::NAMESPACE
+    );
+    let page = vigil_exchange::ncmec::parse_ncmec_page(xml.as_bytes(), "p.xml").unwrap();
+    assert_eq!(page.errors.len(), 1, "{:?}", page.errors);
+    let e = page.errors[0].to_string();
+    assert!(
+        e.starts_with("p.xml:entry 1") && e.contains("not well-formed"),
+        "{e}"
+    );
+    let items = &page.videos.as_ref().unwrap().items;
+    assert_eq!(items.len(), 1);
+    let mut out = Vec::new();
+    vigil_exchange::ncmec::write_ncmec_page(&mut out, &page).unwrap();
+}
