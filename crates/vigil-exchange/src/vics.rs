@@ -1245,9 +1245,7 @@ fn media_json(
         let Some(name) = k.strip_prefix("vics.") else {
             continue;
         };
-        if name.is_empty() {
-            return Err("extra \"vics.\" has no member name".to_string());
-        }
+        // An empty member name is legal JSON and is written back as `""`.
         if !media_member_ok && name.eq_ignore_ascii_case("Media") {
             return Err(format!(
                 "extra {k:?} would make the media read as a case: the file's context does not \

@@ -483,6 +483,14 @@ fn parsed_files_write_back_identically() {
             .replace("\"Category\": 5", "\"Category\": 4"),
             us(),
         ),
+        // Fuzz-found: a member with an empty name is legal JSON and kept.
+        (
+            format!(
+                "{{\"@odata.context\":\"{US_MEDIA}\",\"value\":[{{\"MediaID\":0,\
+                 \"MD5\":\"d41d8cd98f00b204e9800998ecf8427e\",\"\":\"x\"}}]}}"
+            ),
+            us(),
+        ),
     ] {
         let file = parse_vics(text.as_bytes(), "in.json", &opts).unwrap();
         let mut out = Vec::new();
