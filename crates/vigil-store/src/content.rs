@@ -6,8 +6,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use vigil_exchange::record::{Record, Signal, SignalKind};
 
+use crate::bulk::{self, Item, Meta};
 use crate::codec::{apply_record_json, record_json, scheme_name};
-use crate::{Error, Store, Write, now_ms};
+use crate::{Backend, Error, Store, Write, now_ms};
 
 /// A content item as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +64,10 @@ pub struct ImportOptions {
     /// Import the good records and report the bad ones, instead of refusing the whole input at
     /// its first bad record (the default).
     pub skip_bad: bool,
+    /// Bytes of records an import sorts in memory before it spills a sorted run to an
+    /// anonymous temporary file; `None`: 64 MiB. Bounds an import's memory whatever the size
+    /// of its input.
+    pub sort_memory: Option<usize>,
 }
 
 /// A record an import could not take, from the record source.
@@ -216,24 +221,6 @@ fn signal_from(kind: &str, value: &str) -> Result<Signal, Error> {
         .map_err(|e| Error::Invalid(format!("stored signal {kind}:{value}: {e}")))
 }
 
-/// Rows per multi-row INSERT while staging (well under SQLite's and PostgreSQL's parameter
-/// limits). Small: the SQLite driver resolves each parameter's name by a scan of the statement's
-/// parameters, so a statement's binding cost grows with the square of its parameter count.
-const STAGE_BATCH: usize = 32;
-
-struct Staged {
-    ikey: String,
-    external_id: Option<String>,
-    uri: Option<String>,
-    note: Option<String>,
-    category_scheme: Option<String>,
-    category: Option<String>,
-    tags: String,
-    first_seen: Option<String>,
-    last_seen: Option<String>,
-    record: String,
-}
-
 impl Store {
     /// Imports records into a bank in one transaction: all of them or, at the first bad record
     /// (unless [`ImportOptions::skip_bad`]), none.
@@ -264,6 +251,10 @@ impl Store {
 
     /// [`Store::import`] inside a write transaction the caller commits (an exchange applies a
     /// fetched page, its deletions and its checkpoint together). Writes the audit entry.
+    ///
+    /// The records are sorted by identity first ([`crate::bulk`], bounded memory), then written
+    /// in batches: the indexes of the content and signal tables grow at their end instead of
+    /// taking random inserts, which is what keeps a 10-million-record import fast.
     pub(crate) async fn import_in<E: Into<RecordIssue>>(
         &self,
         w: &mut Write<'_>,
@@ -273,33 +264,22 @@ impl Store {
         records: impl IntoIterator<Item = Result<Record, E>>,
         options: &ImportOptions,
     ) -> Result<ImportReport, Error> {
-        let temp = "CREATE TEMP TABLE";
-        let int = match self.backend {
-            crate::Backend::Sqlite => "INTEGER",
-            crate::Backend::Postgres => "BIGINT",
+        let started = std::time::Instant::now();
+        let spill = |e: std::io::Error| Error::Import {
+            bank: bank.to_string(),
+            why: format!("temporary sort file: {e}"),
         };
-        for stmt in [
-            "DROP TABLE IF EXISTS vigil_stage_records".to_string(),
-            "DROP TABLE IF EXISTS vigil_stage_signals".to_string(),
-            format!(
-                "{temp} vigil_stage_records (n {int} NOT NULL, ikey TEXT NOT NULL, \
-                 external_id TEXT, uri TEXT, note TEXT, category_scheme TEXT, category TEXT, \
-                 tags TEXT NOT NULL, first_seen TEXT, last_seen TEXT, record TEXT NOT NULL)"
-            ),
-            format!(
-                "{temp} vigil_stage_signals (ikey TEXT NOT NULL, kind TEXT NOT NULL, \
-                 value TEXT NOT NULL)"
-            ),
-        ] {
-            sqlx::query(&stmt).execute(&mut *w.tx).await?;
-        }
         let mut report = ImportReport {
             seq: w.seq,
             ..ImportReport::default()
         };
-        let mut recs: Vec<Staged> = Vec::with_capacity(STAGE_BATCH);
-        let mut sigs: Vec<(String, String, String)> = Vec::with_capacity(STAGE_BATCH);
-        let mut n: i64 = 0;
+        // Reading (this thread) and sorting (a helper thread) overlap; so do, afterwards,
+        // merging and batching (the helper) and writing (the database).
+        let (items, feed, sorter) =
+            bulk::sort_in_background(options.sort_memory.unwrap_or(bulk::CHUNK_BYTES))
+                .map_err(spill)?;
+        let mut chunk: Vec<Item> = Vec::with_capacity(bulk::FEED_ITEMS);
+        let mut n: u64 = 0;
         for item in records {
             let r = match item.map_err(Into::into) {
                 Ok(r) => r,
@@ -323,114 +303,89 @@ impl Store {
                     });
                 }
             };
-            let Some(ikey) = identity(&r) else {
-                let e = format!("record {} has no signal", n + 1);
-                if options.skip_bad {
-                    report.skipped.push(e);
-                    continue;
+            let ikey = match identity(&r) {
+                Some(k) if !r.signals.is_empty() => k,
+                other => {
+                    let e = match other {
+                        Some(k) => format!("record {k:?} has no signal"),
+                        None => format!("record {} has no signal", n + 1),
+                    };
+                    if options.skip_bad {
+                        report.skipped.push(e);
+                        continue;
+                    }
+                    return Err(Error::BadRecord {
+                        bank: bank.to_string(),
+                        error: e,
+                    });
                 }
-                return Err(Error::BadRecord {
-                    bank: bank.to_string(),
-                    error: e,
-                });
             };
-            if r.signals.is_empty() {
-                let e = format!("record {ikey:?} has no signal");
-                if options.skip_bad {
-                    report.skipped.push(e);
-                    continue;
-                }
-                return Err(Error::BadRecord {
-                    bank: bank.to_string(),
-                    error: e,
-                });
-            }
             n += 1;
-            for s in &r.signals {
-                sigs.push((
-                    ikey.clone(),
-                    s.kind().name().to_string(),
-                    s.value().to_string(),
-                ));
-                if sigs.len() >= STAGE_BATCH {
-                    stage_signals(w, &sigs).await?;
-                    sigs.clear();
+            chunk.push(Item {
+                n,
+                meta: Meta {
+                    external_id: r.ids.first().cloned(),
+                    uri: r.uri.clone(),
+                    note: r.note.clone(),
+                    category_scheme: r.category.as_ref().map(|c| scheme_name(&c.scheme)),
+                    category: r.category.as_ref().map(|c| c.value.clone()),
+                    tags: if r.tags.is_empty() {
+                        bulk::NO_TAGS.to_string()
+                    } else {
+                        json!(r.tags).to_string()
+                    },
+                    first_seen: r.first_seen.as_ref().map(|t| t.to_string()),
+                    last_seen: r.last_seen.as_ref().map(|t| t.to_string()),
+                    record: record_json(&r),
                 }
-            }
-            recs.push(Staged {
-                external_id: r.ids.first().cloned(),
-                uri: r.uri.clone(),
-                note: r.note.clone(),
-                category_scheme: r.category.as_ref().map(|c| scheme_name(&c.scheme)),
-                category: r.category.as_ref().map(|c| c.value.clone()),
-                tags: json!(r.tags).to_string(),
-                first_seen: r.first_seen.as_ref().map(|t| t.to_string()),
-                last_seen: r.last_seen.as_ref().map(|t| t.to_string()),
-                record: record_json(&r),
+                .boxed(),
+                signals: r
+                    .signals
+                    .iter()
+                    .map(|s| (s.kind().name().to_string(), s.value().to_string()))
+                    .collect(),
                 ikey,
             });
-            if recs.len() >= STAGE_BATCH {
-                stage_records(w, n - recs.len() as i64, &recs).await?;
-                recs.clear();
+            if chunk.len() >= bulk::FEED_ITEMS && items.send(std::mem::take(&mut chunk)).is_err() {
+                // The sorter stopped: its error comes out of `feed` below.
+                break;
             }
         }
-        stage_records(w, n - recs.len() as i64, &recs).await?;
-        stage_signals(w, &sigs).await?;
-        report.records = n as u64;
+        report.records = n;
+        if !chunk.is_empty() {
+            let _ = items.send(chunk);
+        }
+        // Closing the channel with the end marker lets the sorter finish; dropping it without
+        // (an early return above) makes it stop.
+        let _ = items.send(Vec::new());
+        drop(items);
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            records = n,
+            "import: read"
+        );
 
-        sqlx::query("CREATE INDEX vigil_stage_records_ikey ON vigil_stage_records (ikey, n)")
-            .execute(&mut *w.tx)
-            .await?;
-        // The last record of each identity wins (a list naming an item twice).
-        let last = "r.n = (SELECT MAX(r2.n) FROM vigil_stage_records r2 WHERE r2.ikey = r.ikey)";
-        let existing: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) FROM vigil_stage_records r JOIN content c \
-             ON c.bank_id = $1 AND c.ikey = r.ikey WHERE {last}"
-        ))
-        .bind(bank_id)
-        .fetch_one(&mut *w.tx)
-        .await?
-        .try_get(0)?;
-        let distinct: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) FROM vigil_stage_records r WHERE {last}"
-        ))
-        .fetch_one(&mut *w.tx)
-        .await?
-        .try_get(0)?;
-        report.updated = existing as u64;
-        report.created = (distinct - existing) as u64;
-        // In input order, so that an export gives the items back in the order imported.
-        sqlx::query(&format!(
-            "INSERT INTO content (bank_id, ikey, external_id, uri, note, source, created_at, \
-             updated_at, seq) \
-             SELECT $1, r.ikey, r.external_id, r.uri, r.note, $4, $2, $2, $3 \
-             FROM vigil_stage_records r WHERE {last} ORDER BY r.n \
-             ON CONFLICT (bank_id, ikey) DO UPDATE SET \
-             external_id = COALESCE(excluded.external_id, content.external_id), \
-             uri = COALESCE(excluded.uri, content.uri), \
-             note = COALESCE(excluded.note, content.note), \
-             source = excluded.source, updated_at = excluded.updated_at, seq = excluded.seq"
-        ))
-        .bind(bank_id)
-        .bind(w.now)
-        .bind(w.seq)
-        .bind(&options.source)
-        .execute(&mut *w.tx)
-        .await?;
-        report.signals_added = sqlx::query(
-            "INSERT INTO signals (content_id, bank_id, kind, value, seq) \
-             SELECT c.id, $1, s.kind, s.value, $2 FROM vigil_stage_signals s \
-             JOIN content c ON c.bank_id = $1 AND c.ikey = s.ikey WHERE 1 = 1 \
-             ORDER BY s.kind, s.value \
-             ON CONFLICT (content_id, kind, value) DO NOTHING",
-        )
-        .bind(bank_id)
-        .bind(w.seq)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected();
+        // A bank empty before the import needs no look-ups of existing items.
+        let was_empty = sqlx::query("SELECT 1 FROM content WHERE bank_id = $1 LIMIT 1")
+            .bind(bank_id)
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .is_none();
+        let batch = Batch::new(self.backend, bank_id, w.now, w.seq, &options.source);
+        let mut feed = feed;
+        while let Some(items) = feed.recv().await {
+            batch
+                .flush(w, items.map_err(spill)?, was_empty, &mut report)
+                .await?;
+        }
+        sorter.join().map_err(|_| Error::Import {
+            bank: bank.to_string(),
+            why: "the import's sorting thread failed".to_string(),
+        })?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: written");
+
         // Items that existed still changed (their provenance): mark their signals.
-        if existing > 0 {
+        if report.updated > 0 {
             sqlx::query(
                 "UPDATE signals SET seq = $1 WHERE content_id IN \
                  (SELECT id FROM content WHERE bank_id = $2 AND seq = $1) AND seq <> $1",
@@ -439,30 +394,6 @@ impl Store {
             .bind(bank_id)
             .execute(&mut *w.tx)
             .await?;
-        }
-        sqlx::query(&format!(
-            "INSERT INTO provenance (content_id, source, category_scheme, category, tags, \
-             first_seen, last_seen, record, imported_at) \
-             SELECT c.id, $1, r.category_scheme, r.category, r.tags, r.first_seen, r.last_seen, \
-             r.record, $2 FROM vigil_stage_records r \
-             JOIN content c ON c.bank_id = $3 AND c.ikey = r.ikey \
-             WHERE {last} AND r.record <> '{{}}' \
-             ON CONFLICT (content_id, source) DO UPDATE SET \
-             category_scheme = excluded.category_scheme, category = excluded.category, \
-             tags = excluded.tags, first_seen = excluded.first_seen, \
-             last_seen = excluded.last_seen, record = excluded.record, \
-             imported_at = excluded.imported_at"
-        ))
-        .bind(&options.source)
-        .bind(w.now)
-        .bind(bank_id)
-        .execute(&mut *w.tx)
-        .await?;
-        for stmt in [
-            "DROP TABLE vigil_stage_records",
-            "DROP TABLE vigil_stage_signals",
-        ] {
-            sqlx::query(stmt).execute(&mut *w.tx).await?;
         }
         w.audit(
             actor,
@@ -540,6 +471,7 @@ impl Store {
             &ImportOptions {
                 source: source.to_string(),
                 skip_bad: false,
+                sort_memory: None,
             },
         )
         .await?;
@@ -1047,62 +979,165 @@ pub(crate) async fn bank_id(w: &mut Write<'_>, bank: &str) -> Result<i64, Error>
         .try_get(0)?)
 }
 
-async fn stage_records(w: &mut Write<'_>, first_n: i64, recs: &[Staged]) -> Result<(), Error> {
-    if recs.is_empty() {
-        return Ok(());
-    }
-    let mut sql = String::from(
-        "INSERT INTO vigil_stage_records (n, ikey, external_id, uri, note, category_scheme, \
-         category, tags, first_seen, last_seen, record) VALUES ",
-    );
-    for i in 0..recs.len() {
-        let b = i * 11;
+/// Signal rows per `INSERT`.
+const BATCH_SIGNALS: usize = bulk::BATCH_SIGNALS;
+
+/// `rows` copies of `row` joined by commas, each `?` a parameter: `?` itself on SQLite (its
+/// driver resolves named parameters by a scan of all of them, quadratic in a long statement),
+/// `$1`, `$2`… on PostgreSQL.
+fn values(backend: Backend, rows: usize, row: &str) -> String {
+    let mut out = String::with_capacity(rows * (row.len() + 8));
+    let mut k = 0;
+    for i in 0..rows {
         if i > 0 {
-            sql.push(',');
+            out.push(',');
         }
-        sql.push('(');
-        for j in 1..=11 {
-            if j > 1 {
-                sql.push(',');
+        for c in row.chars() {
+            if c == '?' && backend == Backend::Postgres {
+                k += 1;
+                out.push('$');
+                out.push_str(&k.to_string());
+            } else {
+                out.push(c);
             }
-            sql.push_str(&format!("${}", b + j));
         }
-        sql.push(')');
     }
-    let mut q = sqlx::query(&sql);
-    for (i, r) in recs.iter().enumerate() {
-        q = q
-            .bind(first_n + i as i64 + 1)
-            .bind(&r.ikey)
-            .bind(&r.external_id)
-            .bind(&r.uri)
-            .bind(&r.note)
-            .bind(&r.category_scheme)
-            .bind(&r.category)
-            .bind(&r.tags)
-            .bind(&r.first_seen)
-            .bind(&r.last_seen)
-            .bind(&r.record);
-    }
-    q.execute(&mut *w.tx).await?;
-    Ok(())
+    out
 }
 
-async fn stage_signals(w: &mut Write<'_>, sigs: &[(String, String, String)]) -> Result<(), Error> {
-    if sigs.is_empty() {
-        return Ok(());
-    }
-    let mut sql = String::from("INSERT INTO vigil_stage_signals (ikey, kind, value) VALUES ");
-    for i in 0..sigs.len() {
-        if i > 0 {
-            sql.push(',');
+/// Sorted, merged items on their way to the tables. The bank id, the time and the change
+/// number are the import's own integers and are written into the statements; everything from
+/// the input is bound.
+struct Batch<'a> {
+    backend: Backend,
+    bank_id: i64,
+    now: i64,
+    seq: i64,
+    source: &'a str,
+}
+
+impl<'a> Batch<'a> {
+    fn new(backend: Backend, bank_id: i64, now: i64, seq: i64, source: &'a str) -> Self {
+        Batch {
+            backend,
+            bank_id,
+            now,
+            seq,
+            source,
         }
-        sql.push_str(&format!("(${},${},${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
     }
-    let mut q = sqlx::query(&sql);
-    for (k, kind, value) in sigs {
-        q = q.bind(k).bind(kind).bind(value);
+
+    /// Writes the batch's content, signals and provenance; counts what was new.
+    async fn flush(
+        &self,
+        w: &mut Write<'_>,
+        items: Vec<Item>,
+        was_empty: bool,
+        report: &mut ImportReport,
+    ) -> Result<(), Error> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let (b, now, seq, be) = (self.bank_id, self.now, self.seq, self.backend);
+        let existing: i64 = if was_empty {
+            0
+        } else {
+            let sql = format!(
+                "SELECT COUNT(*) FROM content WHERE bank_id = {b} AND ikey IN ({})",
+                values(be, items.len(), "?")
+            );
+            let mut q = sqlx::query(&sql);
+            for it in &items {
+                q = q.bind(&it.ikey);
+            }
+            q.fetch_one(&mut *w.tx).await?.try_get(0)?
+        };
+        report.updated += existing as u64;
+        report.created += (items.len() as i64 - existing) as u64;
+
+        let sql = format!(
+            "INSERT INTO content (bank_id, ikey, external_id, uri, note, source, created_at, \
+             updated_at, seq) VALUES {} \
+             ON CONFLICT (bank_id, ikey) DO UPDATE SET \
+             external_id = COALESCE(excluded.external_id, content.external_id), \
+             uri = COALESCE(excluded.uri, content.uri), \
+             note = COALESCE(excluded.note, content.note), \
+             source = excluded.source, updated_at = excluded.updated_at, seq = excluded.seq",
+            values(
+                be,
+                items.len(),
+                &format!("({b},?,?,?,?,?,{now},{now},{seq})")
+            )
+        );
+        let mut q = sqlx::query(&sql);
+        for it in &items {
+            q = q
+                .bind(&it.ikey)
+                .bind(it.meta.as_ref().and_then(|m| m.external_id.as_deref()))
+                .bind(it.meta.as_ref().and_then(|m| m.uri.as_deref()))
+                .bind(it.meta.as_ref().and_then(|m| m.note.as_deref()))
+                .bind(self.source);
+        }
+        q.execute(&mut *w.tx).await?;
+
+        // Signals and provenance find their content row by identity (VALUES columns are
+        // `column1`, `column2`… on both databases); the look-ups follow the index in order.
+        let sigs: Vec<(&str, &str, &str)> = items
+            .iter()
+            .flat_map(|it| {
+                it.signals
+                    .iter()
+                    .map(move |(k, v)| (it.ikey.as_str(), k.as_str(), v.as_str()))
+            })
+            .collect();
+        for chunk in sigs.chunks(BATCH_SIGNALS) {
+            let sql = format!(
+                "INSERT INTO signals (content_id, bank_id, kind, value, seq) \
+                 SELECT c.id, {b}, v.column2, v.column3, {seq} FROM (VALUES {}) AS v \
+                 JOIN content c ON c.bank_id = {b} AND c.ikey = v.column1 WHERE 1 = 1 \
+                 ON CONFLICT (content_id, kind, value) DO NOTHING",
+                values(be, chunk.len(), "(?,?,?)")
+            );
+            let mut q = sqlx::query(&sql);
+            for &(ikey, kind, value) in chunk {
+                q = q.bind(ikey).bind(kind).bind(value);
+            }
+            report.signals_added += q.execute(&mut *w.tx).await?.rows_affected();
+        }
+
+        let prov: Vec<(&str, &Meta)> = items
+            .iter()
+            .filter_map(|it| Some((it.ikey.as_str(), it.meta.as_deref()?)))
+            .filter(|(_, m)| m.record != bulk::NO_RECORD)
+            .collect();
+        if !prov.is_empty() {
+            let sql = format!(
+                "INSERT INTO provenance (content_id, source, category_scheme, category, tags, \
+                 first_seen, last_seen, record, imported_at) \
+                 SELECT c.id, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
+                 v.column8, {now} FROM (VALUES {}) AS v \
+                 JOIN content c ON c.bank_id = {b} AND c.ikey = v.column1 WHERE 1 = 1 \
+                 ON CONFLICT (content_id, source) DO UPDATE SET \
+                 category_scheme = excluded.category_scheme, category = excluded.category, \
+                 tags = excluded.tags, first_seen = excluded.first_seen, \
+                 last_seen = excluded.last_seen, record = excluded.record, \
+                 imported_at = excluded.imported_at",
+                values(be, prov.len(), "(?,?,?,?,?,?,?,?)")
+            );
+            let mut q = sqlx::query(&sql);
+            for (ikey, m) in prov {
+                q = q
+                    .bind(ikey)
+                    .bind(self.source)
+                    .bind(&m.category_scheme)
+                    .bind(&m.category)
+                    .bind(&m.tags)
+                    .bind(&m.first_seen)
+                    .bind(&m.last_seen)
+                    .bind(&m.record);
+            }
+            q.execute(&mut *w.tx).await?;
+        }
+        Ok(())
     }
-    q.execute(&mut *w.tx).await?;
-    Ok(())
 }

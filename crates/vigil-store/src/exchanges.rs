@@ -378,6 +378,7 @@ impl Store {
         let options = ImportOptions {
             source: source.clone(),
             skip_bad: true,
+            sort_memory: None,
         };
         let mut report = PageReport {
             seq: w.seq,

@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod banks;
+mod bulk;
 mod codec;
 mod content;
 mod error;

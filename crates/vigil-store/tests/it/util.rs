@@ -61,5 +61,6 @@ pub(crate) fn opts(source: &str) -> vigil_store::ImportOptions {
     vigil_store::ImportOptions {
         source: source.to_string(),
         skip_bad: false,
+        sort_memory: None,
     }
 }

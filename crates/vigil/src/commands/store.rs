@@ -294,6 +294,7 @@ async fn import(store: &Store, actor: &str, a: cli::BankImportArgs) -> anyhow::R
         let options = ImportOptions {
             source,
             skip_bad: a.skip_bad,
+            sort_memory: None,
         };
         // An I/O error or a malformed file structure is fatal to the import of the file, even
         // with --skip-bad (a half-read file is not a file with bad records); a bad record is not.
