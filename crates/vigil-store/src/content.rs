@@ -135,6 +135,8 @@ pub struct SignalChange {
     pub signal_id: i64,
     /// The bank's id.
     pub bank_id: i64,
+    /// The content item it belongs to; `None` for a removed signal.
+    pub content_id: Option<i64>,
     /// The signal.
     pub signal: Signal,
     /// `false` when the signal was removed (deleted, or its bank deleted).
@@ -373,10 +375,22 @@ impl Store {
             .is_none();
         let batch = Batch::new(self.backend, bank_id, w.now, w.seq, &options.source);
         let mut feed = feed;
+        // PostgreSQL plans (its foreign-key checks' cached plans among them) from statistics
+        // that do not know the rows this transaction writes: planned for a small table, each
+        // check would scan it. Statistics refreshed as the tables grow (ANALYZE counts this
+        // transaction's own rows) keep every look-up on its index.
+        let mut written: u64 = 0;
+        let mut analyze_at: u64 = 4_096;
         while let Some(items) = feed.recv().await {
-            batch
-                .flush(w, items.map_err(spill)?, was_empty, &mut report)
-                .await?;
+            let items = items.map_err(spill)?;
+            written += items.len() as u64;
+            batch.flush(w, items, was_empty, &mut report).await?;
+            if self.backend == Backend::Postgres && written >= analyze_at {
+                sqlx::query("ANALYZE content, signals, provenance")
+                    .execute(&mut *w.tx)
+                    .await?;
+                analyze_at = written.saturating_mul(4);
+            }
         }
         sorter.join().map_err(|_| Error::Import {
             bank: bank.to_string(),
@@ -796,6 +810,52 @@ impl Store {
         Ok(upto)
     }
 
+    /// Every signal of the enabled banks (of bank `bank` only, enabled or not, if given), the
+    /// quarantined ones included, each with its effective quarantine end (the later of the
+    /// signal's and its content item's) — what a matcher loads before it follows
+    /// [`Store::changes_since`] from the number returned. Paged by signal id, so memory does not
+    /// grow with the bank; `f` sees each signal once, in id order, with `present` set.
+    ///
+    /// The number returned was read before the first page: on PostgreSQL (where pages are
+    /// separate snapshots) a signal changed meanwhile may show its newer state here *and* come
+    /// again from `changes_since`, so a follower must apply changes idempotently.
+    pub async fn signals_snapshot(
+        &self,
+        bank: Option<i64>,
+        mut f: impl FnMut(SignalChange),
+    ) -> Result<i64, Error> {
+        let mut tx = self.pool.begin().await?;
+        let upto: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'seq'")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let mut after = 0i64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT s.seq, s.id, s.bank_id, s.kind, s.value, \
+                 CASE WHEN c.disabled_until IS NULL THEN s.disabled_until \
+                      WHEN s.disabled_until IS NULL THEN c.disabled_until \
+                      WHEN s.disabled_until > c.disabled_until THEN s.disabled_until \
+                      ELSE c.disabled_until END, s.content_id \
+                 FROM signals s JOIN content c ON c.id = s.content_id \
+                 JOIN banks b ON b.id = s.bank_id \
+                 WHERE s.id > $1 AND (($2 = 0 AND b.enabled = 1) OR b.id = $2) \
+                 ORDER BY s.id LIMIT 10000",
+            )
+            .bind(after)
+            .bind(bank.unwrap_or(0))
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get(1)?;
+            for r in &rows {
+                f(change_from(r, true)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(upto)
+    }
+
     /// The signals added, changed or removed after change `after`, and the banks whose own
     /// fields changed, up to the newest change.
     pub async fn changes_since(&self, after: i64) -> Result<ChangeSet, Error> {
@@ -813,7 +873,7 @@ impl Store {
              CASE WHEN c.disabled_until IS NULL THEN s.disabled_until \
                   WHEN s.disabled_until IS NULL THEN c.disabled_until \
                   WHEN s.disabled_until > c.disabled_until THEN s.disabled_until \
-                  ELSE c.disabled_until END \
+                  ELSE c.disabled_until END, s.content_id \
              FROM signals s JOIN content c ON c.id = s.content_id \
              WHERE s.seq > $1 AND s.seq <= $2 ORDER BY s.seq, s.id",
         )
@@ -957,6 +1017,7 @@ fn change_from(r: &AnyRow, present: bool) -> Result<SignalChange, Error> {
         signal: signal_from(&r.try_get::<String, _>(3)?, &r.try_get::<String, _>(4)?)?,
         present,
         disabled_until: if present { r.try_get(5)? } else { None },
+        content_id: if present { Some(r.try_get(6)?) } else { None },
     })
 }
 
@@ -1003,6 +1064,24 @@ fn values(backend: Backend, rows: usize, row: &str) -> String {
         }
     }
     out
+}
+
+/// How a batch statement refers to an item's content row.
+enum Key<'a> {
+    Id(i64),
+    Ikey(&'a str),
+}
+
+impl<'a> Key<'a> {
+    fn bind(
+        self,
+        q: sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>>,
+    ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+        match self {
+            Key::Id(id) => q.bind(id),
+            Key::Ikey(k) => q.bind(k),
+        }
+    }
 }
 
 /// Sorted, merged items on their way to the tables. The bank id, the time and the change
@@ -1062,12 +1141,17 @@ impl<'a> Batch<'a> {
              external_id = COALESCE(excluded.external_id, content.external_id), \
              uri = COALESCE(excluded.uri, content.uri), \
              note = COALESCE(excluded.note, content.note), \
-             source = excluded.source, updated_at = excluded.updated_at, seq = excluded.seq",
+             source = excluded.source, updated_at = excluded.updated_at, seq = excluded.seq{}",
             values(
                 be,
                 items.len(),
                 &format!("({b},?,?,?,?,?,{now},{now},{seq})")
-            )
+            ),
+            if be == Backend::Postgres {
+                " RETURNING id, ikey"
+            } else {
+                ""
+            }
         );
         let mut q = sqlx::query(&sql);
         for it in &items {
@@ -1078,45 +1162,83 @@ impl<'a> Batch<'a> {
                 .bind(it.meta.as_ref().and_then(|m| m.note.as_deref()))
                 .bind(self.source);
         }
-        q.execute(&mut *w.tx).await?;
+        // Signals and provenance need each item's content id. PostgreSQL returns them (a join
+        // on the identity would be planned from statistics that do not yet know the rows this
+        // transaction wrote: a scan of the table per batch). On SQLite, whose driver hands
+        // returned rows over one by one between threads, the statements look each item up by
+        // identity instead (`VALUES` columns are `column1`, `column2`…); the look-ups follow
+        // the index in order.
+        let ids: Option<Vec<i64>> = if be == Backend::Postgres {
+            let mut ids = vec![0i64; items.len()];
+            for row in q.fetch_all(&mut *w.tx).await? {
+                let ikey: String = row.try_get(1)?;
+                let i = items
+                    .binary_search_by(|it| it.ikey.as_str().cmp(&ikey))
+                    .map_err(|_| Error::Invalid(format!("import: unexpected identity {ikey:?}")))?;
+                ids[i] = row.try_get(0)?;
+            }
+            if let Some(i) = ids.iter().position(|&id| id == 0) {
+                return Err(Error::Invalid(format!(
+                    "import: no content row came back for {:?}",
+                    items[i].ikey
+                )));
+            }
+            Some(ids)
+        } else {
+            q.execute(&mut *w.tx).await?;
+            None
+        };
+        // How a statement names an item's content row: its bound id, or a look-up by its bound
+        // identity.
+        let (from, content) = match &ids {
+            Some(_) => (String::new(), "v.column1"),
+            None => (
+                format!(" JOIN content c ON c.bank_id = {b} AND c.ikey = v.column1"),
+                "c.id",
+            ),
+        };
+        let key = |i: usize| -> Key<'_> {
+            match &ids {
+                Some(ids) => Key::Id(ids[i]),
+                None => Key::Ikey(&items[i].ikey),
+            }
+        };
 
-        // Signals and provenance find their content row by identity (VALUES columns are
-        // `column1`, `column2`… on both databases); the look-ups follow the index in order.
-        let sigs: Vec<(&str, &str, &str)> = items
+        let sigs: Vec<(usize, &str, &str)> = items
             .iter()
-            .flat_map(|it| {
+            .enumerate()
+            .flat_map(|(i, it)| {
                 it.signals
                     .iter()
-                    .map(move |(k, v)| (it.ikey.as_str(), k.as_str(), v.as_str()))
+                    .map(move |(k, v)| (i, k.as_str(), v.as_str()))
             })
             .collect();
         for chunk in sigs.chunks(BATCH_SIGNALS) {
             let sql = format!(
                 "INSERT INTO signals (content_id, bank_id, kind, value, seq) \
-                 SELECT c.id, {b}, v.column2, v.column3, {seq} FROM (VALUES {}) AS v \
-                 JOIN content c ON c.bank_id = {b} AND c.ikey = v.column1 WHERE 1 = 1 \
-                 ON CONFLICT (content_id, kind, value) DO NOTHING",
+                 SELECT {content}, {b}, v.column2, v.column3, {seq} FROM (VALUES {}) AS v{from} \
+                 WHERE 1 = 1 ON CONFLICT (content_id, kind, value) DO NOTHING",
                 values(be, chunk.len(), "(?,?,?)")
             );
             let mut q = sqlx::query(&sql);
-            for &(ikey, kind, value) in chunk {
-                q = q.bind(ikey).bind(kind).bind(value);
+            for &(i, kind, value) in chunk {
+                q = key(i).bind(q).bind(kind).bind(value);
             }
             report.signals_added += q.execute(&mut *w.tx).await?.rows_affected();
         }
 
-        let prov: Vec<(&str, &Meta)> = items
+        let prov: Vec<(usize, &Meta)> = items
             .iter()
-            .filter_map(|it| Some((it.ikey.as_str(), it.meta.as_deref()?)))
+            .enumerate()
+            .filter_map(|(i, it)| Some((i, it.meta.as_deref()?)))
             .filter(|(_, m)| m.record != bulk::NO_RECORD)
             .collect();
         if !prov.is_empty() {
             let sql = format!(
                 "INSERT INTO provenance (content_id, source, category_scheme, category, tags, \
                  first_seen, last_seen, record, imported_at) \
-                 SELECT c.id, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
-                 v.column8, {now} FROM (VALUES {}) AS v \
-                 JOIN content c ON c.bank_id = {b} AND c.ikey = v.column1 WHERE 1 = 1 \
+                 SELECT {content}, v.column2, v.column3, v.column4, v.column5, v.column6, \
+                 v.column7, v.column8, {now} FROM (VALUES {}) AS v{from} WHERE 1 = 1 \
                  ON CONFLICT (content_id, source) DO UPDATE SET \
                  category_scheme = excluded.category_scheme, category = excluded.category, \
                  tags = excluded.tags, first_seen = excluded.first_seen, \
@@ -1125,9 +1247,9 @@ impl<'a> Batch<'a> {
                 values(be, prov.len(), "(?,?,?,?,?,?,?,?)")
             );
             let mut q = sqlx::query(&sql);
-            for (ikey, m) in prov {
-                q = q
-                    .bind(ikey)
+            for (i, m) in prov {
+                q = key(i)
+                    .bind(q)
                     .bind(self.source)
                     .bind(&m.category_scheme)
                     .bind(&m.category)

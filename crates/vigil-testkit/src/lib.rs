@@ -6,7 +6,8 @@
 //! * [`read_csv`] reads the fixtures' simple CSV files (no quoted fields) into rows by column name.
 //! * [`decode_png_rgb8`] decodes a PNG to the 8-bit RGB pixels `PIL.Image.open(f).convert("RGB")`
 //!   gives for the conformance set: palette expanded, grey replicated, alpha dropped.
-//! * [`postgres::database`] gives each test a fresh database on a throwaway PostgreSQL server
+//! * [`postgres::databases`] gives a store test a fresh SQLite file and a fresh database on a
+//!   throwaway PostgreSQL server ([`postgres::database`])
 //!   (Unix socket only), or skips loudly — or fails when `VIGIL_REQUIRE_POSTGRES=1`.
 
 pub mod postgres;

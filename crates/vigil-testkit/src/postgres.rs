@@ -291,3 +291,37 @@ fn is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+/// A database a test runs against, and what keeps it alive.
+#[derive(Debug)]
+pub struct TestDb {
+    /// `sqlite` or `postgres`.
+    pub name: &'static str,
+    /// Its URL, for `vigil_store::Store::open` (or a child process).
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// An SQLite database file in a fresh temporary directory.
+pub fn sqlite_database() -> TestDb {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    TestDb {
+        name: "sqlite",
+        url: format!("sqlite://{}", dir.path().join("vigil.db").display()),
+        _dir: Some(dir),
+    }
+}
+
+/// The databases a store test runs on: a fresh SQLite file and, when a server can be had (see
+/// [`database`]), a fresh PostgreSQL database.
+pub fn databases(test: &str) -> Vec<TestDb> {
+    let mut out = vec![sqlite_database()];
+    if let Some(url) = database(test) {
+        out.push(TestDb {
+            name: "postgres",
+            url,
+            _dir: None,
+        });
+    }
+    out
+}

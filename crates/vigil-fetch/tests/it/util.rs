@@ -9,33 +9,30 @@ pub(crate) struct Db {
     pub(crate) name: &'static str,
     pub(crate) url: String,
     pub(crate) store: Store,
-    _dir: Option<tempfile::TempDir>,
+    _db: vigil_testkit::postgres::TestDb,
 }
 
-/// A fresh SQLite store and, if available, a fresh PostgreSQL store (as vigil-store's tests).
+async fn open(db: vigil_testkit::postgres::TestDb) -> Db {
+    Db {
+        name: db.name,
+        url: db.url.clone(),
+        store: Store::open(&db.url).await.unwrap(),
+        _db: db,
+    }
+}
+
+/// A fresh SQLite store and, if available, a fresh PostgreSQL store.
 pub(crate) async fn stores(test: &str) -> Vec<Db> {
-    let mut out = vec![sqlite().await];
-    if let Some(url) = vigil_testkit::postgres::database(test) {
-        out.push(Db {
-            name: "postgres",
-            store: Store::open(&url).await.unwrap(),
-            url,
-            _dir: None,
-        });
+    let mut out = Vec::new();
+    for db in vigil_testkit::postgres::databases(test) {
+        out.push(open(db).await);
     }
     out
 }
 
 /// A fresh SQLite store.
 pub(crate) async fn sqlite() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("vigil.db").display());
-    Db {
-        name: "sqlite",
-        store: Store::open(&url).await.unwrap(),
-        url,
-        _dir: Some(dir),
-    }
+    open(vigil_testkit::postgres::sqlite_database()).await
 }
 
 /// A PDQ hash from a seed (distinct seeds, distinct hashes).

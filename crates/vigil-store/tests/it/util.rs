@@ -6,26 +6,18 @@ pub(crate) struct Db {
     pub(crate) name: &'static str,
     pub(crate) url: String,
     pub(crate) store: Store,
-    _dir: Option<tempfile::TempDir>,
+    _db: vigil_testkit::postgres::TestDb,
 }
 
 /// A fresh SQLite store and, if available, a fresh PostgreSQL store.
 pub(crate) async fn stores(test: &str) -> Vec<Db> {
     let mut out = Vec::new();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("vigil.db").display());
-    out.push(Db {
-        name: "sqlite",
-        store: Store::open(&url).await.unwrap(),
-        url,
-        _dir: Some(dir),
-    });
-    if let Some(url) = vigil_testkit::postgres::database(test) {
+    for db in vigil_testkit::postgres::databases(test) {
         out.push(Db {
-            name: "postgres",
-            store: Store::open(&url).await.unwrap(),
-            url,
-            _dir: None,
+            name: db.name,
+            url: db.url.clone(),
+            store: Store::open(&db.url).await.unwrap(),
+            _db: db,
         });
     }
     out
