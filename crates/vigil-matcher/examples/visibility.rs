@@ -38,6 +38,18 @@ fn pdq(h: &Hash256) -> Signal {
     Signal::new(SignalKind::Pdq, &h.to_hex()).expect("a valid PDQ hex")
 }
 
+/// The process's resident memory (Linux), KiB; 0 elsewhere.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
@@ -73,9 +85,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let mut m = Matcher::load(&store).await?;
     println!(
-        "matcher load: {:.0} ms ({} active signals)",
+        "matcher load: {:.0} ms ({} active signals); process RSS {} MiB, of which the \
+         example's own copy of the hashes {} MiB",
         ms(t),
-        m.active()
+        m.active(),
+        rss_kib() / 1024,
+        (n * 32) >> 20
     );
 
     let mut refresh = Vec::new();

@@ -24,7 +24,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use vigil_core::Hash256;
-use vigil_exchange::record::Signal;
+use vigil_exchange::record::{Signal, SignalKind};
 use vigil_index::Index;
 use vigil_store::{Bank, BankKind, SignalChange, Store};
 
@@ -89,12 +89,37 @@ pub struct Refreshed {
     pub banks_loaded: usize,
 }
 
+/// A held signal's value: PDQ hashes as their 32 bytes (most signals, kept small), other kinds
+/// as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    Pdq(Hash256),
+    Other(Box<Signal>),
+}
+
+impl Value {
+    fn of(signal: Signal) -> Value {
+        match signal.pdq() {
+            Some(h) => Value::Pdq(h),
+            None => Value::Other(Box::new(signal)),
+        }
+    }
+
+    fn signal(&self) -> Signal {
+        match self {
+            Value::Pdq(h) => Signal::new(SignalKind::Pdq, &h.to_hex())
+                .expect("a PDQ hash's hex is a valid PDQ signal"),
+            Value::Other(s) => (**s).clone(),
+        }
+    }
+}
+
 /// A signal of an enabled bank.
 #[derive(Debug, Clone)]
 struct Held {
     bank_id: i64,
     content_id: i64,
-    signal: Signal,
+    value: Value,
     /// The effective quarantine end (ms since the Unix epoch), if any.
     disabled_until: Option<i64>,
     /// In the index / exact map now.
@@ -287,7 +312,7 @@ impl Matcher {
             bank_id: bank.id,
             content_id: h.content_id,
             signal_id: id,
-            signal: h.signal.clone(),
+            signal: h.value.signal(),
             distance,
         };
         match bank.kind {
@@ -322,7 +347,7 @@ impl Matcher {
         let held = Held {
             bank_id: c.bank_id,
             content_id,
-            signal: c.signal,
+            value: Value::of(c.signal),
             disabled_until: c.disabled_until,
             active: active_now,
         };
@@ -331,11 +356,11 @@ impl Matcher {
         }
         match (was_active, active_now) {
             (false, true) => {
-                self.activate(id, &held.signal);
+                self.activate(id, &held.value);
                 r.activated += 1;
             }
             (true, false) => {
-                self.deactivate(id, &held.signal);
+                self.deactivate(id, &held.value);
                 r.deactivated += 1;
             }
             _ => {}
@@ -350,7 +375,7 @@ impl Matcher {
                 self.lapses.remove(&(u, id));
             }
             if h.active {
-                self.deactivate(id, &h.signal);
+                self.deactivate(id, &h.value);
                 r.deactivated += 1;
             }
         }
@@ -380,24 +405,24 @@ impl Matcher {
                 && !h.active
             {
                 h.active = true;
-                let signal = h.signal.clone();
-                self.activate(id, &signal);
+                let value = h.value.clone();
+                self.activate(id, &value);
                 r.activated += 1;
             }
         }
     }
 
-    fn activate(&mut self, id: i64, signal: &Signal) {
-        match signal.pdq() {
-            Some(h) => {
+    fn activate(&mut self, id: i64, value: &Value) {
+        match value {
+            Value::Pdq(h) => {
                 if let Some(pairs) = &mut self.loading {
-                    pairs.push((h, id as u64));
+                    pairs.push((*h, id as u64));
                 } else {
-                    self.pdq.insert(h, id as u64);
+                    self.pdq.insert(*h, id as u64);
                 }
             }
-            None => {
-                let ids = self.exact.entry(signal.clone()).or_default();
+            Value::Other(signal) => {
+                let ids = self.exact.entry((**signal).clone()).or_default();
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -405,21 +430,21 @@ impl Matcher {
         }
     }
 
-    fn deactivate(&mut self, id: i64, signal: &Signal) {
-        match signal.pdq() {
-            Some(h) => {
+    fn deactivate(&mut self, id: i64, value: &Value) {
+        match value {
+            Value::Pdq(h) => {
                 if let Some(pairs) = &mut self.loading {
                     // A snapshot shows each signal once: this does not happen while loading.
-                    pairs.retain(|p| *p != (h, id as u64));
+                    pairs.retain(|p| *p != (*h, id as u64));
                 } else {
-                    self.pdq.remove(&h, id as u64);
+                    self.pdq.remove(h, id as u64);
                 }
             }
-            None => {
-                if let Some(ids) = self.exact.get_mut(signal) {
+            Value::Other(signal) => {
+                if let Some(ids) = self.exact.get_mut(&**signal) {
                     ids.retain(|&x| x != id);
                     if ids.is_empty() {
-                        self.exact.remove(signal);
+                        self.exact.remove(&**signal);
                     }
                 }
             }
