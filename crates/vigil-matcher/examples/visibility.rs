@@ -82,15 +82,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     println!("import of {n} hashes: {:.0} ms", ms(t));
+    let before = rss_kib();
     let t = Instant::now();
     let mut m = Matcher::load(&store).await?;
+    let after = rss_kib();
     println!(
-        "matcher load: {:.0} ms ({} active signals); process RSS {} MiB, of which the \
-         example's own copy of the hashes {} MiB",
+        "matcher load: {:.0} ms ({} active signals); process RSS {} MiB -> {} MiB (+{} MiB; the \
+         import's freed memory may be reused, so the matcher's own size is at least this)",
         ms(t),
         m.active(),
-        rss_kib() / 1024,
-        (n * 32) >> 20
+        before / 1024,
+        after / 1024,
+        after.saturating_sub(before) / 1024
     );
 
     let mut refresh = Vec::new();
