@@ -33,7 +33,8 @@
 //!
 //! It parses no file format (that is [`vigil_exchange`]'s job: imports take its
 //! [`vigil_exchange::record::Record`]s), holds no index (a matcher builds one from
-//! [`Store::active_signals`] and follows [`Store::changes_since`]), and serves no HTTP.
+//! [`Store::signals_snapshot`] and follows [`Store::changes_since`]: that is `vigil-matcher`),
+//! and serves no HTTP.
 
 #![warn(missing_docs)]
 

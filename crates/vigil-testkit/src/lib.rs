@@ -102,3 +102,17 @@ pub fn decode_png_rgb8(path: &Path) -> (Vec<u8>, usize, usize, Option<Vec<u8>>) 
     };
     (rgb, w, h, grey)
 }
+
+/// 64 hex digits (a PDQ hash) made from a seed: distinct seeds give distinct hashes. For tests
+/// that need many different, reproducible placeholder hashes.
+pub fn seeded_pdq_hex(seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1234_5678;
+    let mut hex = String::with_capacity(64);
+    for _ in 0..4 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        hex.push_str(&format!("{x:016x}"));
+    }
+    hex
+}

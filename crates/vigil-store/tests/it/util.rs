@@ -25,15 +25,7 @@ pub(crate) async fn stores(test: &str) -> Vec<Db> {
 
 /// A PDQ hash from a seed (distinct seeds, distinct hashes).
 pub(crate) fn pdq(seed: u64) -> Signal {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1234_5678;
-    let mut hex = String::new();
-    for _ in 0..4 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        hex.push_str(&format!("{x:016x}"));
-    }
-    Signal::new(SignalKind::Pdq, &hex).unwrap()
+    Signal::new(SignalKind::Pdq, &vigil_testkit::seeded_pdq_hex(seed)).unwrap()
 }
 
 pub(crate) fn md5(seed: u64) -> Signal {
