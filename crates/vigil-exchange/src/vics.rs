@@ -887,6 +887,14 @@ fn media_record(
     }) {
         return Err("media has no MD5, SHA1 or PhotoDNA".to_string().into());
     }
+    // The members' order in the file means nothing: the signals come in one order (the one the
+    // writer uses: MD5, SHA1, PhotoDNA), so a file written back reads back the same, and a media
+    // without a MediaID is identified by the same first signal however its members are ordered.
+    r.signals.sort_by_key(|s| match s.kind() {
+        SignalKind::Md5 => 0,
+        SignalKind::Sha1 => 1,
+        _ => 2,
+    });
     Ok(r)
 }
 

@@ -483,6 +483,15 @@ fn parsed_files_write_back_identically() {
             .replace("\"Category\": 5", "\"Category\": 4"),
             us(),
         ),
+        // Fuzz-found: SHA1 before MD5 in the file (signals come in the writer's order).
+        (
+            format!(
+                "{{\"@odata.context\":\"{US_MEDIA}\",\"value\":[{{\"MediaID\":1,\
+                 \"SHA1\":\"da39a3ee5e6b4b0d3255bfef95601890afd80709\",\
+                 \"MD5\":\"d41d8cd98f00b204e9800998ecf8427e\"}}]}}"
+            ),
+            us(),
+        ),
         // Fuzz-found: a member with an empty name is legal JSON and kept.
         (
             format!(
