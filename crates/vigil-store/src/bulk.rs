@@ -105,15 +105,15 @@ const RUN_BUF: usize = 64 << 10;
 /// One record, as the import writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Item {
-    /// The identity within the bank (`id:…` or `sig:<kind>:<value>`).
-    pub ikey: String,
+    /// The identity within the bank, as a sort key ([`crate::value::key`]).
+    pub ikey: Vec<u8>,
     /// Position in the input (1-based).
     pub n: u64,
     /// Everything but the signals; `None` for a record that carried nothing else (a plain
     /// list's line), which keeps such items small.
     pub meta: Option<Box<Meta>>,
-    /// `(kind, value)` of each signal.
-    pub signals: Vec<(String, String)>,
+    /// `(kind, value)` of each signal, the value as stored ([`crate::value`]).
+    pub signals: Vec<(String, Vec<u8>)>,
 }
 
 /// A record's fields besides its identity and signals.
@@ -182,7 +182,7 @@ impl Item {
 
     fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
         w.write_all(&self.n.to_le_bytes())?;
-        put(w, Some(&self.ikey))?;
+        put_bytes(w, Some(&self.ikey))?;
         match &self.meta {
             None => w.write_all(&[0])?,
             Some(m) => {
@@ -205,7 +205,7 @@ impl Item {
         w.write_all(&(self.signals.len() as u32).to_le_bytes())?;
         for (k, v) in &self.signals {
             put(w, Some(k))?;
-            put(w, Some(v))?;
+            put_bytes(w, Some(v))?;
         }
         Ok(())
     }
@@ -218,7 +218,7 @@ impl Item {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(e),
         }
-        let ikey = need(get(r)?)?;
+        let ikey = need(get_bytes(r)?)?;
         let mut flag = [0u8; 1];
         r.read_exact(&mut flag)?;
         let meta = match flag[0] {
@@ -244,7 +244,7 @@ impl Item {
         let count = u32_from(r)?;
         let mut signals = Vec::with_capacity(count.min(1024) as usize);
         for _ in 0..count {
-            signals.push((need(get(r)?)?, need(get(r)?)?));
+            signals.push((need(get(r)?)?, need(get_bytes(r)?)?));
         }
         Ok(Some(Item {
             ikey,
@@ -258,6 +258,10 @@ impl Item {
 const NONE: u32 = u32::MAX;
 
 fn put(w: &mut impl Write, s: Option<&str>) -> io::Result<()> {
+    put_bytes(w, s.map(str::as_bytes))
+}
+
+fn put_bytes(w: &mut impl Write, s: Option<&[u8]>) -> io::Result<()> {
     match s {
         None => w.write_all(&NONE.to_le_bytes()),
         Some(s) => {
@@ -266,7 +270,7 @@ fn put(w: &mut impl Write, s: Option<&str>) -> io::Result<()> {
                 .filter(|&l| l != NONE)
                 .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "field over 4 GiB"))?;
             w.write_all(&len.to_le_bytes())?;
-            w.write_all(s.as_bytes())
+            w.write_all(s)
         }
     }
 }
@@ -278,18 +282,23 @@ fn u32_from(r: &mut impl Read) -> io::Result<u32> {
 }
 
 fn get(r: &mut impl Read) -> io::Result<Option<String>> {
+    get_bytes(r)?
+        .map(String::from_utf8)
+        .transpose()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "run file: not UTF-8"))
+}
+
+fn get_bytes(r: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
     let len = u32_from(r)?;
     if len == NONE {
         return Ok(None);
     }
     let mut buf = vec![0u8; len as usize];
     r.read_exact(&mut buf)?;
-    String::from_utf8(buf)
-        .map(Some)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "run file: not UTF-8"))
+    Ok(Some(buf))
 }
 
-fn need(s: Option<String>) -> io::Result<String> {
+fn need<T>(s: Option<T>) -> io::Result<T> {
     s.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "run file: missing field"))
 }
 
@@ -357,9 +366,8 @@ impl Sorter {
 /// `(first 16 bytes of the identity, index)` pairs, which settles most comparisons without
 /// following a pointer, rather than moving the items themselves.
 fn sorted(items: Vec<Item>) -> Vec<Item> {
-    let head = |k: &str| {
+    let head = |k: &[u8]| {
         let mut b = [0u8; 16];
-        let k = k.as_bytes();
         let n = k.len().min(16);
         b[..n].copy_from_slice(&k[..n]);
         u128::from_be_bytes(b)
@@ -406,7 +414,7 @@ impl Iterator for Sorted {
 pub(crate) struct Merge {
     readers: Vec<BufReader<File>>,
     heads: Vec<Option<Item>>,
-    heap: BinaryHeap<Reverse<(String, u64, usize)>>,
+    heap: BinaryHeap<Reverse<(Vec<u8>, u64, usize)>>,
     failed: bool,
 }
 
@@ -475,7 +483,7 @@ mod tests {
 
     fn item(ikey: &str, n: u64) -> Item {
         Item {
-            ikey: ikey.to_string(),
+            ikey: ikey.as_bytes().to_vec(),
             n,
             meta: Meta {
                 external_id: n.is_multiple_of(3).then(|| format!("x{n}")),
@@ -485,7 +493,7 @@ mod tests {
                 ..Meta::default()
             }
             .boxed(),
-            signals: vec![("pdq".to_string(), format!("{n:064x}"))],
+            signals: vec![("pdq".to_string(), n.to_be_bytes().to_vec())],
         }
     }
 

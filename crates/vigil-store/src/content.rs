@@ -8,7 +8,7 @@ use vigil_exchange::record::{Record, Signal, SignalKind};
 
 use crate::bulk::{self, Item, Meta};
 use crate::codec::{apply_record_json, record_json, scheme_name};
-use crate::{Backend, Error, Store, Write, now_ms};
+use crate::{Backend, Error, Store, Write, now_ms, value};
 
 /// A content item as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,16 +208,6 @@ pub struct Verdict {
     pub note: Option<String>,
 }
 
-/// The identity of a record within a bank: its first external id, else its first signal.
-fn identity(r: &Record) -> Option<String> {
-    if let Some(id) = r.ids.first() {
-        return Some(format!("id:{id}"));
-    }
-    r.signals
-        .first()
-        .map(|s| format!("sig:{}:{}", s.kind().name(), s.value()))
-}
-
 fn signal_from(kind: &str, value: &str) -> Result<Signal, Error> {
     Signal::new(SignalKind::from_name(kind), value)
         .map_err(|e| Error::Invalid(format!("stored signal {kind}:{value}: {e}")))
@@ -305,11 +295,11 @@ impl Store {
                     });
                 }
             };
-            let ikey = match identity(&r) {
+            let ikey = match value::identity(&r) {
                 Some(k) if !r.signals.is_empty() => k,
                 other => {
                     let e = match other {
-                        Some(k) => format!("record {k:?} has no signal"),
+                        Some(k) => format!("record {} has no signal", value::shown(&k)),
                         None => format!("record {} has no signal", n + 1),
                     };
                     if options.skip_bad {
@@ -344,7 +334,7 @@ impl Store {
                 signals: r
                     .signals
                     .iter()
-                    .map(|s| (s.kind().name().to_string(), s.value().to_string()))
+                    .map(|s| (s.kind().name().to_string(), value::signal_bytes(s)))
                     .collect(),
                 ikey,
             });
@@ -381,10 +371,19 @@ impl Store {
         // transaction's own rows) keep every look-up on its index.
         let mut written: u64 = 0;
         let mut analyze_at: u64 = 4_096;
-        while let Some(items) = feed.recv().await {
+        let mut waited = std::time::Duration::ZERO;
+        let mut flushing = std::time::Duration::ZERO;
+        loop {
+            let t0 = std::time::Instant::now();
+            let Some(items) = feed.recv().await else {
+                break;
+            };
+            waited += t0.elapsed();
             let items = items.map_err(spill)?;
             written += items.len() as u64;
+            let t1 = std::time::Instant::now();
             batch.flush(w, items, was_empty, &mut report).await?;
+            flushing += t1.elapsed();
             if self.backend == Backend::Postgres && written >= analyze_at {
                 sqlx::query("ANALYZE content, signals, provenance")
                     .execute(&mut *w.tx)
@@ -396,7 +395,13 @@ impl Store {
             bank: bank.to_string(),
             why: "the import's sorting thread failed".to_string(),
         })?;
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, "import: written");
+        // Time waiting for sorted batches, and writing them (statements built and run).
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            waited_ms = waited.as_millis() as u64,
+            writing_ms = flushing.as_millis() as u64,
+            "import: written"
+        );
 
         // Items that existed still changed (their provenance): mark their signals.
         if report.updated > 0 {
@@ -436,23 +441,25 @@ impl Store {
     ) -> Result<u64, Error> {
         let mut removed = 0;
         for id in external_ids {
-            let ikey = format!("id:{id}");
+            let ikey = id.as_bytes();
             sqlx::query(
                 "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value) \
                  SELECT $1, s.bank_id, s.id, s.kind, s.value FROM signals s \
-                 JOIN content c ON c.id = s.content_id WHERE c.bank_id = $2 AND c.ikey = $3",
+                 JOIN content c ON c.id = s.content_id \
+                 WHERE c.bank_id = $2 AND c.ikind = '' AND c.ikey = $3",
             )
             .bind(w.seq)
             .bind(bank_id)
-            .bind(&ikey)
+            .bind(ikey)
             .execute(&mut *w.tx)
             .await?;
-            removed += sqlx::query("DELETE FROM content WHERE bank_id = $1 AND ikey = $2")
-                .bind(bank_id)
-                .bind(&ikey)
-                .execute(&mut *w.tx)
-                .await?
-                .rows_affected();
+            removed +=
+                sqlx::query("DELETE FROM content WHERE bank_id = $1 AND ikind = '' AND ikey = $2")
+                    .bind(bank_id)
+                    .bind(ikey)
+                    .execute(&mut *w.tx)
+                    .await?
+                    .rows_affected();
         }
         if !external_ids.is_empty() {
             w.audit(
@@ -476,8 +483,9 @@ impl Store {
         record: Record,
         source: &str,
     ) -> Result<i64, Error> {
-        let ikey = identity(&record)
+        let key = value::identity(&record)
             .ok_or_else(|| Error::Invalid("a content item needs at least one signal".into()))?;
+        let (ikind, ikey) = value::split(&key);
         self.import::<String>(
             actor,
             bank,
@@ -491,9 +499,10 @@ impl Store {
         .await?;
         let row = sqlx::query(
             "SELECT c.id FROM content c JOIN banks b ON b.id = c.bank_id \
-             WHERE b.name = $1 AND c.ikey = $2",
+             WHERE b.name = $1 AND c.ikind = $2 AND c.ikey = $3",
         )
         .bind(bank)
+        .bind(ikind)
         .bind(ikey)
         .fetch_one(&self.pool)
         .await?;
@@ -597,7 +606,7 @@ impl Store {
         .bind(until)
         .bind(w.seq)
         .bind(signal.kind().name())
-        .bind(signal.value())
+        .bind(value::signal_bytes(signal))
         .bind(i64::from(bank_id.is_some()))
         .bind(bank_id.unwrap_or(0))
         .execute(&mut *w.tx)
@@ -680,7 +689,7 @@ impl Store {
              WHERE s.kind = $1 AND s.value = $2 ORDER BY b.name, s.content_id",
         )
         .bind(signal.kind().name())
-        .bind(signal.value())
+        .bind(value::signal_bytes(signal))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -753,9 +762,9 @@ impl Store {
                         break;
                     }
                     if cid == id {
-                        rec.signals.push(signal_from(
+                        rec.signals.push(value::from_bytes(
                             &s.try_get::<String, _>(1)?,
-                            &s.try_get::<String, _>(2)?,
+                            &s.try_get::<Vec<u8>, _>(2)?,
                         )?);
                     }
                     sigs.next();
@@ -1014,7 +1023,7 @@ fn change_from(r: &AnyRow, present: bool) -> Result<SignalChange, Error> {
         seq: r.try_get(0)?,
         signal_id: r.try_get(1)?,
         bank_id: r.try_get(2)?,
-        signal: signal_from(&r.try_get::<String, _>(3)?, &r.try_get::<String, _>(4)?)?,
+        signal: value::from_bytes(&r.try_get::<String, _>(3)?, &r.try_get::<Vec<u8>, _>(4)?)?,
         present,
         disabled_until: if present { r.try_get(5)? } else { None },
         content_id: if present { Some(r.try_get(6)?) } else { None },
@@ -1026,7 +1035,7 @@ fn stored_signal(r: &AnyRow) -> Result<StoredSignal, Error> {
         id: r.try_get(0)?,
         content_id: r.try_get(1)?,
         bank_id: r.try_get(2)?,
-        signal: signal_from(&r.try_get::<String, _>(3)?, &r.try_get::<String, _>(4)?)?,
+        signal: value::from_bytes(&r.try_get::<String, _>(3)?, &r.try_get::<Vec<u8>, _>(4)?)?,
         disabled_until: r.try_get(5)?,
     })
 }
@@ -1066,10 +1075,10 @@ fn values(backend: Backend, rows: usize, row: &str) -> String {
     out
 }
 
-/// How a batch statement refers to an item's content row.
+/// How a batch statement refers to an item's content row: its id, or its identity.
 enum Key<'a> {
     Id(i64),
-    Ikey(&'a str),
+    Identity(&'a str, &'a [u8]),
 }
 
 impl<'a> Key<'a> {
@@ -1079,7 +1088,7 @@ impl<'a> Key<'a> {
     ) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
         match self {
             Key::Id(id) => q.bind(id),
-            Key::Ikey(k) => q.bind(k),
+            Key::Identity(ikind, ikey) => q.bind(ikind).bind(ikey),
         }
     }
 }
@@ -1122,12 +1131,14 @@ impl<'a> Batch<'a> {
             0
         } else {
             let sql = format!(
-                "SELECT COUNT(*) FROM content WHERE bank_id = {b} AND ikey IN ({})",
-                values(be, items.len(), "?")
+                "SELECT COUNT(*) FROM (VALUES {}) AS v CROSS JOIN content c \
+                 WHERE c.bank_id = {b} AND c.ikind = v.column1 AND c.ikey = v.column2",
+                values(be, items.len(), "(?,?)")
             );
             let mut q = sqlx::query(&sql);
             for it in &items {
-                q = q.bind(&it.ikey);
+                let (ikind, ikey) = value::split(&it.ikey);
+                q = q.bind(ikind).bind(ikey);
             }
             q.fetch_one(&mut *w.tx).await?.try_get(0)?
         };
@@ -1135,9 +1146,9 @@ impl<'a> Batch<'a> {
         report.created += (items.len() as i64 - existing) as u64;
 
         let sql = format!(
-            "INSERT INTO content (bank_id, ikey, external_id, uri, note, source, created_at, \
-             updated_at, seq) VALUES {} \
-             ON CONFLICT (bank_id, ikey) DO UPDATE SET \
+            "INSERT INTO content (bank_id, ikind, ikey, external_id, uri, note, source, \
+             created_at, updated_at, seq) VALUES {} \
+             ON CONFLICT (bank_id, ikind, ikey) DO UPDATE SET \
              external_id = COALESCE(excluded.external_id, content.external_id), \
              uri = COALESCE(excluded.uri, content.uri), \
              note = COALESCE(excluded.note, content.note), \
@@ -1145,18 +1156,20 @@ impl<'a> Batch<'a> {
             values(
                 be,
                 items.len(),
-                &format!("({b},?,?,?,?,?,{now},{now},{seq})")
+                &format!("({b},?,?,?,?,?,?,{now},{now},{seq})")
             ),
             if be == Backend::Postgres {
-                " RETURNING id, ikey"
+                " RETURNING id, ikind, ikey"
             } else {
                 ""
             }
         );
         let mut q = sqlx::query(&sql);
         for it in &items {
+            let (ikind, ikey) = value::split(&it.ikey);
             q = q
-                .bind(&it.ikey)
+                .bind(ikind)
+                .bind(ikey)
                 .bind(it.meta.as_ref().and_then(|m| m.external_id.as_deref()))
                 .bind(it.meta.as_ref().and_then(|m| m.uri.as_deref()))
                 .bind(it.meta.as_ref().and_then(|m| m.note.as_deref()))
@@ -1171,54 +1184,117 @@ impl<'a> Batch<'a> {
         let ids: Option<Vec<i64>> = if be == Backend::Postgres {
             let mut ids = vec![0i64; items.len()];
             for row in q.fetch_all(&mut *w.tx).await? {
-                let ikey: String = row.try_get(1)?;
+                let key = value::key(
+                    &row.try_get::<String, _>(1)?,
+                    &row.try_get::<Vec<u8>, _>(2)?,
+                );
                 let i = items
-                    .binary_search_by(|it| it.ikey.as_str().cmp(&ikey))
-                    .map_err(|_| Error::Invalid(format!("import: unexpected identity {ikey:?}")))?;
+                    .binary_search_by(|it| it.ikey.cmp(&key))
+                    .map_err(|_| {
+                        Error::Invalid(format!(
+                            "import: unexpected identity {}",
+                            value::shown(&key)
+                        ))
+                    })?;
                 ids[i] = row.try_get(0)?;
             }
             if let Some(i) = ids.iter().position(|&id| id == 0) {
                 return Err(Error::Invalid(format!(
-                    "import: no content row came back for {:?}",
-                    items[i].ikey
+                    "import: no content row came back for {}",
+                    value::shown(&items[i].ikey)
                 )));
             }
             Some(ids)
         } else {
-            q.execute(&mut *w.tx).await?;
-            None
+            let done = q.execute(&mut *w.tx).await?;
+            let n = items.len() as i64;
+            if existing == 0 && done.rows_affected() == n as u64 {
+                // Every item was new, so SQLite gave the rows one more than the largest id, in
+                // `VALUES` order, each in turn (this transaction holds the write lock): ids
+                // `last - n + 1 ..= last`. Checked, and looked up by identity if not so.
+                let last: i64 = sqlx::query("SELECT last_insert_rowid()")
+                    .fetch_one(&mut *w.tx)
+                    .await?
+                    .try_get(0)?;
+                // By id alone: asked for `bank_id = ?` as well, SQLite's planner (which has no
+                // statistics) would search the bank's index instead of the id range.
+                let row = sqlx::query(
+                    "SELECT COUNT(*), MIN(bank_id), MAX(bank_id), MIN(seq), MAX(seq) \
+                     FROM content WHERE id BETWEEN $1 AND $2",
+                )
+                .bind(last - n + 1)
+                .bind(last)
+                .fetch_one(&mut *w.tx)
+                .await?;
+                let found = if (1..=4).all(|i| {
+                    row.try_get::<Option<i64>, _>(i).ok().flatten()
+                        == Some(if i <= 2 { b } else { seq })
+                }) {
+                    row.try_get::<i64, _>(0)?
+                } else {
+                    -1
+                };
+                (found == n).then(|| (last - n + 1..=last).collect())
+            } else {
+                None
+            }
         };
-        // How a statement names an item's content row: its bound id, or a look-up by its bound
-        // identity.
-        let (from, content) = match &ids {
-            Some(_) => (String::new(), "v.column1"),
-            None => (
-                format!(" JOIN content c ON c.bank_id = {b} AND c.ikey = v.column1"),
-                "c.id",
-            ),
+        // How a statement gets each row's content id: bound (`VALUES (?, …)`, the id first), or
+        // looked up by the item's bound identity, `ikind` and `ikey` first. The look-up is a
+        // CROSS JOIN, which SQLite takes as "for each row of `VALUES`, search the index":
+        // without statistics its planner may otherwise scan every item of the bank and probe
+        // the `VALUES` rows, which makes an import quadratic.
+        //
+        // `row` lists the other columns: `?` for a bound value, else SQL.
+        let source = |row: &str, n: usize| -> String {
+            if ids.is_some() {
+                format!("VALUES {}", values(be, n, &format!("(?,{row})")))
+            } else {
+                let mut k = 2;
+                let cols: Vec<String> = row
+                    .split(',')
+                    .map(|c| {
+                        if c == "?" {
+                            k += 1;
+                            format!("v.column{k}")
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect();
+                let marks = vec!["?"; k].join(",");
+                format!(
+                    "SELECT c.id, {} FROM (VALUES {}) AS v CROSS JOIN content c \
+                     WHERE c.bank_id = {b} AND c.ikind = v.column1 AND c.ikey = v.column2",
+                    cols.join(", "),
+                    values(be, n, &format!("({marks})"))
+                )
+            }
         };
         let key = |i: usize| -> Key<'_> {
             match &ids {
                 Some(ids) => Key::Id(ids[i]),
-                None => Key::Ikey(&items[i].ikey),
+                None => {
+                    let (ikind, ikey) = value::split(&items[i].ikey);
+                    Key::Identity(ikind, ikey)
+                }
             }
         };
 
-        let sigs: Vec<(usize, &str, &str)> = items
+        let sigs: Vec<(usize, &str, &[u8])> = items
             .iter()
             .enumerate()
             .flat_map(|(i, it)| {
                 it.signals
                     .iter()
-                    .map(move |(k, v)| (i, k.as_str(), v.as_str()))
+                    .map(move |(k, v)| (i, k.as_str(), v.as_slice()))
             })
             .collect();
         for chunk in sigs.chunks(BATCH_SIGNALS) {
             let sql = format!(
-                "INSERT INTO signals (content_id, bank_id, kind, value, seq) \
-                 SELECT {content}, {b}, v.column2, v.column3, {seq} FROM (VALUES {}) AS v{from} \
-                 WHERE 1 = 1 ON CONFLICT (content_id, kind, value) DO NOTHING",
-                values(be, chunk.len(), "(?,?,?)")
+                "INSERT INTO signals (content_id, bank_id, kind, value, seq) {} \
+                 ON CONFLICT (kind, value, content_id) DO NOTHING",
+                source(&format!("{b},?,?,{seq}"), chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for &(i, kind, value) in chunk {
@@ -1236,15 +1312,13 @@ impl<'a> Batch<'a> {
         if !prov.is_empty() {
             let sql = format!(
                 "INSERT INTO provenance (content_id, source, category_scheme, category, tags, \
-                 first_seen, last_seen, record, imported_at) \
-                 SELECT {content}, v.column2, v.column3, v.column4, v.column5, v.column6, \
-                 v.column7, v.column8, {now} FROM (VALUES {}) AS v{from} WHERE 1 = 1 \
+                 first_seen, last_seen, record, imported_at) {} \
                  ON CONFLICT (content_id, source) DO UPDATE SET \
                  category_scheme = excluded.category_scheme, category = excluded.category, \
                  tags = excluded.tags, first_seen = excluded.first_seen, \
                  last_seen = excluded.last_seen, record = excluded.record, \
                  imported_at = excluded.imported_at",
-                values(be, prov.len(), "(?,?,?,?,?,?,?,?)")
+                source(&format!("?,?,?,?,?,?,?,{now}"), prov.len())
             );
             let mut q = sqlx::query(&sql);
             for (i, m) in prov {

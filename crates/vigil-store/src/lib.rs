@@ -45,12 +45,13 @@ mod content;
 mod error;
 mod exchanges;
 mod schema;
+mod value;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 pub use banks::{Bank, BankKind, BankUpdate, NewBank};
 pub use content::{
@@ -132,6 +133,7 @@ impl Store {
             url: shown.clone(),
             why: e.to_string(),
         })?;
+
         let pool = AnyPoolOptions::new()
             // One in-memory SQLite database exists per connection: keep exactly one.
             .max_connections(if url == "sqlite::memory:" { 1 } else { 8 })
@@ -139,18 +141,7 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL: readers never block the writer; FULL: a committed transaction
-                        // survives a power cut; busy_timeout: concurrent writers wait, not fail.
-                        for pragma in [
-                            "PRAGMA busy_timeout = 30000",
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = FULL",
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA temp_store = FILE",
-                            "PRAGMA cache_size = -65536",
-                        ] {
-                            conn.execute(pragma).await?;
-                        }
+                        sqlite_pragmas(conn).await?;
                     }
                     Ok(())
                 })
@@ -205,7 +196,29 @@ impl Store {
     /// write: SQLite takes its write lock at once (so a concurrent writer waits here, before
     /// reading anything, instead of failing later), PostgreSQL serialises on the counter row.
     pub(crate) async fn write(&self) -> Result<Write<'static>, Error> {
-        let mut tx = self.pool.begin().await?;
+        Write::start(self.pool.begin().await?).await
+    }
+}
+
+/// The settings of every SQLite connection. WAL: readers never block the writer; FULL: a
+/// committed transaction survives a power cut; busy_timeout: concurrent writers wait, not fail.
+async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in [
+        "PRAGMA busy_timeout = 30000",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA temp_store = FILE",
+        "PRAGMA cache_size = -65536",
+    ] {
+        conn.execute(pragma).await?;
+    }
+    Ok(())
+}
+
+impl<'c> Write<'c> {
+    /// Starts a write: takes the next change number, which also takes the write lock.
+    pub(crate) async fn start(mut tx: sqlx::Transaction<'c, sqlx::Any>) -> Result<Self, Error> {
         let seq: i64 = sqlx::Row::try_get(
             &sqlx::query(
                 "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",

@@ -15,10 +15,32 @@ use sqlx::{Connection, Row};
 
 use crate::{Backend, Error};
 
-/// `(version, name, statements)`: statements separated by `;` at line ends.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "banks, content, signals, provenance, audit", V1),
-    (2, "exchanges", V2),
+/// A migration's statements (separated by `;` at line ends): the same for both databases, or
+/// one text per database where they share no way to say it.
+enum Sql {
+    Both(&'static str),
+    Each {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
+}
+
+/// `(version, name, statements)`.
+const MIGRATIONS: &[(i64, &str, Sql)] = &[
+    (
+        1,
+        "banks, content, signals, provenance, audit",
+        Sql::Both(V1),
+    ),
+    (2, "exchanges", Sql::Both(V2)),
+    (
+        3,
+        "signal values and identities as bytes",
+        Sql::Each {
+            sqlite: V3_SQLITE,
+            postgres: V3_POSTGRES,
+        },
+    ),
 ];
 
 const V1: &str = r#"
@@ -138,24 +160,131 @@ CREATE TABLE exchange_items (
 )
 "#;
 
+/// Version 3: a signal's value is kept as bytes (the digest itself for the hex kinds, `pdq`,
+/// `md5`, `sha1`, `sha256`; the UTF-8 text for the others), and so is an item's identity within
+/// its bank: `ikind` is `''` for an item known by its external id (`ikey`: the id's UTF-8) or the
+/// kind of the signal it is known by (`ikey`: that signal's value bytes). One index on
+/// `(kind, value, content_id)` replaces the two signal indexes that each held the value. A PDQ
+/// hash was held five times as 64 hex digits; it is now held three times in 32 bytes, and a
+/// plain-list item takes less than half the space, which is what bulk import speed is made of.
+///
+/// SQLite cannot change a column's type or drop a table's constraint: the tables are rebuilt
+/// (with foreign keys off, see [`migrate`]); PostgreSQL alters them in place.
+const V3_SQLITE: &str = r#"
+CREATE TABLE content_v3 (
+    id {ID},
+    bank_id {INT} NOT NULL REFERENCES banks (id) ON DELETE CASCADE,
+    ikind TEXT NOT NULL,
+    ikey {BLOB} NOT NULL,
+    external_id TEXT NULL,
+    uri TEXT NULL,
+    note TEXT NULL,
+    source TEXT NOT NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL,
+    disabled_until {TS} NULL,
+    seq {INT} NOT NULL,
+    UNIQUE (bank_id, ikind, ikey)
+);
+INSERT INTO content_v3 (id, bank_id, ikind, ikey, external_id, uri, note, source, created_at,
+    updated_at, disabled_until, seq)
+SELECT id, bank_id,
+    CASE WHEN substr(ikey, 1, 3) = 'id:' THEN ''
+         ELSE substr(ikey, 5, instr(substr(ikey, 5), ':') - 1) END,
+    CASE WHEN substr(ikey, 1, 3) = 'id:' THEN CAST(substr(ikey, 4) AS BLOB)
+         WHEN substr(ikey, 5, instr(substr(ikey, 5), ':') - 1) IN ('pdq', 'md5', 'sha1', 'sha256')
+         THEN unhex(substr(ikey, 5 + instr(substr(ikey, 5), ':')))
+         ELSE CAST(substr(ikey, 5 + instr(substr(ikey, 5), ':')) AS BLOB) END,
+    external_id, uri, note, source, created_at, updated_at, disabled_until, seq
+FROM content ORDER BY id;
+DROP TABLE content;
+ALTER TABLE content_v3 RENAME TO content;
+CREATE TABLE signals_v3 (
+    id {ID},
+    content_id {INT} NOT NULL REFERENCES content (id) ON DELETE CASCADE,
+    bank_id {INT} NOT NULL,
+    kind TEXT NOT NULL,
+    value {BLOB} NOT NULL,
+    disabled_until {TS} NULL,
+    seq {INT} NOT NULL,
+    UNIQUE (kind, value, content_id)
+);
+INSERT INTO signals_v3 (id, content_id, bank_id, kind, value, disabled_until, seq)
+SELECT id, content_id, bank_id, kind,
+    CASE WHEN kind IN ('pdq', 'md5', 'sha1', 'sha256') THEN unhex(value)
+         ELSE CAST(value AS BLOB) END,
+    disabled_until, seq
+FROM signals ORDER BY id;
+DROP TABLE signals;
+ALTER TABLE signals_v3 RENAME TO signals;
+CREATE INDEX signals_by_content ON signals (content_id);
+CREATE INDEX signals_by_seq ON signals (seq);
+CREATE TABLE tombstones_v3 (
+    seq {INT} NOT NULL,
+    bank_id {INT} NOT NULL,
+    signal_id {INT} NOT NULL,
+    kind TEXT NOT NULL,
+    value {BLOB} NOT NULL
+);
+INSERT INTO tombstones_v3 (seq, bank_id, signal_id, kind, value)
+SELECT seq, bank_id, signal_id, kind,
+    CASE WHEN kind IN ('pdq', 'md5', 'sha1', 'sha256') THEN unhex(value)
+         ELSE CAST(value AS BLOB) END
+FROM tombstones ORDER BY rowid;
+DROP TABLE tombstones;
+ALTER TABLE tombstones_v3 RENAME TO tombstones;
+CREATE INDEX tombstones_by_seq ON tombstones (seq)
+"#;
+
+const V3_POSTGRES: &str = r#"
+ALTER TABLE content ADD COLUMN ikind TEXT NOT NULL DEFAULT '';
+UPDATE content SET ikind = split_part(ikey, ':', 2) WHERE ikey LIKE 'sig:%';
+ALTER TABLE content DROP CONSTRAINT content_bank_id_ikey_key;
+ALTER TABLE content ALTER COLUMN ikey TYPE {BLOB} USING
+    CASE WHEN ikey LIKE 'id:%' THEN convert_to(substr(ikey, 4), 'UTF8')
+         WHEN ikind IN ('pdq', 'md5', 'sha1', 'sha256')
+         THEN decode(substr(ikey, length(ikind) + 6), 'hex')
+         ELSE convert_to(substr(ikey, length(ikind) + 6), 'UTF8') END;
+ALTER TABLE content ALTER COLUMN ikind DROP DEFAULT;
+ALTER TABLE content ADD CONSTRAINT content_bank_id_ikind_ikey_key UNIQUE (bank_id, ikind, ikey);
+ALTER TABLE signals DROP CONSTRAINT signals_content_id_kind_value_key;
+DROP INDEX signals_by_value;
+ALTER TABLE signals ALTER COLUMN value TYPE {BLOB} USING
+    CASE WHEN kind IN ('pdq', 'md5', 'sha1', 'sha256') THEN decode(value, 'hex')
+         ELSE convert_to(value, 'UTF8') END;
+ALTER TABLE signals ADD CONSTRAINT signals_kind_value_content_id_key
+    UNIQUE (kind, value, content_id);
+CREATE INDEX signals_by_content ON signals (content_id);
+ALTER TABLE tombstones ALTER COLUMN value TYPE {BLOB} USING
+    CASE WHEN kind IN ('pdq', 'md5', 'sha1', 'sha256') THEN decode(value, 'hex')
+         ELSE convert_to(value, 'UTF8') END
+"#;
+
 /// The schema version this build writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 fn dialect(sql: &str, backend: Backend) -> String {
-    let (id, int) = match backend {
-        Backend::Sqlite => ("INTEGER PRIMARY KEY", "INTEGER"),
+    let (id, int, blob) = match backend {
+        Backend::Sqlite => ("INTEGER PRIMARY KEY", "INTEGER", "BLOB"),
         Backend::Postgres => (
             "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
             "BIGINT",
+            "BYTEA",
         ),
     };
     sql.replace("{ID}", id)
         .replace("{INT}", int)
         .replace("{TS}", int)
+        .replace("{BLOB}", blob)
 }
 
 /// Brings the schema up to [`CURRENT`], each migration in its own transaction.
 pub(crate) async fn migrate(conn: &mut AnyConnection, backend: Backend) -> Result<(), Error> {
+    migrate_to(conn, backend, CURRENT).await
+}
+
+/// Brings the schema up to version `upto` (tests start from older versions).
+async fn migrate_to(conn: &mut AnyConnection, backend: Backend, upto: i64) -> Result<(), Error> {
     sqlx::query(&dialect(
         "CREATE TABLE IF NOT EXISTS vigil_schema (version {INT} PRIMARY KEY, name TEXT NOT NULL, \
          applied_at {TS} NOT NULL)",
@@ -173,7 +302,36 @@ pub(crate) async fn migrate(conn: &mut AnyConnection, backend: Backend) -> Resul
             known: CURRENT,
         });
     }
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
+    // SQLite rebuilds a table to change it; dropping the old one with foreign keys on would
+    // delete the rows that refer to it (cascades). The pragma is a no-op inside a transaction,
+    // so it is set around them, and the rebuilt tables are checked before each commit.
+    if backend == Backend::Sqlite {
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = apply(conn, backend, applied, upto).await;
+    if backend == Backend::Sqlite {
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+async fn apply(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    applied: i64,
+    upto: i64,
+) -> Result<(), Error> {
+    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied && m.0 <= upto) {
+        let (version, name) = (*version, *name);
+        let sql = match (sql, backend) {
+            (Sql::Both(s), _) => *s,
+            (Sql::Each { sqlite, .. }, Backend::Sqlite) => *sqlite,
+            (Sql::Each { postgres, .. }, Backend::Postgres) => *postgres,
+        };
         let mut tx = conn.begin().await?;
         // Claiming the version is the transaction's first statement, a write: it takes the
         // write lock at once (SQLite) or waits for a concurrent migrator and then fails on the
@@ -199,8 +357,146 @@ pub(crate) async fn migrate(conn: &mut AnyConnection, backend: Backend) -> Resul
                 sqlx::query(stmt).execute(&mut *tx).await?;
             }
         }
+        if backend == Backend::Sqlite
+            && let Some(r) = sqlx::query("PRAGMA foreign_key_check")
+                .fetch_optional(&mut *tx)
+                .await?
+        {
+            let table: String = r.try_get(0)?;
+            return Err(Error::Invalid(format!(
+                "schema migration {version} ({name}) would leave rows of {table} without the row \
+                 they refer to; nothing was changed"
+            )));
+        }
         tx.commit().await?;
         tracing::info!(version, name, "database schema migrated");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ImportOptions, Store};
+    use vigil_exchange::record::{Record, Signal, SignalKind};
+
+    const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    const MD5: &str = "0123456789abcdef0123456789abcdef";
+
+    fn sig(kind: &str, value: &str) -> Signal {
+        Signal::new(SignalKind::from_name(kind), value).unwrap()
+    }
+
+    /// A version-2 database with items of each identity form, a quarantined signal, a
+    /// provenance row and a tombstone, migrated to the current version: everything reads back,
+    /// and re-importing the same identities updates the items instead of duplicating them.
+    #[test]
+    fn version_2_data_survives_the_move_to_bytes() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        for db in vigil_testkit::postgres::databases("schema_v2_to_v3") {
+            rt.block_on(v2_to_v3(db.name, &db.url));
+        }
+    }
+
+    async fn v2_to_v3(name: &str, url: &str) {
+        sqlx::any::install_default_drivers();
+        let (raw, backend) = if name == "sqlite" {
+            (format!("{url}?mode=rwc"), Backend::Sqlite)
+        } else {
+            (url.to_string(), Backend::Postgres)
+        };
+        let mut conn = AnyConnection::connect(&raw).await.unwrap();
+        migrate_to(&mut conn, backend, 2).await.unwrap();
+        for stmt in [
+            "INSERT INTO banks (id, name, kind, created_at, updated_at, seq) \
+             VALUES (1, 'b', 'block', 0, 0, 1)",
+            "INSERT INTO content (id, bank_id, ikey, external_id, source, created_at, updated_at, \
+             seq) VALUES (1, 1, 'id:ü:1', 'ü:1', 'file:a', 0, 0, 1)",
+            "INSERT INTO content (id, bank_id, ikey, source, created_at, updated_at, seq) \
+             VALUES (2, 1, 'sig:pdq:f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22', \
+             'file:a', 0, 0, 1)",
+            "INSERT INTO content (id, bank_id, ikey, source, created_at, updated_at, seq) \
+             VALUES (3, 1, 'sig:photodna:QU:J+', 'file:a', 0, 0, 1)",
+            "INSERT INTO signals (id, content_id, bank_id, kind, value, disabled_until, seq) \
+             VALUES (1, 1, 1, 'md5', '0123456789abcdef0123456789abcdef', 99, 1)",
+            "INSERT INTO signals (id, content_id, bank_id, kind, value, seq) \
+             VALUES (2, 2, 1, 'pdq', 'f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22', 1)",
+            "INSERT INTO signals (id, content_id, bank_id, kind, value, seq) \
+             VALUES (3, 3, 1, 'photodna', 'QU:J+', 1)",
+            "INSERT INTO provenance (content_id, source, record, imported_at) \
+             VALUES (1, 'file:a', '{\"ids\":[\"ü:1\"]}', 0)",
+            "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value) \
+             VALUES (1, 1, 9, 'sha1', '00112233445566778899aabbccddeeff00112233')",
+            "UPDATE counters SET value = 1 WHERE name = 'seq'",
+        ] {
+            sqlx::query(stmt).execute(&mut conn).await.unwrap();
+        }
+        if backend == Backend::Postgres {
+            for t in ["banks", "content", "signals"] {
+                sqlx::query(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), 10)"
+                ))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+        }
+        drop(conn);
+
+        let store = Store::open(url).await.unwrap();
+        let c = store.content("b", 1).await.unwrap();
+        assert_eq!(c.signals.len(), 1, "{name}");
+        assert_eq!(c.signals[0].signal, sig("md5", MD5), "{name}");
+        assert_eq!(c.signals[0].disabled_until, Some(99), "{name}");
+        assert_eq!(c.provenance.len(), 1, "{name}: provenance kept");
+        assert_eq!(c.provenance[0].1.ids, vec!["ü:1".to_string()], "{name}");
+        assert_eq!(
+            store.find(&sig("pdq", PDQ)).await.unwrap(),
+            vec![("b".to_string(), 2)],
+            "{name}"
+        );
+        assert_eq!(
+            store.find(&sig("photodna", "QU:J+")).await.unwrap(),
+            vec![("b".to_string(), 3)],
+            "{name}"
+        );
+        let changes = store.changes_since(0).await.unwrap();
+        assert!(
+            changes.signals.iter().any(|c| !c.present
+                && c.signal == sig("sha1", "00112233445566778899aabbccddeeff00112233")),
+            "{name}: tombstone kept"
+        );
+        // The same three identities again: all updated, none created.
+        let again = [
+            Record {
+                ids: vec!["ü:1".to_string()],
+                signals: vec![sig("md5", MD5)],
+                ..Record::default()
+            },
+            Record {
+                signals: vec![sig("pdq", PDQ)],
+                ..Record::default()
+            },
+            Record {
+                signals: vec![sig("photodna", "QU:J+")],
+                ..Record::default()
+            },
+        ];
+        let report = store
+            .import::<String>(
+                "test",
+                "b",
+                again.into_iter().map(Ok),
+                &ImportOptions {
+                    source: "file:b".to_string(),
+                    skip_bad: false,
+                    sort_memory: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!((report.created, report.updated), (0, 3), "{name}");
+        assert_eq!(report.signals_added, 0, "{name}");
+        store.close().await;
+    }
 }
