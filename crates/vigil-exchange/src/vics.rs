@@ -153,6 +153,12 @@ fn is_context_key(key: &str) -> bool {
     key == "@odata.context" || key == "odata.metadata"
 }
 
+/// The [`Record::extra`] key under which a store keeps a media's case (for the `#Cases` form):
+/// the case's members but `Media`, as one JSON object ([`VicsCase::to_json`]). Not a `vics.`
+/// key, so [`VicsWriter::write_media`] leaves it out of the media object; a writer of the
+/// `#Cases` form opens the case from it ([`VicsCase::from_json`]).
+pub const CASE_EXTRA: &str = "vics:case";
+
 /// A case of a `#Cases` file: its members other than `Media` (JSON text by name), and its
 /// 0-based index in `value`. Its media are the [`VicsFile::media`] located in it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,6 +167,38 @@ pub struct VicsCase {
     pub index: u64,
     /// The case's members (`CaseID`, `CaseNumber`, …) but `Media`, as JSON text.
     pub fields: BTreeMap<String, String>,
+}
+
+impl VicsCase {
+    /// The case's members as one JSON object, in name order (two cases with the same members
+    /// give the same text).
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{");
+        for (i, (k, v)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&Value::from(k.as_str()).to_string());
+            out.push(':');
+            out.push_str(v.trim());
+        }
+        out.push('}');
+        out
+    }
+
+    /// The members of a case from [`VicsCase::to_json`]'s text (index 0), or why they are not
+    /// a JSON object.
+    pub fn from_json(json: &str) -> Result<VicsCase, String> {
+        let members: BTreeMap<String, Box<RawValue>> = serde_json::from_str(json)
+            .map_err(|e| format!("a VICS case is not a JSON object: {e}"))?;
+        Ok(VicsCase {
+            index: 0,
+            fields: members
+                .into_iter()
+                .map(|(k, v)| (k, v.get().to_string()))
+                .collect(),
+        })
+    }
 }
 
 /// What [`read_vics`] hands its callback, in file order.

@@ -4,11 +4,15 @@
 use std::io::BufRead;
 
 use serde::{Deserialize, Serialize};
+use vigil_exchange::Location;
 use vigil_exchange::pytx::{PytxCsvReader, PytxTextReader};
 use vigil_exchange::record::{Item, Record, Signal, VicsScheme};
-use vigil_exchange::vics::{VicsEvent, VicsOptions, read_vics};
+use vigil_exchange::vics::{self, VicsEvent, VicsOptions, read_vics};
 use vigil_exchange::{PlainListReader, Record as PlainRecord};
 use vigil_store::RecordIssue;
+
+/// The most media of one VICS case held while its members are read (see [`read_records`]).
+pub(crate) const MAX_CASE_MEDIA: usize = 200_000;
 
 /// The format of a hash-list file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,7 +49,9 @@ pub type Records = Box<dyn Iterator<Item = Result<Record, RecordIssue>> + Send>;
 ///
 /// The error is that of a file whose start is already unusable (a CSV without its header).
 /// VICS files are read on a thread that feeds the iterator through a bounded queue, so memory
-/// stays flat whatever the file's size.
+/// stays flat whatever the file's size; a `#Cases` file's media carry their case's members in
+/// `extra` ([`vics::CASE_EXTRA`]), and since those are known only at the case's end, a case's
+/// media are held until then (at most 200,000 of them: a bigger case is refused).
 pub fn read_records<R: BufRead + Send + 'static>(
     reader: R,
     name: &str,
@@ -83,17 +89,56 @@ pub fn read_records<R: BufRead + Send + 'static>(
             let options = VicsOptions {
                 scheme: vics_scheme,
             };
+            //
+            // A case's members are known only at its end (its `Media` may come first), so the
+            // media of a case wait for it, at most MAX_CASE_MEDIA of them, and then go on with
+            // the case's members in `extra` ([`vics::CASE_EXTRA`]).
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Record, RecordIssue>>(1024);
             std::thread::spawn(move || {
+                let mut case_media: Vec<Record> = Vec::new();
+                let mut failed = false;
                 let res = read_vics(reader, &name, &options, |ev| {
+                    if failed {
+                        return;
+                    }
                     let _ = match ev {
-                        VicsEvent::Media(m) => tx.send(Ok(m.value)),
-                        VicsEvent::Case(_) => Ok(()),
+                        VicsEvent::Media(m) => match m.location {
+                            Location::Media { case: Some(c), .. } => {
+                                if case_media.len() >= MAX_CASE_MEDIA {
+                                    failed = true;
+                                    tx.send(Err(fatal(
+                                        &name,
+                                        format!(
+                                            "case value[{c}] has more than {MAX_CASE_MEDIA} \
+                                             media: a case's members are read at its end, and \
+                                             its media are held until then; split the case"
+                                        ),
+                                    )))
+                                } else {
+                                    case_media.push(m.value);
+                                    Ok(())
+                                }
+                            }
+                            _ => tx.send(Ok(m.value)),
+                        },
+                        VicsEvent::Case(c) => {
+                            let json = c.to_json();
+                            case_media
+                                .drain(..)
+                                .map(|mut r| {
+                                    r.extra.insert(vics::CASE_EXTRA.to_string(), json.clone());
+                                    tx.send(Ok(r))
+                                })
+                                .collect()
+                        }
                         VicsEvent::Malformed(e) => tx.send(Err(RecordIssue::from(e.to_string()))),
                     };
                 });
                 if let Err(e) = res {
                     let _ = tx.send(Err(fatal(&name, e)));
+                } else if !case_media.is_empty() && !failed {
+                    // The parser ends every case it starts; should one not end, say so.
+                    let _ = tx.send(Err(fatal(&name, "a case's media came without the case")));
                 }
             });
             Box::new(rx.into_iter())

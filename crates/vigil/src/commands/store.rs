@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use vigil_exchange::pytx::{write_pytx_csv, write_pytx_text};
 use vigil_exchange::record::{Record, Signal, SignalKind, VicsScheme};
-use vigil_exchange::vics::{VicsForm, VicsWriter};
+use vigil_exchange::vics::{CASE_EXTRA, VicsCase, VicsForm, VicsWriter};
 use vigil_fetch::{ExchangeConfig, FetchOptions, FileConfig, NcmecConfig, VicsSchemeName};
 use vigil_store::{BankKind, BankUpdate, ImportOptions, NewBank, Store, VerdictKind};
 
@@ -378,29 +378,74 @@ async fn export(store: &Store, a: cli::BankExportArgs) -> anyhow::Result<()> {
                 ListFormat::PytxCsv => write_pytx_csv(&mut w, &recs)?,
                 _ => {
                     let scheme = vics_scheme_of(a.vics_scheme);
-                    let mut vw = VicsWriter::new(
-                        &mut w,
-                        VicsForm::Media,
-                        Some(scheme),
-                        &std::collections::BTreeMap::new(),
-                    )?;
+                    // VICS identifies media by MD5, SHA-1 or PhotoDNA.
+                    let (mut recs, unwritable): (Vec<Record>, Vec<Record>) =
+                        recs.into_iter().partition(|r| {
+                            r.signals.iter().any(|s| {
+                                matches!(s.kind(), SignalKind::Md5 | SignalKind::Sha1)
+                                    || s.kind().name() == vigil_exchange::record::PHOTODNA
+                            })
+                        });
+                    let unwritable = unwritable.len();
                     let mut dropped = 0u64;
-                    let mut unwritable = 0u64;
                     for r in recs.iter_mut() {
-                        // VICS identifies media by MD5, SHA-1 or PhotoDNA.
-                        if !r.signals.iter().any(|s| {
-                            matches!(s.kind(), SignalKind::Md5 | SignalKind::Sha1)
-                                || s.kind().name() == vigil_exchange::record::PHOTODNA
-                        }) {
-                            unwritable += 1;
-                            continue;
-                        }
                         if let Some(c) = &r.category {
                             let converted = c.to_vics(scheme);
                             dropped += u64::from(converted.is_none());
                             r.category = converted;
                         }
-                        vw.write_media(r)?;
+                    }
+                    // Media imported from a `#Cases` file carry their case: if all do, the
+                    // bank goes out as cases (media grouped by case, cases in the order their
+                    // first media come), else as a hash set.
+                    let in_case = recs
+                        .iter()
+                        .filter(|r| r.extra.contains_key(CASE_EXTRA))
+                        .count();
+                    let form = if in_case > 0 && in_case == recs.len() {
+                        VicsForm::Cases
+                    } else {
+                        VicsForm::Media
+                    };
+                    let mut vw = VicsWriter::new(
+                        &mut w,
+                        form,
+                        Some(scheme),
+                        &std::collections::BTreeMap::new(),
+                    )?;
+                    if form == VicsForm::Cases {
+                        let mut cases: Vec<(&str, Vec<&Record>)> = Vec::new();
+                        let mut at: std::collections::HashMap<&str, usize> = Default::default();
+                        for r in &recs {
+                            let case = r.extra[CASE_EXTRA].as_str();
+                            let i = *at.entry(case).or_insert_with(|| {
+                                cases.push((case, Vec::new()));
+                                cases.len() - 1
+                            });
+                            cases[i].1.push(r);
+                        }
+                        for (case, media) in cases {
+                            let case = VicsCase::from_json(case)
+                                .map_err(|e| anyhow::anyhow!("bank {:?}: {e}", a.name))?;
+                            vw.begin_case(&case.fields)?;
+                            for r in media {
+                                vw.write_media(r)?;
+                            }
+                            vw.end_case()?;
+                        }
+                    } else {
+                        for r in &recs {
+                            vw.write_media(r)?;
+                        }
+                        if in_case > 0 {
+                            let _ = writeln!(
+                                io::stderr().lock(),
+                                "vigil: warning: bank {:?} mixes media with and without a VICS \
+                                 case: written as a #Media hash set, the case members of \
+                                 {in_case} media were left out",
+                                a.name
+                            );
+                        }
                     }
                     if unwritable > 0 {
                         let _ = writeln!(

@@ -356,3 +356,115 @@ fn bank_import_refuses_or_skips_bad_records() {
         (&Value::from(4), &Value::from(4))
     );
 }
+
+/// A VICS `#Cases` file imported and exported again: the same cases, with every case member
+/// (whether it comes before or after `Media` in the file), each holding the same media. A bank
+/// that mixes media with and without a case is written as a hash set, with a warning.
+#[test]
+fn vics_cases_round_trip_through_a_bank() {
+    use std::collections::BTreeSet;
+    use vigil_exchange::vics::{VicsOptions, parse_vics};
+
+    let media = |id: u32| {
+        format!(
+            r#"{{"MediaID":"m{id}","MD5":"{:032x}","SHA1":"{:040x}","Category":{},"Series":"s{id}","VictimIdentified":true,"Tags":["t{id}"],"MediaSize":{}}}"#,
+            id * 7 + 1,
+            id * 11 + 3,
+            id % 4,
+            1000 + id
+        )
+    };
+    let file = format!(
+        r#"{{"@odata.context":"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases","value":[
+{{"CaseID":"c-1","CaseNumber":"2026/17","Media":[{},{}],"SubmittingAgency":"Hotline A","CaseTotals":{{"Media":2}}}},
+{{"Media":[{}],"CaseID":"c-2","IsActive":false}}]}}"#,
+        media(1),
+        media(2),
+        media(3)
+    );
+    let d = Dir::new();
+    d.write("cases.json", file.as_bytes());
+    d.run(&["--db", "v.db", "bank", "create", "b"]).code(0);
+    d.run(&[
+        "--db",
+        "v.db",
+        "bank",
+        "import",
+        "b",
+        "cases.json",
+        "--format",
+        "vics",
+    ])
+    .code(0);
+    let r = d.run(&[
+        "--db",
+        "v.db",
+        "bank",
+        "export",
+        "b",
+        "--format",
+        "vics",
+        "--vics-scheme",
+        "us",
+    ]);
+    r.code(0);
+
+    // Each case as (members, its media's ids and hashes), without file positions.
+    type Case = (Vec<(String, String)>, BTreeSet<(String, String)>);
+    let cases = |json: &[u8]| -> BTreeSet<Case> {
+        let f = parse_vics(json, "x", &VicsOptions::default()).unwrap();
+        assert!(f.errors.is_empty(), "{:?}", f.errors);
+        f.cases
+            .iter()
+            .map(|c| {
+                let members = c
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.replace(' ', "")))
+                    .collect();
+                let media = f
+                    .media
+                    .iter()
+                    .filter(|m| {
+                        matches!(m.location, vigil_exchange::Location::Media { case: Some(i), .. } if i == c.index)
+                    })
+                    .map(|m| (m.value.ids.join(","), format!("{:?}", m.value.signals)))
+                    .collect();
+                (members, media)
+            })
+            .collect()
+    };
+    let want = cases(file.as_bytes());
+    assert_eq!(want.len(), 2);
+    assert_eq!(cases(r.stdout.as_bytes()), want, "{}", r.stdout);
+
+    // One media without a case: the bank goes out as a #Media hash set.
+    d.write(
+        "media.json",
+        format!(
+            r#"{{"@odata.context":"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media","value":[{}]}}"#,
+            media(4)
+        )
+        .as_bytes(),
+    );
+    d.run(&[
+        "--db",
+        "v.db",
+        "bank",
+        "import",
+        "b",
+        "media.json",
+        "--format",
+        "vics",
+    ])
+    .code(0);
+    let r = d.run(&["--db", "v.db", "bank", "export", "b", "--format", "vics"]);
+    r.code(0);
+    assert!(r.stdout.contains("$metadata#Media"), "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("mixes media with and without a VICS case: written as a #Media hash set, the case members of 3 media were left out"),
+        "{}",
+        r.stderr
+    );
+}
