@@ -123,13 +123,13 @@ pub fn read_records<R: BufRead + Send + 'static>(
                         },
                         VicsEvent::Case(c) => {
                             let json = c.to_json();
-                            case_media
-                                .drain(..)
-                                .map(|mut r| {
-                                    r.extra.insert(vics::CASE_EXTRA.to_string(), json.clone());
-                                    tx.send(Ok(r))
-                                })
-                                .collect()
+                            for mut r in case_media.drain(..) {
+                                r.extra.insert(vics::CASE_EXTRA.to_string(), json.clone());
+                                if tx.send(Ok(r)).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(())
                         }
                         VicsEvent::Malformed(e) => tx.send(Err(RecordIssue::from(e.to_string()))),
                     };
