@@ -188,27 +188,56 @@ impl<R: BufRead> Iterator for PytxTextReader<R> {
 /// Only the signals are written (the format has nothing else). A record without signals is
 /// [`WriteError::Unwritable`].
 pub fn write_pytx_text<'a, W: Write>(
-    mut w: W,
+    w: W,
     records: impl IntoIterator<Item = &'a Record>,
 ) -> Result<(), WriteError> {
-    for (i, r) in records.into_iter().enumerate() {
+    let mut t = PytxTextWriter::new(w);
+    for r in records {
+        t.write(r)?;
+    }
+    t.finish()?;
+    Ok(())
+}
+
+/// [`write_pytx_text`] one record at a time, for records that do not fit in memory together.
+#[derive(Debug)]
+pub struct PytxTextWriter<W: Write> {
+    w: W,
+    record: u64,
+}
+
+impl<W: Write> PytxTextWriter<W> {
+    /// A writer to `w` (which it does not buffer).
+    pub fn new(w: W) -> Self {
+        PytxTextWriter { w, record: 0 }
+    }
+
+    /// Writes one record's signals.
+    pub fn write(&mut self, r: &Record) -> Result<(), WriteError> {
+        let i = self.record;
+        self.record += 1;
         if r.signals.is_empty() {
             return Err(WriteError::Unwritable {
-                record: i as u64,
+                record: i,
                 message: "record has no signals".to_string(),
             });
         }
         for s in &r.signals {
             writeln!(
-                w,
+                self.w,
                 "{} {}",
                 pytx_name(s.kind(), r.content.as_ref()),
                 s.value()
             )?;
         }
+        Ok(())
     }
-    w.flush()?;
-    Ok(())
+
+    /// Flushes, and gives the writer back.
+    pub fn finish(mut self) -> Result<W, WriteError> {
+        self.w.flush()?;
+        Ok(self.w)
+    }
 }
 
 /// Where each column is in a CSV file.
@@ -462,26 +491,68 @@ pub fn write_pytx_csv<'a, W: Write>(
     records: impl IntoIterator<Item = &'a Record>,
 ) -> Result<(), WriteError> {
     let records: Vec<&Record> = records.into_iter().collect();
-    let mut extra_columns: Vec<&str> = records
-        .iter()
-        .flat_map(|r| r.extra.keys().filter_map(|k| k.strip_prefix("pytx.")))
-        .collect();
-    extra_columns.sort_unstable();
-    extra_columns.dedup();
-    let mut csv = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(w);
-    let header: Vec<&str> = CSV_COLUMNS
-        .iter()
-        .copied()
-        .chain(extra_columns.iter().copied())
-        .collect();
-    csv.write_record(&header).map_err(std::io::Error::from)?;
-    for (i, r) in records.iter().enumerate() {
-        let unwritable = |message: String| WriteError::Unwritable {
-            record: i as u64,
-            message,
-        };
+    let columns = records.iter().flat_map(|r| csv_extra_columns(r));
+    let mut c = PytxCsvWriter::new(w, columns)?;
+    for r in records {
+        c.write(r)?;
+    }
+    c.finish()?;
+    Ok(())
+}
+
+/// The extra columns a record brings to a CSV file: its `pytx.<column>` extras' names.
+pub fn csv_extra_columns(r: &Record) -> impl Iterator<Item = &str> {
+    r.extra.keys().filter_map(|k| k.strip_prefix("pytx."))
+}
+
+/// [`write_pytx_csv`] one record at a time, for records that do not fit in memory together: the
+/// extra columns (every record's [`csv_extra_columns`]) must be known before the first.
+pub struct PytxCsvWriter<W: Write> {
+    csv: csv::Writer<W>,
+    extra_columns: Vec<String>,
+    record: u64,
+}
+
+impl<W: Write> std::fmt::Debug for PytxCsvWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PytxCsvWriter")
+            .field("extra_columns", &self.extra_columns)
+            .field("record", &self.record)
+            .finish()
+    }
+}
+
+impl<W: Write> PytxCsvWriter<W> {
+    /// Writes the header: the five columns, then `extra_columns` (sorted, without repeats).
+    pub fn new<'c>(
+        w: W,
+        extra_columns: impl IntoIterator<Item = &'c str>,
+    ) -> Result<Self, WriteError> {
+        let mut extra_columns: Vec<String> =
+            extra_columns.into_iter().map(str::to_string).collect();
+        extra_columns.sort_unstable();
+        extra_columns.dedup();
+        let mut csv = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(w);
+        let header: Vec<&str> = CSV_COLUMNS
+            .iter()
+            .copied()
+            .chain(extra_columns.iter().map(String::as_str))
+            .collect();
+        csv.write_record(&header).map_err(std::io::Error::from)?;
+        Ok(PytxCsvWriter {
+            csv,
+            extra_columns,
+            record: 0,
+        })
+    }
+
+    /// Writes one record: a row per signal.
+    pub fn write(&mut self, r: &Record) -> Result<(), WriteError> {
+        let i = self.record;
+        self.record += 1;
+        let unwritable = |message: String| WriteError::Unwritable { record: i, message };
         if r.signals.is_empty() {
             return Err(unwritable("record has no signals".to_string()));
         }
@@ -494,14 +565,14 @@ pub fn write_pytx_csv<'a, W: Write>(
                 "tag {t:?} is empty or holds whitespace, and tags are separated by spaces"
             )));
         }
-        if let Some(c) = r
-            .extra
-            .keys()
-            .filter_map(|k| k.strip_prefix("pytx."))
-            .find(|c| CSV_COLUMNS.contains(c) || c.trim() != *c)
-        {
+        if let Some(c) = csv_extra_columns(r).find(|c| CSV_COLUMNS.contains(c) || c.trim() != *c) {
             return Err(unwritable(format!(
                 "extra column {c:?} is one of the five or has surrounding whitespace"
+            )));
+        }
+        if let Some(c) = csv_extra_columns(r).find(|c| !self.extra_columns.iter().any(|e| e == c)) {
+            return Err(unwritable(format!(
+                "extra column {c:?} is not in the file's header"
             )));
         }
         let category = match &r.category {
@@ -525,7 +596,7 @@ pub fn write_pytx_csv<'a, W: Write>(
                 category,
                 &tags,
             ];
-            for c in &extra_columns {
+            for c in &self.extra_columns {
                 row.push(
                     r.extra
                         .get(&format!("pytx.{c}"))
@@ -533,9 +604,16 @@ pub fn write_pytx_csv<'a, W: Write>(
                         .unwrap_or(""),
                 );
             }
-            csv.write_record(&row).map_err(std::io::Error::from)?;
+            self.csv.write_record(&row).map_err(std::io::Error::from)?;
         }
+        Ok(())
     }
-    csv.flush()?;
-    Ok(())
+
+    /// Flushes, and gives the writer back.
+    pub fn finish(mut self) -> Result<W, WriteError> {
+        self.csv.flush()?;
+        self.csv
+            .into_inner()
+            .map_err(|e| WriteError::Io(e.into_error()))
+    }
 }

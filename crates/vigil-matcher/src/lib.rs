@@ -28,6 +28,9 @@ use vigil_exchange::record::{Signal, SignalKind};
 use vigil_index::Index;
 use vigil_store::{Bank, BankKind, SignalChange, Store};
 
+/// Signal changes read per page while refreshing.
+const CHANGE_PAGE: usize = 10_000;
+
 /// Why loading or refreshing failed. The matcher is unchanged by a failed refresh's remaining
 /// changes: the next refresh reads them again.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +146,8 @@ pub struct Matcher {
     /// While loading: the active PDQ signals, built into `pdq` in one go at the end (much
     /// faster than one insert at a time).
     loading: Option<Vec<(Hash256, u64)>>,
+    /// Signal changes read per page while refreshing.
+    change_page: usize,
 }
 
 fn now_ms() -> i64 {
@@ -173,6 +178,7 @@ impl Matcher {
             lapses: BTreeSet::new(),
             upto: 0,
             loading: Some(Vec::new()),
+            change_page: CHANGE_PAGE,
         };
         m.banks = store
             .banks()
@@ -200,15 +206,15 @@ impl Matcher {
     /// Applies the store's changes since the last load or refresh, and ends the quarantines
     /// whose time has come.
     pub async fn refresh(&mut self, store: &Store) -> Result<Refreshed, Error> {
-        let set = store.changes_since(self.upto).await?;
+        let mut page = store
+            .changes_page(self.upto, None, self.change_page)
+            .await?;
+        let upto = page.upto;
         let now = now_ms();
-        let mut r = Refreshed {
-            changes: set.signals.len(),
-            ..Refreshed::default()
-        };
+        let mut r = Refreshed::default();
         let mut to_load = Vec::new();
-        if !set.banks.is_empty()
-            || set
+        if !page.banks.is_empty()
+            || page
                 .signals
                 .iter()
                 .any(|c| !self.banks.contains_key(&c.bank_id))
@@ -227,29 +233,41 @@ impl Matcher {
             }
             to_load.extend(is.difference(&was).copied());
         }
-        for c in set.signals {
-            // Signals of a bank about to be loaded whole come with it.
-            if !to_load.contains(&c.bank_id) {
-                self.apply(c, now, &mut r);
+        // The changes come in pages (a big import is millions of them); banks created within
+        // this round are in the first page's list, so every page's banks are known.
+        loop {
+            r.changes += page.signals.len();
+            for c in std::mem::take(&mut page.signals) {
+                // Signals of a bank about to be loaded whole come with it.
+                if !to_load.contains(&c.bank_id) {
+                    self.apply(c, now, &mut r);
+                }
             }
+            let Some(next) = page.next else { break };
+            page = store
+                .changes_page(self.upto, Some(next), self.change_page)
+                .await?;
         }
         for bank in to_load {
-            let mut changes = Vec::new();
             store
-                .signals_snapshot(Some(bank), |c| changes.push(c))
+                .signals_snapshot(Some(bank), |c| self.apply(c, now, &mut r))
                 .await?;
-            for c in changes {
-                self.apply(c, now, &mut r);
-            }
             r.banks_loaded += 1;
         }
         self.lapse(now, &mut r);
-        self.upto = set.upto;
-        r.upto = set.upto;
+        self.upto = upto;
+        r.upto = upto;
         if r.changes > 0 || r.banks_loaded > 0 {
             tracing::debug!(?r, "matcher refreshed");
         }
         Ok(r)
+    }
+
+    /// Reads the change feed in pages of `n` signal changes (default 10,000): memory for a
+    /// refresh is bounded by it, whatever changed. Tests set small pages.
+    #[doc(hidden)]
+    pub fn set_change_page(&mut self, n: usize) {
+        self.change_page = n.max(1);
     }
 
     /// The change number covered: every change up to it is visible.

@@ -192,6 +192,8 @@ async fn refreshes_follow_every_kind_of_change() {
         .await
         .unwrap();
         let mut m = Matcher::load(s).await.unwrap();
+        // Small pages: a refresh reads the change feed in many of them.
+        m.set_change_page(3);
         let mut stored: Vec<Signal> = Vec::new();
         let mut items: Vec<(String, i64)> = Vec::new();
         for step in 0..40 {

@@ -157,6 +157,31 @@ pub struct ChangeSet {
     pub banks: Vec<i64>,
 }
 
+/// Where the next page of changes starts ([`Store::changes_page`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeCursor {
+    /// The newest change covered by this round of pages.
+    pub upto: i64,
+    /// The change number and signal id of the last change read.
+    pub seq: i64,
+    /// See `seq`.
+    pub signal_id: i64,
+}
+
+/// One page of changes ([`Store::changes_page`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangePage {
+    /// The newest change covered by this round of pages: after the last page, pass it as the
+    /// next round's `after`.
+    pub upto: i64,
+    /// Signals added, changed or removed, in `(seq, signal id)` order.
+    pub signals: Vec<SignalChange>,
+    /// On the first page only: banks whose own fields changed or that were created.
+    pub banks: Vec<i64>,
+    /// The next page's cursor; `None` after the last page.
+    pub next: Option<ChangeCursor>,
+}
+
 /// An analyst's judgement of a match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VerdictKind {
@@ -866,55 +891,110 @@ impl Store {
     }
 
     /// The signals added, changed or removed after change `after`, and the banks whose own
-    /// fields changed, up to the newest change.
+    /// fields changed, up to the newest change — all of them at once (a follower of a store
+    /// that takes big imports reads them in pages: [`Store::changes_page`]).
     pub async fn changes_since(&self, after: i64) -> Result<ChangeSet, Error> {
-        let mut tx = self.pool.begin().await?;
-        let upto: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'seq'")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+        let mut page = self.changes_page(after, None, 10_000).await?;
         let mut set = ChangeSet {
-            upto,
-            ..ChangeSet::default()
+            upto: page.upto,
+            signals: std::mem::take(&mut page.signals),
+            banks: std::mem::take(&mut page.banks),
         };
-        for r in sqlx::query(
+        while let Some(next) = page.next {
+            page = self.changes_page(after, Some(next), 10_000).await?;
+            set.signals.append(&mut page.signals);
+        }
+        Ok(set)
+    }
+
+    /// One page of the changes after change `after`: at most `limit` signal changes in
+    /// `(seq, signal id)` order, from `cursor` (`None`: the first page, which also fixes the
+    /// newest change covered, `upto`, and lists the banks changed), and the cursor of the next
+    /// page (`None` after the last). Memory does not grow with the number of changes (a 10M
+    /// import is 10M signal changes).
+    ///
+    /// Pages are read separately: a signal changed again while the pages are read shows its
+    /// newer state in a later page or in the next round of pages (its change number is then
+    /// above `upto`), so a follower must apply changes idempotently, as it must a snapshot.
+    pub async fn changes_page(
+        &self,
+        after: i64,
+        cursor: Option<ChangeCursor>,
+        limit: usize,
+    ) -> Result<ChangePage, Error> {
+        let limit = limit.max(1);
+        let mut tx = self.pool.begin().await?;
+        let (upto, from) = match cursor {
+            Some(c) => (c.upto, (c.seq, c.signal_id)),
+            None => {
+                let upto: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'seq'")
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+                (upto, (after, i64::MAX))
+            }
+        };
+        let mut page = ChangePage {
+            upto,
+            ..ChangePage::default()
+        };
+        let present = sqlx::query(
             "SELECT s.seq, s.id, s.bank_id, s.kind, s.value, \
              CASE WHEN c.disabled_until IS NULL THEN s.disabled_until \
                   WHEN s.disabled_until IS NULL THEN c.disabled_until \
                   WHEN s.disabled_until > c.disabled_until THEN s.disabled_until \
                   ELSE c.disabled_until END, s.content_id \
              FROM signals s JOIN content c ON c.id = s.content_id \
-             WHERE s.seq > $1 AND s.seq <= $2 ORDER BY s.seq, s.id",
+             WHERE s.seq <= $1 AND (s.seq > $2 OR (s.seq = $2 AND s.id > $3)) \
+             ORDER BY s.seq, s.id LIMIT $4",
         )
-        .bind(after)
         .bind(upto)
+        .bind(from.0)
+        .bind(from.1)
+        .bind(limit as i64)
         .fetch_all(&mut *tx)
-        .await?
-        {
-            set.signals.push(change_from(&r, true)?);
-        }
-        for r in sqlx::query(
+        .await?;
+        let gone = sqlx::query(
             "SELECT seq, signal_id, bank_id, kind, value FROM tombstones \
-             WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+             WHERE seq <= $1 AND (seq > $2 OR (seq = $2 AND signal_id > $3)) \
+             ORDER BY seq, signal_id LIMIT $4",
         )
-        .bind(after)
         .bind(upto)
+        .bind(from.0)
+        .bind(from.1)
+        .bind(limit as i64)
         .fetch_all(&mut *tx)
-        .await?
-        {
-            set.signals.push(change_from(&r, false)?);
+        .await?;
+        // Either table may hold more past its `limit` rows; the first `limit` of both together
+        // are within the first `limit` of each.
+        let more = present.len() == limit || gone.len() == limit;
+        for r in &present {
+            page.signals.push(change_from(r, true)?);
         }
-        set.signals.sort_by_key(|c| (c.seq, c.signal_id));
-        for r in sqlx::query("SELECT id FROM banks WHERE seq > $1 AND seq <= $2 ORDER BY id")
-            .bind(after)
-            .bind(upto)
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            set.banks.push(r.try_get(0)?);
+        for r in &gone {
+            page.signals.push(change_from(r, false)?);
+        }
+        page.signals.sort_by_key(|c| (c.seq, c.signal_id));
+        page.signals.truncate(limit);
+        if more && let Some(last) = page.signals.last() {
+            page.next = Some(ChangeCursor {
+                upto,
+                seq: last.seq,
+                signal_id: last.signal_id,
+            });
+        }
+        if cursor.is_none() {
+            for r in sqlx::query("SELECT id FROM banks WHERE seq > $1 AND seq <= $2 ORDER BY id")
+                .bind(after)
+                .bind(upto)
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                page.banks.push(r.try_get(0)?);
+            }
         }
         tx.commit().await?;
-        Ok(set)
+        Ok(page)
     }
 
     /// Records an analyst's verdict on a match of `signal` (of `bank`) against `query`.

@@ -55,8 +55,8 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 pub use banks::{Bank, BankKind, BankUpdate, NewBank};
 pub use content::{
-    AuditEntry, ChangeSet, Content, ImportOptions, ImportReport, RecordIssue, SignalChange,
-    StoredSignal, Verdict, VerdictKind,
+    AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,
+    RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,
 };
 pub use error::Error;
 pub use exchanges::{Exchange, NewExchange, Page, PageDeletion, PageReport};

@@ -168,6 +168,9 @@ CREATE TABLE exchange_items (
 /// hash was held five times as 64 hex digits; it is now held three times in 32 bytes, and a
 /// plain-list item takes less than half the space, which is what bulk import speed is made of.
 ///
+/// The change feed is read in pages ordered by `(seq, signal id)`: its indexes hold both (an
+/// SQLite index holds the row id already).
+///
 /// SQLite cannot change a column's type or drop a table's constraint: the tables are rebuilt
 /// (with foreign keys off, see [`migrate`]); PostgreSQL alters them in place.
 const V3_SQLITE: &str = r#"
@@ -233,7 +236,7 @@ SELECT seq, bank_id, signal_id, kind,
 FROM tombstones ORDER BY rowid;
 DROP TABLE tombstones;
 ALTER TABLE tombstones_v3 RENAME TO tombstones;
-CREATE INDEX tombstones_by_seq ON tombstones (seq)
+CREATE INDEX tombstones_by_seq ON tombstones (seq, signal_id)
 "#;
 
 const V3_POSTGRES: &str = r#"
@@ -255,9 +258,13 @@ ALTER TABLE signals ALTER COLUMN value TYPE {BLOB} USING
 ALTER TABLE signals ADD CONSTRAINT signals_kind_value_content_id_key
     UNIQUE (kind, value, content_id);
 CREATE INDEX signals_by_content ON signals (content_id);
+DROP INDEX signals_by_seq;
+CREATE INDEX signals_by_seq ON signals (seq, id);
 ALTER TABLE tombstones ALTER COLUMN value TYPE {BLOB} USING
     CASE WHEN kind IN ('pdq', 'md5', 'sha1', 'sha256') THEN decode(value, 'hex')
-         ELSE convert_to(value, 'UTF8') END
+         ELSE convert_to(value, 'UTF8') END;
+DROP INDEX tombstones_by_seq;
+CREATE INDEX tombstones_by_seq ON tombstones (seq, signal_id)
 "#;
 
 /// The schema version this build writes.

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde_json::json;
-use vigil_exchange::pytx::{write_pytx_csv, write_pytx_text};
+use vigil_exchange::pytx::{PytxCsvWriter, PytxTextWriter, csv_extra_columns};
 use vigil_exchange::record::{Record, Signal, SignalKind, VicsScheme};
 use vigil_exchange::vics::{CASE_EXTRA, VicsCase, VicsForm, VicsWriter};
 use vigil_fetch::{ExchangeConfig, FetchOptions, FileConfig, NcmecConfig, VicsSchemeName};
@@ -365,108 +365,165 @@ async fn export(store: &Store, a: cli::BankExportArgs) -> anyhow::Result<()> {
     };
     let mut err: Option<io::Error> = None;
     match a.format {
-        ListFormat::Pytx | ListFormat::PytxCsv | ListFormat::Vics => {
-            let mut recs = Vec::new();
+        // Records are written as they are read (a bank can be bigger than memory), except
+        // for a VICS #Cases file, whose media are grouped by case.
+        ListFormat::Pytx => {
+            let mut t = PytxTextWriter::new(&mut w);
+            let mut failed = None;
             store
                 .export(&a.name, |r| {
-                    recs.push(r);
+                    if failed.is_none()
+                        && let Err(e) = t.write(&r)
+                    {
+                        failed = Some(e);
+                    }
                     Ok(())
                 })
                 .await?;
-            match a.format {
-                ListFormat::Pytx => write_pytx_text(&mut w, &recs)?,
-                ListFormat::PytxCsv => write_pytx_csv(&mut w, &recs)?,
-                _ => {
-                    let scheme = vics_scheme_of(a.vics_scheme);
-                    // VICS identifies media by MD5, SHA-1 or PhotoDNA.
-                    let (mut recs, unwritable): (Vec<Record>, Vec<Record>) =
-                        recs.into_iter().partition(|r| {
-                            r.signals.iter().any(|s| {
-                                matches!(s.kind(), SignalKind::Md5 | SignalKind::Sha1)
-                                    || s.kind().name() == vigil_exchange::record::PHOTODNA
-                            })
-                        });
-                    let unwritable = unwritable.len();
-                    let mut dropped = 0u64;
-                    for r in recs.iter_mut() {
-                        if let Some(c) = &r.category {
-                            let converted = c.to_vics(scheme);
-                            dropped += u64::from(converted.is_none());
-                            r.category = converted;
-                        }
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            t.finish()?;
+        }
+        ListFormat::PytxCsv => {
+            // The header names every extra column: a first pass reads the names alone.
+            let mut columns = std::collections::BTreeSet::new();
+            store
+                .export(&a.name, |r| {
+                    columns.extend(csv_extra_columns(&r).map(str::to_string));
+                    Ok(())
+                })
+                .await?;
+            let mut c = PytxCsvWriter::new(&mut w, columns.iter().map(String::as_str))?;
+            let mut failed = None;
+            store
+                .export(&a.name, |r| {
+                    if failed.is_none()
+                        && let Err(e) = c.write(&r)
+                    {
+                        failed = Some(e);
                     }
-                    // Media imported from a `#Cases` file carry their case: if all do, the
-                    // bank goes out as cases (media grouped by case, cases in the order their
-                    // first media come), else as a hash set.
-                    let in_case = recs
-                        .iter()
-                        .filter(|r| r.extra.contains_key(CASE_EXTRA))
-                        .count();
-                    let form = if in_case > 0 && in_case == recs.len() {
-                        VicsForm::Cases
+                    Ok(())
+                })
+                .await?;
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            c.finish()?;
+        }
+        ListFormat::Vics => {
+            let scheme = vics_scheme_of(a.vics_scheme);
+            // VICS identifies media by MD5, SHA-1 or PhotoDNA.
+            let writable = |r: &Record| {
+                r.signals.iter().any(|s| {
+                    matches!(s.kind(), SignalKind::Md5 | SignalKind::Sha1)
+                        || s.kind().name() == vigil_exchange::record::PHOTODNA
+                })
+            };
+            // Media imported from a `#Cases` file carry their case: if all do, the bank goes
+            // out as cases (media grouped by case, cases in the order their first media come),
+            // else as a hash set. A first pass counts.
+            let (mut total, mut unwritable, mut in_case) = (0u64, 0u64, 0u64);
+            store
+                .export(&a.name, |r| {
+                    if writable(&r) {
+                        total += 1;
+                        in_case += u64::from(r.extra.contains_key(CASE_EXTRA));
                     } else {
-                        VicsForm::Media
-                    };
-                    let mut vw = VicsWriter::new(
-                        &mut w,
-                        form,
-                        Some(scheme),
-                        &std::collections::BTreeMap::new(),
-                    )?;
-                    if form == VicsForm::Cases {
-                        let mut cases: Vec<(&str, Vec<&Record>)> = Vec::new();
-                        let mut at: std::collections::HashMap<&str, usize> = Default::default();
-                        for r in &recs {
-                            let case = r.extra[CASE_EXTRA].as_str();
-                            let i = *at.entry(case).or_insert_with(|| {
+                        unwritable += 1;
+                    }
+                    Ok(())
+                })
+                .await?;
+            let form = if in_case > 0 && in_case == total {
+                VicsForm::Cases
+            } else {
+                VicsForm::Media
+            };
+            let mut vw = VicsWriter::new(
+                &mut w,
+                form,
+                Some(scheme),
+                &std::collections::BTreeMap::new(),
+            )?;
+            let mut dropped = 0u64;
+            let mut convert = |mut r: Record| {
+                if let Some(c) = &r.category {
+                    let converted = c.to_vics(scheme);
+                    dropped += u64::from(converted.is_none());
+                    r.category = converted;
+                }
+                r
+            };
+            if form == VicsForm::Cases {
+                let mut cases: Vec<(String, Vec<Record>)> = Vec::new();
+                let mut at: std::collections::HashMap<String, usize> = Default::default();
+                store
+                    .export(&a.name, |r| {
+                        if writable(&r) {
+                            let case = r.extra.get(CASE_EXTRA).cloned().unwrap_or_default();
+                            let i = *at.entry(case.clone()).or_insert_with(|| {
                                 cases.push((case, Vec::new()));
                                 cases.len() - 1
                             });
-                            cases[i].1.push(r);
+                            cases[i].1.push(convert(r));
                         }
-                        for (case, media) in cases {
-                            let case = VicsCase::from_json(case)
-                                .map_err(|e| anyhow::anyhow!("bank {:?}: {e}", a.name))?;
-                            vw.begin_case(&case.fields)?;
-                            for r in media {
-                                vw.write_media(r)?;
-                            }
-                            vw.end_case()?;
-                        }
-                    } else {
-                        for r in &recs {
-                            vw.write_media(r)?;
-                        }
-                        if in_case > 0 {
-                            let _ = writeln!(
-                                io::stderr().lock(),
-                                "vigil: warning: bank {:?} mixes media with and without a VICS \
-                                 case: written as a #Media hash set, the case members of \
-                                 {in_case} media were left out",
-                                a.name
-                            );
-                        }
+                        Ok(())
+                    })
+                    .await?;
+                for (case, media) in cases {
+                    let case = VicsCase::from_json(&case)
+                        .map_err(|e| anyhow::anyhow!("bank {:?}: {e}", a.name))?;
+                    vw.begin_case(&case.fields)?;
+                    for r in &media {
+                        vw.write_media(r)?;
                     }
-                    if unwritable > 0 {
-                        let _ = writeln!(
-                            io::stderr().lock(),
-                            "vigil: warning: {unwritable} items of bank {:?} have no MD5, SHA-1 \
-                             or PhotoDNA signal, which VICS needs, and were left out",
-                            a.name
-                        );
-                    }
-                    if dropped > 0 {
-                        let _ = writeln!(
-                            io::stderr().lock(),
-                            "vigil: warning: {dropped} categories of bank {:?} have no \
-                             equivalent in the VICS {:?} scheme and were left out",
-                            a.name,
-                            scheme
-                        );
-                    }
-                    vw.finish()?;
+                    vw.end_case()?;
+                }
+            } else {
+                let mut failed = None;
+                store
+                    .export(&a.name, |r| {
+                        if failed.is_none()
+                            && writable(&r)
+                            && let Err(e) = vw.write_media(&convert(r))
+                        {
+                            failed = Some(e);
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                if let Some(e) = failed {
+                    return Err(e.into());
+                }
+                if in_case > 0 {
+                    let _ = writeln!(
+                        io::stderr().lock(),
+                        "vigil: warning: bank {:?} mixes media with and without a VICS case: \
+                         written as a #Media hash set, the case members of {in_case} media \
+                         were left out",
+                        a.name
+                    );
                 }
             }
+            if unwritable > 0 {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "vigil: warning: {unwritable} items of bank {:?} have no MD5, SHA-1 \
+                     or PhotoDNA signal, which VICS needs, and were left out",
+                    a.name
+                );
+            }
+            if dropped > 0 {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "vigil: warning: {dropped} categories of bank {:?} have no \
+                     equivalent in the VICS {:?} scheme and were left out",
+                    a.name,
+                    scheme
+                );
+            }
+            vw.finish()?;
         }
         ListFormat::Plain => {
             store
