@@ -506,7 +506,10 @@ fn pytx_text_and_csv_round_trip_through_a_bank() {
         r.code(0);
         assert_eq!(lines(&r.stdout), lines(want), "{format}: {}", r.stdout);
         if format == "pytx-csv" {
-            assert!(r.stdout.starts_with("signal_type,signal_str,collab,category,tags,note\r\n"));
+            assert!(
+                r.stdout
+                    .starts_with("signal_type,signal_str,collab,category,tags,note\r\n")
+            );
         }
     }
 }
