@@ -938,33 +938,45 @@ impl Store {
             upto,
             ..ChangePage::default()
         };
-        let present = sqlx::query(
-            "SELECT s.seq, s.id, s.bank_id, s.kind, s.value, \
+        // Each table is read in two steps, the rest of the cursor's change number, then the
+        // later ones: a single `(seq, id) > cursor` condition is not an index range for
+        // SQLite (which would scan a whole bulk import's run of one change number per page).
+        const PRESENT: &str = "SELECT s.seq, s.id, s.bank_id, s.kind, s.value, \
              CASE WHEN c.disabled_until IS NULL THEN s.disabled_until \
                   WHEN s.disabled_until IS NULL THEN c.disabled_until \
                   WHEN s.disabled_until > c.disabled_until THEN s.disabled_until \
                   ELSE c.disabled_until END, s.content_id \
-             FROM signals s JOIN content c ON c.id = s.content_id \
-             WHERE s.seq <= $1 AND (s.seq > $2 OR (s.seq = $2 AND s.id > $3)) \
-             ORDER BY s.seq, s.id LIMIT $4",
-        )
-        .bind(upto)
-        .bind(from.0)
-        .bind(from.1)
-        .bind(limit as i64)
-        .fetch_all(&mut *tx)
-        .await?;
-        let gone = sqlx::query(
-            "SELECT seq, signal_id, bank_id, kind, value FROM tombstones \
-             WHERE seq <= $1 AND (seq > $2 OR (seq = $2 AND signal_id > $3)) \
-             ORDER BY seq, signal_id LIMIT $4",
-        )
-        .bind(upto)
-        .bind(from.0)
-        .bind(from.1)
-        .bind(limit as i64)
-        .fetch_all(&mut *tx)
-        .await?;
+             FROM signals s JOIN content c ON c.id = s.content_id WHERE ";
+        const GONE: &str = "SELECT seq, signal_id, bank_id, kind, value FROM tombstones WHERE ";
+        let mut present = Vec::new();
+        let mut gone = Vec::new();
+        for (rows, select, seq, id) in [
+            (&mut present, PRESENT, "s.seq", "s.id"),
+            (&mut gone, GONE, "seq", "signal_id"),
+        ] {
+            rows.extend(
+                sqlx::query(&format!(
+                    "{select}{seq} = $1 AND {id} > $2 ORDER BY {id} LIMIT $3"
+                ))
+                .bind(from.0)
+                .bind(from.1)
+                .bind(limit as i64)
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+            if rows.len() < limit {
+                rows.extend(
+                    sqlx::query(&format!(
+                        "{select}{seq} > $1 AND {seq} <= $2 ORDER BY {seq}, {id} LIMIT $3"
+                    ))
+                    .bind(from.0)
+                    .bind(upto)
+                    .bind((limit - rows.len()) as i64)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                );
+            }
+        }
         // Either table may hold more past its `limit` rows; the first `limit` of both together
         // are within the first `limit` of each.
         let more = present.len() == limit || gone.len() == limit;
