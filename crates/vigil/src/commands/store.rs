@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde_json::json;
+use vigil_exchange::WriteError;
 use vigil_exchange::pytx::{PytxCsvWriter, PytxTextWriter, csv_extra_columns};
 use vigil_exchange::record::{Record, Signal, SignalKind, VicsScheme};
 use vigil_exchange::vics::{CASE_EXTRA, VicsCase, VicsForm, VicsWriter};
@@ -346,6 +347,27 @@ fn vics_scheme_of(s: cli::VicsSchemeArg) -> VicsScheme {
     }
 }
 
+/// Calls `write` with every record of a bank as the store reads it (memory does not grow with
+/// the bank), until one fails: that error is returned.
+async fn write_each(
+    store: &Store,
+    bank: &str,
+    mut write: impl FnMut(Record) -> Result<(), WriteError>,
+) -> anyhow::Result<()> {
+    let mut failed = None;
+    store
+        .export(bank, |r| {
+            if failed.is_none()
+                && let Err(e) = write(r)
+            {
+                failed = Some(e);
+            }
+            Ok(())
+        })
+        .await?;
+    failed.map_or(Ok(()), |e| Err(e.into()))
+}
+
 async fn export(store: &Store, a: cli::BankExportArgs) -> anyhow::Result<()> {
     let (tmp, mut w): (
         Option<(tempfile::NamedTempFile, std::path::PathBuf)>,
@@ -369,20 +391,7 @@ async fn export(store: &Store, a: cli::BankExportArgs) -> anyhow::Result<()> {
         // for a VICS #Cases file, whose media are grouped by case.
         ListFormat::Pytx => {
             let mut t = PytxTextWriter::new(&mut w);
-            let mut failed = None;
-            store
-                .export(&a.name, |r| {
-                    if failed.is_none()
-                        && let Err(e) = t.write(&r)
-                    {
-                        failed = Some(e);
-                    }
-                    Ok(())
-                })
-                .await?;
-            if let Some(e) = failed {
-                return Err(e.into());
-            }
+            write_each(store, &a.name, |r| t.write(&r)).await?;
             t.finish()?;
         }
         ListFormat::PytxCsv => {
@@ -395,20 +404,7 @@ async fn export(store: &Store, a: cli::BankExportArgs) -> anyhow::Result<()> {
                 })
                 .await?;
             let mut c = PytxCsvWriter::new(&mut w, columns.iter().map(String::as_str))?;
-            let mut failed = None;
-            store
-                .export(&a.name, |r| {
-                    if failed.is_none()
-                        && let Err(e) = c.write(&r)
-                    {
-                        failed = Some(e);
-                    }
-                    Ok(())
-                })
-                .await?;
-            if let Some(e) = failed {
-                return Err(e.into());
-            }
+            write_each(store, &a.name, |r| c.write(&r)).await?;
             c.finish()?;
         }
         ListFormat::Vics => {
@@ -481,21 +477,14 @@ async fn export(store: &Store, a: cli::BankExportArgs) -> anyhow::Result<()> {
                     vw.end_case()?;
                 }
             } else {
-                let mut failed = None;
-                store
-                    .export(&a.name, |r| {
-                        if failed.is_none()
-                            && writable(&r)
-                            && let Err(e) = vw.write_media(&convert(r))
-                        {
-                            failed = Some(e);
-                        }
+                write_each(store, &a.name, |r| {
+                    if writable(&r) {
+                        vw.write_media(&convert(r))
+                    } else {
                         Ok(())
-                    })
-                    .await?;
-                if let Some(e) = failed {
-                    return Err(e.into());
-                }
+                    }
+                })
+                .await?;
                 if in_case > 0 {
                     let _ = writeln!(
                         io::stderr().lock(),
