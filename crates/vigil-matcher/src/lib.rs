@@ -22,6 +22,8 @@
 #![warn(missing_docs)]
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use vigil_core::Hash256;
 use vigil_exchange::record::{Signal, SignalKind};
@@ -59,6 +61,17 @@ pub struct Hit {
     pub signal: Signal,
     /// Hamming distance (PDQ), 0 for an exact kind.
     pub distance: u32,
+    /// Whether the signal can match now: `false` for a quarantined signal or content item,
+    /// which only [`Query::include_inactive`] reports.
+    pub active: bool,
+}
+
+/// How a query is answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Report quarantined signals too (as HMA's `raw_lookup` does; for diagnosis, never for a
+    /// match decision).
+    pub include_inactive: bool,
 }
 
 /// What a query matched.
@@ -108,6 +121,13 @@ impl Value {
         }
     }
 
+    fn kind_name(&self) -> &str {
+        match self {
+            Value::Pdq(_) => "pdq",
+            Value::Other(s) => s.kind().name(),
+        }
+    }
+
     fn signal(&self) -> Signal {
         match self {
             Value::Pdq(h) => Signal::new(SignalKind::Pdq, &h.to_hex())
@@ -135,19 +155,24 @@ pub struct Matcher {
     banks: HashMap<i64, Bank>,
     /// Signals of the enabled banks, quarantined ones included.
     held: HashMap<i64, Held>,
-    /// Active PDQ signals, id = signal id.
+    /// Held PDQ signals (quarantined ones included, filtered at query time), id = signal id.
     pdq: Index,
-    /// Active signals of the other kinds.
+    /// Held signals of the other kinds.
     exact: HashMap<Signal, Vec<i64>>,
+    /// Held signals per kind name.
+    counts: HashMap<String, usize>,
     /// Quarantines that end at a known time: `(end, signal id)`.
     lapses: BTreeSet<(i64, i64)>,
     /// The change number covered.
     upto: i64,
-    /// While loading: the active PDQ signals, built into `pdq` in one go at the end (much
+    /// While loading: the held PDQ signals, built into `pdq` in one go at the end (much
     /// faster than one insert at a time).
     loading: Option<Vec<(Hash256, u64)>>,
     /// Signal changes read per page while refreshing.
     change_page: usize,
+    /// Banks enabled (or created) whose signals are still to be loaded whole: kept across a
+    /// refresh that failed half-way, so the next one loads them.
+    pending_load: Vec<i64>,
 }
 
 fn now_ms() -> i64 {
@@ -171,17 +196,11 @@ impl Matcher {
     /// Loads the enabled banks of `store`.
     pub async fn load(store: &Store) -> Result<Matcher, Error> {
         let mut m = Matcher {
-            banks: HashMap::new(),
-            held: HashMap::new(),
-            pdq: Index::new(),
-            exact: HashMap::new(),
-            lapses: BTreeSet::new(),
-            upto: 0,
             loading: Some(Vec::new()),
-            change_page: CHANGE_PAGE,
+            ..Matcher::empty()
         };
         m.banks = store
-            .banks()
+            .bank_list()
             .await?
             .into_iter()
             .map(|b| (b.id, b))
@@ -206,61 +225,42 @@ impl Matcher {
     /// Applies the store's changes since the last load or refresh, and ends the quarantines
     /// whose time has come.
     pub async fn refresh(&mut self, store: &Store) -> Result<Refreshed, Error> {
-        let mut page = store
-            .changes_page(self.upto, None, self.change_page)
-            .await?;
-        let upto = page.upto;
-        let now = now_ms();
-        let mut r = Refreshed::default();
-        let mut to_load = Vec::new();
-        if !page.banks.is_empty()
-            || page
-                .signals
-                .iter()
-                .any(|c| !self.banks.contains_key(&c.bank_id))
-        {
-            let banks: HashMap<i64, Bank> = store
-                .banks()
-                .await?
-                .into_iter()
-                .map(|b| (b.id, b))
-                .collect();
-            let was: HashSet<i64> = self.enabled().collect();
-            self.banks = banks;
-            let is: HashSet<i64> = self.enabled().collect();
-            for gone in was.difference(&is) {
-                self.unload(*gone, &mut r);
+        let shared = Shared::new(std::mem::replace(self, Matcher::empty()));
+        let r = shared.refresh(store).await;
+        *self = shared.into_inner();
+        r
+    }
+
+    fn empty() -> Matcher {
+        Matcher {
+            banks: HashMap::new(),
+            held: HashMap::new(),
+            pdq: Index::new(),
+            exact: HashMap::new(),
+            counts: HashMap::new(),
+            lapses: BTreeSet::new(),
+            upto: 0,
+            loading: None,
+            change_page: CHANGE_PAGE,
+            pending_load: Vec::new(),
+        }
+    }
+
+    /// Takes the store's banks: unloads those no longer enabled, and notes those newly enabled
+    /// as to be loaded whole.
+    fn set_banks(&mut self, banks: HashMap<i64, Bank>, r: &mut Refreshed) {
+        let was: HashSet<i64> = self.enabled().collect();
+        self.banks = banks;
+        let is: HashSet<i64> = self.enabled().collect();
+        for gone in was.difference(&is) {
+            self.unload(*gone, r);
+        }
+        self.pending_load.retain(|b| is.contains(b));
+        for b in is.difference(&was) {
+            if !self.pending_load.contains(b) {
+                self.pending_load.push(*b);
             }
-            to_load.extend(is.difference(&was).copied());
         }
-        // The changes come in pages (a big import is millions of them); banks created within
-        // this round are in the first page's list, so every page's banks are known.
-        loop {
-            r.changes += page.signals.len();
-            for c in std::mem::take(&mut page.signals) {
-                // Signals of a bank about to be loaded whole come with it.
-                if !to_load.contains(&c.bank_id) {
-                    self.apply(c, now, &mut r);
-                }
-            }
-            let Some(next) = page.next else { break };
-            page = store
-                .changes_page(self.upto, Some(next), self.change_page)
-                .await?;
-        }
-        for bank in to_load {
-            store
-                .signals_snapshot(Some(bank), |c| self.apply(c, now, &mut r))
-                .await?;
-            r.banks_loaded += 1;
-        }
-        self.lapse(now, &mut r);
-        self.upto = upto;
-        r.upto = upto;
-        if r.changes > 0 || r.banks_loaded > 0 {
-            tracing::debug!(?r, "matcher refreshed");
-        }
-        Ok(r)
     }
 
     /// Reads the change feed in pages of `n` signal changes (default 10,000): memory for a
@@ -280,9 +280,25 @@ impl Matcher {
         self.held.values().filter(|h| h.active).count()
     }
 
+    /// Signals held (quarantined ones included) per kind name (`pdq`, `md5`, …).
+    pub fn counts(&self) -> &HashMap<String, usize> {
+        &self.counts
+    }
+
+    /// Every bank of the store, enabled or not, by id (as of the last refresh; without
+    /// counts).
+    pub fn banks(&self) -> &HashMap<i64, Bank> {
+        &self.banks
+    }
+
     /// Matches a PDQ hash against the PDQ signals of the enabled banks, each at its own
     /// threshold.
     pub fn match_pdq(&self, query: &Hash256) -> Outcome {
+        self.match_pdq_with(query, Query::default())
+    }
+
+    /// [`Matcher::match_pdq`], answered as `q` says.
+    pub fn match_pdq_with(&self, query: &Hash256, q: Query) -> Outcome {
         let Some(radius) = self
             .banks
             .values()
@@ -297,6 +313,9 @@ impl Matcher {
             let Some(h) = self.held.get(&(m.id as i64)) else {
                 continue;
             };
+            if !h.active && !q.include_inactive {
+                continue;
+            }
             let Some(bank) = self.banks.get(&h.bank_id).filter(|b| b.enabled) else {
                 continue;
             };
@@ -310,12 +329,18 @@ impl Matcher {
     /// Matches a signal: a PDQ hash by distance ([`Matcher::match_pdq`]), any other kind
     /// exactly.
     pub fn match_signal(&self, query: &Signal) -> Outcome {
+        self.match_signal_with(query, Query::default())
+    }
+
+    /// [`Matcher::match_signal`], answered as `q` says.
+    pub fn match_signal_with(&self, query: &Signal, q: Query) -> Outcome {
         if let Some(h) = query.pdq() {
-            return self.match_pdq(&h);
+            return self.match_pdq_with(&h, q);
         }
         let mut out = Outcome::default();
         for &id in self.exact.get(query).map_or(&[][..], Vec::as_slice) {
             if let Some(h) = self.held.get(&id)
+                && (h.active || q.include_inactive)
                 && let Some(bank) = self.banks.get(&h.bank_id).filter(|b| b.enabled)
             {
                 self.push(&mut out, bank, id, h, 0);
@@ -332,6 +357,7 @@ impl Matcher {
             signal_id: id,
             signal: h.value.signal(),
             distance,
+            active: h.active,
         };
         match bank.kind {
             BankKind::Allow => out.allowed_by.push(hit),
@@ -362,6 +388,7 @@ impl Matcher {
         }
         let active_now = c.disabled_until.is_none_or(|u| u <= now);
         let was_active = self.held.get(&id).is_some_and(|h| h.active);
+        let was_held = self.held.contains_key(&id);
         let held = Held {
             bank_id: c.bank_id,
             content_id,
@@ -372,15 +399,12 @@ impl Matcher {
         if let Some(u) = held.disabled_until.filter(|&u| u > now && u != i64::MAX) {
             self.lapses.insert((u, id));
         }
+        if !was_held {
+            self.hold(id, &held.value);
+        }
         match (was_active, active_now) {
-            (false, true) => {
-                self.activate(id, &held.value);
-                r.activated += 1;
-            }
-            (true, false) => {
-                self.deactivate(id, &held.value);
-                r.deactivated += 1;
-            }
+            (false, true) => r.activated += 1,
+            (true, false) => r.deactivated += 1,
             _ => {}
         }
         self.held.insert(id, held);
@@ -392,8 +416,8 @@ impl Matcher {
             if let Some(u) = h.disabled_until {
                 self.lapses.remove(&(u, id));
             }
+            self.release(id, &h.value);
             if h.active {
-                self.deactivate(id, &h.value);
                 r.deactivated += 1;
             }
         }
@@ -423,14 +447,17 @@ impl Matcher {
                 && !h.active
             {
                 h.active = true;
-                let value = h.value.clone();
-                self.activate(id, &value);
                 r.activated += 1;
             }
         }
     }
 
-    fn activate(&mut self, id: i64, value: &Value) {
+    /// Puts a newly held signal into the index or the exact map.
+    fn hold(&mut self, id: i64, value: &Value) {
+        *self
+            .counts
+            .entry(value.kind_name().to_string())
+            .or_default() += 1;
         match value {
             Value::Pdq(h) => {
                 if let Some(pairs) = &mut self.loading {
@@ -448,7 +475,11 @@ impl Matcher {
         }
     }
 
-    fn deactivate(&mut self, id: i64, value: &Value) {
+    /// Takes a signal no longer held out of the index or the exact map.
+    fn release(&mut self, id: i64, value: &Value) {
+        if let Some(n) = self.counts.get_mut(value.kind_name()) {
+            *n = n.saturating_sub(1);
+        }
         match value {
             Value::Pdq(h) => {
                 if let Some(pairs) = &mut self.loading {
@@ -467,6 +498,143 @@ impl Matcher {
                 }
             }
         }
+    }
+}
+
+/// A matcher shared by lookups and one refresher. Lookups take a read lock ([`Shared::read`]);
+/// [`Shared::refresh`] reads the store holding no lock and applies each page of changes (at most
+/// the change page, 10,000 signals) under a short write lock, so lookups never wait for the
+/// store, nor for a whole import to be applied. A lookup during a refresh sees each signal
+/// either before or after its change; the next lookup after the refresh sees all of them.
+#[derive(Debug)]
+pub struct Shared {
+    inner: RwLock<Matcher>,
+    refreshing: AtomicBool,
+}
+
+/// Clears the refreshing flag when a refresh ends, however it ends.
+struct Refreshing<'a>(&'a AtomicBool);
+
+impl Drop for Refreshing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl Shared {
+    /// Shares `m`.
+    pub fn new(m: Matcher) -> Shared {
+        Shared {
+            inner: RwLock::new(m),
+            refreshing: AtomicBool::new(false),
+        }
+    }
+
+    /// A shared matcher that holds nothing yet (a server answers "not ready" until it has
+    /// [`Shared::set`] the loaded one).
+    pub fn empty() -> Shared {
+        Shared::new(Matcher::empty())
+    }
+
+    /// Replaces the matcher (with a freshly loaded one).
+    pub fn set(&self, m: Matcher) {
+        *self.write() = m;
+    }
+
+    /// The matcher, for lookups (a read lock: hold it only for the query).
+    pub fn read(&self) -> RwLockReadGuard<'_, Matcher> {
+        // A panic while applying changes leaves the matcher as consistent as the changes
+        // applied so far (each applied whole); the next refresh applies them again.
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Matcher> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The matcher itself.
+    pub fn into_inner(self) -> Matcher {
+        self.inner
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies the store's changes since the last refresh (see [`Matcher::refresh`]). Only one
+    /// refresh runs at a time: a call made while another runs returns at once, having done
+    /// nothing.
+    pub async fn refresh(&self, store: &Store) -> Result<Refreshed, Error> {
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return Ok(Refreshed::default());
+        }
+        let _guard = Refreshing(&self.refreshing);
+        let (after, page_len) = {
+            let m = self.read();
+            (m.upto, m.change_page)
+        };
+        let mut page = store.changes_page(after, None, page_len).await?;
+        let upto = page.upto;
+        let now = now_ms();
+        let mut r = Refreshed::default();
+        let unknown_bank = {
+            let m = self.read();
+            page.signals
+                .iter()
+                .any(|c| !m.banks.contains_key(&c.bank_id))
+        };
+        if !page.banks.is_empty() || unknown_bank {
+            let banks: HashMap<i64, Bank> = store
+                .bank_list()
+                .await?
+                .into_iter()
+                .map(|b| (b.id, b))
+                .collect();
+            self.write().set_banks(banks, &mut r);
+        }
+        // The changes come in pages (a big import is millions of them); banks created within
+        // this round are in the first page's list, so every page's banks are known.
+        loop {
+            r.changes += page.signals.len();
+            {
+                let mut m = self.write();
+                for c in std::mem::take(&mut page.signals) {
+                    // Signals of a bank about to be loaded whole come with it.
+                    if !m.pending_load.contains(&c.bank_id) {
+                        m.apply(c, now, &mut r);
+                    }
+                }
+            }
+            let Some(next) = page.next else { break };
+            page = store.changes_page(after, Some(next), page_len).await?;
+        }
+        let to_load = self.read().pending_load.clone();
+        for bank in to_load {
+            let mut buf = Vec::with_capacity(page_len.min(CHANGE_PAGE));
+            let flush = |buf: &mut Vec<SignalChange>, r: &mut Refreshed| {
+                let mut m = self.write();
+                for c in buf.drain(..) {
+                    m.apply(c, now, r);
+                }
+            };
+            store
+                .signals_snapshot(Some(bank), |c| {
+                    buf.push(c);
+                    if buf.len() >= page_len {
+                        flush(&mut buf, &mut r);
+                    }
+                })
+                .await?;
+            flush(&mut buf, &mut r);
+            self.write().pending_load.retain(|&b| b != bank);
+            r.banks_loaded += 1;
+        }
+        let mut m = self.write();
+        m.lapse(now, &mut r);
+        m.upto = upto;
+        r.upto = upto;
+        if r.changes > 0 || r.banks_loaded > 0 {
+            tracing::debug!(?r, "matcher refreshed");
+        }
+        Ok(r)
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Content {
     pub uri: Option<String>,
     /// Free text.
     pub note: Option<String>,
+    /// Metadata an API client attached (JSON text), if any.
+    pub meta: Option<String>,
     /// The source of the import or exchange that last brought it.
     pub source: String,
     /// Creation time, ms since the Unix epoch.
@@ -37,6 +39,23 @@ pub struct Content {
     /// What each source said of it: `(source, record)` per import or exchange whose record
     /// carried more than signals (the record's signals not included).
     pub provenance: Vec<(String, Record)>,
+}
+
+/// A content item to create with [`Store::create_content`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewContent {
+    /// Its signals (at least one).
+    pub signals: Vec<Signal>,
+    /// An external id (kept, not used as its identity).
+    pub external_id: Option<String>,
+    /// A URI for the content.
+    pub uri: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+    /// Client metadata, JSON text.
+    pub meta: Option<String>,
+    /// Where it came from (an API key's name, `api`).
+    pub source: String,
 }
 
 /// A signal as stored.
@@ -534,6 +553,107 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// Creates a new content item holding `new.signals`, always a new one (as HMA's API does:
+    /// the same hash added twice is two items); returns its id. Its identity in the bank is
+    /// the change number that created it (`ikind` `api`), so it never merges with an imported
+    /// item.
+    pub async fn create_content(
+        &self,
+        actor: &str,
+        bank: &str,
+        new: &NewContent,
+    ) -> Result<i64, Error> {
+        if new.signals.is_empty() {
+            return Err(Error::Invalid(
+                "a content item needs at least one signal".into(),
+            ));
+        }
+        let mut w = self.write().await?;
+        let bank_id = bank_id(&mut w, bank).await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO content (bank_id, ikind, ikey, external_id, uri, note, meta, source, \
+             created_at, updated_at, seq) VALUES ($1, 'api', $2, $3, $4, $5, $6, $7, $8, $8, $9) \
+             RETURNING id",
+        )
+        .bind(bank_id)
+        .bind(w.seq.to_be_bytes().to_vec())
+        .bind(new.external_id.as_deref())
+        .bind(new.uri.as_deref())
+        .bind(new.note.as_deref())
+        .bind(new.meta.as_deref())
+        .bind(&new.source)
+        .bind(w.now)
+        .bind(w.seq)
+        .fetch_one(&mut *w.tx)
+        .await?
+        .try_get(0)?;
+        for signal in &new.signals {
+            sqlx::query(
+                "INSERT INTO signals (content_id, bank_id, kind, value, seq) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, value, content_id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(bank_id)
+            .bind(signal.kind().name())
+            .bind(value::signal_bytes(signal))
+            .bind(w.seq)
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        let signals: Vec<_> = new
+            .signals
+            .iter()
+            .map(|s| json!({"kind": s.kind().name(), "value": s.value()}))
+            .collect();
+        w.audit(
+            actor,
+            "content.create",
+            Some(bank),
+            Some(id),
+            json!({"signals": signals, "source": new.source}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(id)
+    }
+
+    /// Sets (or clears, `None`) a content item's note.
+    pub async fn set_content_note(
+        &self,
+        actor: &str,
+        bank: &str,
+        id: i64,
+        note: Option<&str>,
+    ) -> Result<(), Error> {
+        let mut w = self.write().await?;
+        let bank_id = bank_id(&mut w, bank).await?;
+        let n = sqlx::query(
+            "UPDATE content SET note = $1, updated_at = $2 WHERE id = $3 AND bank_id = $4",
+        )
+        .bind(note)
+        .bind(w.now)
+        .bind(id)
+        .bind(bank_id)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::NoContent {
+                bank: bank.to_string(),
+                id,
+            });
+        }
+        w.audit(
+            actor,
+            "content.note",
+            Some(bank),
+            Some(id),
+            json!({"note": note}),
+        )
+        .await?;
+        w.commit().await
+    }
+
     /// Removes a content item with its signals.
     pub async fn remove(&self, actor: &str, bank: &str, id: i64) -> Result<(), Error> {
         let mut w = self.write().await?;
@@ -659,7 +779,7 @@ impl Store {
     pub async fn content(&self, bank: &str, id: i64) -> Result<Content, Error> {
         let row = sqlx::query(
             "SELECT c.id, c.external_id, c.uri, c.note, c.created_at, c.updated_at, \
-             c.disabled_until, c.source FROM content c JOIN banks b ON b.id = c.bank_id \
+             c.disabled_until, c.source, c.meta FROM content c JOIN banks b ON b.id = c.bank_id \
              WHERE b.name = $1 AND c.id = $2",
         )
         .bind(bank)
@@ -680,6 +800,7 @@ impl Store {
             updated_at: row.try_get(5)?,
             disabled_until: row.try_get(6)?,
             source: row.try_get(7)?,
+            meta: row.try_get(8)?,
             signals: Vec::new(),
             provenance: Vec::new(),
         };

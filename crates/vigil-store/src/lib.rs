@@ -44,6 +44,7 @@ mod codec;
 mod content;
 mod error;
 mod exchanges;
+mod keys;
 mod schema;
 mod value;
 
@@ -56,10 +57,11 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 pub use banks::{Bank, BankKind, BankUpdate, NewBank};
 pub use content::{
     AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,
-    RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,
+    NewContent, RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,
 };
 pub use error::Error;
 pub use exchanges::{Exchange, NewExchange, Page, PageDeletion, PageReport};
+pub use keys::{ApiKey, NewAudit, ROLES};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

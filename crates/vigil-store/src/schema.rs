@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             postgres: V3_POSTGRES,
         },
     ),
+    (
+        4,
+        "bank match ratio, content metadata, API keys",
+        Sql::Both(V4),
+    ),
 ];
 
 const V1: &str = r#"
@@ -266,6 +271,23 @@ ALTER TABLE tombstones ALTER COLUMN value TYPE {BLOB} USING
          ELSE convert_to(value, 'UTF8') END;
 DROP INDEX tombstones_by_seq;
 CREATE INDEX tombstones_by_seq ON tombstones (seq, signal_id)
+"#;
+
+/// Version 4, for the server: a bank's `match_ratio` (HMA's `matching_enabled_ratio`: the share
+/// of lookups a bank takes part in; 1 for every bank before), a content item's user metadata
+/// (`meta`: JSON text an API client attached), and API keys (only a SHA-256 of each secret is
+/// kept: a key is 256 random bits, so a slow password hash would add nothing).
+const V4: &str = r#"
+ALTER TABLE banks ADD COLUMN match_ratio DOUBLE PRECISION NOT NULL DEFAULT 1.0;
+ALTER TABLE content ADD COLUMN meta TEXT NULL;
+CREATE TABLE api_keys (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'curator', 'matcher', 'viewer')),
+    secret_sha256 {BLOB} NOT NULL UNIQUE,
+    created_at {TS} NOT NULL,
+    revoked_at {TS} NULL
+)
 "#;
 
 /// The schema version this build writes.

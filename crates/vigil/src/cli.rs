@@ -78,6 +78,93 @@ pub(crate) enum Command {
     /// incrementally from a checkpoint.
     #[command(subcommand)]
     Exchange(ExchangeCommand),
+    /// Serve the matching service: HMA's HTTP API (existing HMA clients work unchanged) over the
+    /// store's banks, with roles (API keys), an audit log, a live index and /metrics.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+    /// API keys of the server: create (the secret is printed once), list, revoke.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+const SERVE_HELP: &str = "\
+Settings come from flags, else VIGIL_* environment variables, else the --config file (TOML,
+the same names with '_' for '-', e.g. `listen = \"0.0.0.0:5100\"`, `allowed_hosts = [...]`),
+else the defaults. With no API key the server is open (every caller is admin) and refuses any
+address but loopback. Stop it with Ctrl-C or SIGTERM: requests in flight finish first.";
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ServeArgs {
+    /// A TOML file of settings (flags and environment variables override it).
+    #[arg(long, value_name = "FILE", env = "VIGIL_CONFIG")]
+    pub(crate) config: Option<std::path::PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:5100].
+    #[arg(long, value_name = "ADDR", env = "VIGIL_LISTEN")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    /// Largest request body in bytes (uploads included) [default: 33554432].
+    #[arg(long, value_name = "BYTES", env = "VIGIL_MAX_BODY")]
+    pub(crate) max_body: Option<usize>,
+    /// Largest download by URL in bytes [default: 104857600].
+    #[arg(long, value_name = "BYTES", env = "VIGIL_MAX_REMOTE")]
+    pub(crate) max_remote: Option<u64>,
+    /// Hosts media may be fetched from by URL (and their subdomains); none: any public host.
+    #[arg(
+        long = "allowed-host",
+        value_name = "HOST",
+        env = "VIGIL_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub(crate) allowed_hosts: Vec<String>,
+    /// Non-public address ranges media may be fetched from (CIDR, e.g. 10.0.0.0/8); none by
+    /// default: private, loopback and link-local addresses are refused.
+    #[arg(
+        long = "allow-private",
+        value_name = "CIDR",
+        env = "VIGIL_ALLOW_PRIVATE",
+        value_delimiter = ','
+    )]
+    pub(crate) allow_private: Vec<String>,
+    /// How often the index follows bank changes, in milliseconds [default: 250].
+    #[arg(long, value_name = "MS", env = "VIGIL_REFRESH_MS")]
+    pub(crate) refresh_ms: Option<u64>,
+    /// Requests per second per API key (bursts of twice that); 0: no limit [default: 0].
+    #[arg(long, value_name = "N", env = "VIGIL_RATE_LIMIT")]
+    pub(crate) rate_limit: Option<f64>,
+    /// Parts of the API not to mount (hasher, matcher, curator), as HMA's ROLE_* flags off.
+    #[arg(
+        long = "without",
+        value_name = "PART",
+        env = "VIGIL_WITHOUT",
+        value_delimiter = ','
+    )]
+    pub(crate) without: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Create a key; its secret is printed once and never stored (only its SHA-256).
+    Create(KeyCreateArgs),
+    /// List the keys (names, roles, creation and revocation times; never secrets).
+    List,
+    /// Revoke a key: refused from the server's next refresh (within a second).
+    Revoke(KeyRevokeArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct KeyCreateArgs {
+    /// Who or what uses it.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// admin (everything), curator (banks, content, lookups), matcher (hashing and lookups) or
+    /// viewer (reading banks and status).
+    #[arg(long)]
+    pub(crate) role: String,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct KeyRevokeArgs {
+    /// The key's name.
+    pub(crate) name: String,
 }
 
 const SIGNAL_HELP: &str = "\

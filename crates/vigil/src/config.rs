@@ -39,6 +39,11 @@ pub(crate) enum CommandConfig {
         db: String,
         command: StoreCommand,
     },
+    /// `vigil serve`.
+    Serve {
+        db: String,
+        args: cli::ServeArgs,
+    },
 }
 
 /// The store commands, as parsed (they need no further resolution).
@@ -49,6 +54,7 @@ pub(crate) enum StoreCommand {
     Verdict(cli::VerdictArgs),
     Audit(cli::AuditArgs),
     Exchange(cli::ExchangeCommand),
+    Key(cli::KeyCommand),
 }
 
 /// `vigil match`, resolved.
@@ -152,6 +158,14 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
         Command::Audit(a) => CommandConfig::Store {
             db: db_url(args.db.as_deref())?,
             command: StoreCommand::Audit(a),
+        },
+        Command::Serve(a) => CommandConfig::Serve {
+            db: db_url(args.db.as_deref())?,
+            args: a,
+        },
+        Command::Key(k) => CommandConfig::Store {
+            db: db_url(args.db.as_deref())?,
+            command: StoreCommand::Key(k),
         },
         Command::Exchange(e) => CommandConfig::Store {
             db: db_url(args.db.as_deref())?,

@@ -14,6 +14,7 @@ async fn bank_lifecycle_and_audit() {
                     description: "NCMEC hash list".into(),
                     kind: BankKind::Block,
                     pdq_threshold: Some(28),
+                    match_ratio: 1.0,
                 },
             )
             .await

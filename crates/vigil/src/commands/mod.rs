@@ -5,6 +5,7 @@ pub(crate) mod demo;
 pub(crate) mod hash;
 pub(crate) mod index;
 pub(crate) mod match_;
+pub(crate) mod serve;
 pub(crate) mod store;
 
 use crate::config::{CommandConfig, Config};
@@ -18,5 +19,6 @@ pub(crate) fn run(cfg: Config) -> anyhow::Result<ExitStatus> {
         CommandConfig::Match(m) => match_::run(&m, cfg.printer),
         CommandConfig::IndexBuild { lists, out } => index::build(&lists, &out, cfg.printer),
         CommandConfig::Store { db, command } => store::run(&db, command),
+        CommandConfig::Serve { db, args } => serve::run(&db, args),
     }
 }

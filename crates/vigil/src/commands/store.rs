@@ -67,6 +67,7 @@ pub(crate) fn run(db: &str, command: StoreCommand) -> anyhow::Result<ExitStatus>
             StoreCommand::Verdict(v) => verdict(&store, v).await,
             StoreCommand::Audit(a) => audit(&store, a).await,
             StoreCommand::Exchange(e) => exchange(&store, e).await,
+            StoreCommand::Key(k) => crate::commands::serve::key(&store, k).await,
         };
         store.close().await;
         status
@@ -90,6 +91,7 @@ async fn bank(store: &Store, cmd: BankCommand) -> anyhow::Result<ExitStatus> {
                             BankKind::Block
                         },
                         pdq_threshold: a.threshold,
+                        match_ratio: 1.0,
                     },
                 )
                 .await?;
@@ -184,6 +186,7 @@ async fn bank(store: &Store, cmd: BankCommand) -> anyhow::Result<ExitStatus> {
                         enabled: None,
                         pdq_threshold,
                         kind,
+                        ..BankUpdate::default()
                     },
                 )
                 .await?;

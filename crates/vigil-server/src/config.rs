@@ -1,0 +1,70 @@
+//! The server's settings.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::remote::RemoteConfig;
+
+/// Which parts of the API are mounted, as HMA's `ROLE_*` flags (all on by default). A part that
+/// is off answers 404, as in HMA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// `/h/*`, and hashing inside `/m/lookup`.
+    pub hasher: bool,
+    /// `/m/*`.
+    pub matcher: bool,
+    /// `/c/*`.
+    pub curator: bool,
+}
+
+impl Default for Parts {
+    fn default() -> Self {
+        Parts {
+            hasher: true,
+            matcher: true,
+            curator: true,
+        }
+    }
+}
+
+/// Everything `vigil serve` can be told.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (default `127.0.0.1:5100`, HMA's port).
+    pub listen: SocketAddr,
+    /// Mounted parts.
+    pub parts: Parts,
+    /// Largest request body, bytes (uploads included); more is refused with 413 before it is
+    /// read. Default 32 MiB.
+    pub max_body_bytes: usize,
+    /// Limits of image decoding.
+    pub decode_limits: vigil_media::Limits,
+    /// Fetching media by URL (`/h/hash?url=`, `/m/lookup?url=`).
+    pub remote: RemoteConfig,
+    /// How often the matcher follows the store's change feed (default 250 ms).
+    pub refresh_every: Duration,
+    /// `/status` reports `INDEX-STALE` when the last successful refresh is older (HMA's
+    /// `INDEX_CACHE_MAX_STALE_SEC`, default 65 s); zero turns the check off.
+    pub stale_after: Duration,
+    /// Requests per second per key (bursts of twice that); 0 for no limit (the default).
+    pub rate_limit: f64,
+    /// Honour `bypass_coinflip` on `GET /m/lookup` too (HMA's docs say it works there; its code
+    /// honours it on `POST` only, which is the default here).
+    pub bypass_coinflip_on_get: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5100)),
+            parts: Parts::default(),
+            max_body_bytes: 32 << 20,
+            decode_limits: vigil_media::Limits::default(),
+            remote: RemoteConfig::default(),
+            refresh_every: Duration::from_millis(250),
+            stale_after: Duration::from_secs(65),
+            rate_limit: 0.0,
+            bypass_coinflip_on_get: false,
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! What every handler shares: the store, the live matcher, keys, metrics, the audit writer.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use vigil_matcher::Shared;
+use vigil_store::{NewAudit, Store};
+
+use crate::auth::Keys;
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+
+/// The shared state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) matcher: Shared,
+    pub(crate) config: ServerConfig,
+    /// The first load of the matcher is done.
+    pub(crate) loaded: AtomicBool,
+    /// When the last refresh succeeded, ms since the Unix epoch (0: never).
+    pub(crate) refreshed_at: AtomicI64,
+    pub(crate) keys: RwLock<Keys>,
+    pub(crate) metrics: Metrics,
+    pub(crate) audit: mpsc::Sender<NewAudit>,
+    /// Token buckets per caller: (tokens, last refill).
+    pub(crate) buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl AppState {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// The live matcher.
+    pub fn matcher(&self) -> &Shared {
+        &self.0.matcher
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    /// The live keys.
+    pub fn keys(&self) -> RwLockReadGuard<'_, Keys> {
+        self.0.keys.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Replaces the live keys.
+    pub fn set_keys(&self, keys: Keys) {
+        *self.0.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// Whether the matcher has loaded.
+    pub fn loaded(&self) -> bool {
+        self.0.loaded.load(Ordering::Acquire)
+    }
+
+    /// When the matcher last refreshed successfully (ms since the epoch, 0: never).
+    pub fn refreshed_at(&self) -> i64 {
+        self.0.refreshed_at.load(Ordering::Acquire)
+    }
+
+    /// Queues an audit entry (written in batches by the audit task). Waits when the queue is
+    /// full rather than dropping the entry.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        bank: Option<&str>,
+        detail: serde_json::Value,
+    ) {
+        let entry = NewAudit {
+            at: now_ms(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            bank: bank.map(str::to_string),
+            content_id: None,
+            detail,
+        };
+        if self.0.audit.send(entry).await.is_err() {
+            tracing::error!(action, "audit writer has stopped: entry not recorded");
+        }
+    }
+
+    /// Takes one token from the caller's bucket (`rate_limit` requests per second, bursts of
+    /// twice that); `true` when the request may go on.
+    pub fn rate_ok(&self, who: &str) -> bool {
+        let rate = self.0.config.rate_limit;
+        if rate <= 0.0 {
+            return true;
+        }
+        let burst = rate * 2.0;
+        let now = Instant::now();
+        let mut b = self
+            .0
+            .buckets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (tokens, last) = b.entry(who.to_string()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

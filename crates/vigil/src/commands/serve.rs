@@ -1,0 +1,177 @@
+//! `vigil serve` and `vigil key`.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use serde_json::json;
+use vigil_server::remote::IpNet;
+use vigil_server::{Server, ServerConfig};
+use vigil_store::Store;
+
+use crate::cli::{KeyCommand, ServeArgs};
+use crate::commands::store::{actor, open};
+use crate::exit::ExitStatus;
+
+/// The `--config` file: every setting optional (flags and environment variables win).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<std::net::SocketAddr>,
+    max_body: Option<usize>,
+    max_remote: Option<u64>,
+    allowed_hosts: Option<Vec<String>>,
+    allow_private: Option<Vec<String>>,
+    refresh_ms: Option<u64>,
+    rate_limit: Option<f64>,
+    without: Option<Vec<String>>,
+    stale_after_secs: Option<u64>,
+    bypass_coinflip_on_get: Option<bool>,
+}
+
+fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}
+
+/// Flags over environment (clap) over the file over the defaults.
+fn server_config(args: ServeArgs) -> anyhow::Result<ServerConfig> {
+    let file = match &args.config {
+        Some(p) => read_file_config(p)?,
+        None => FileConfig::default(),
+    };
+    let mut c = ServerConfig::default();
+    if let Some(l) = args.listen.or(file.listen) {
+        c.listen = l;
+    }
+    if let Some(b) = args.max_body.or(file.max_body) {
+        c.max_body_bytes = b;
+    }
+    if let Some(b) = args.max_remote.or(file.max_remote) {
+        c.remote.max_bytes = b;
+    }
+    c.remote.allowed_hosts = if args.allowed_hosts.is_empty() {
+        file.allowed_hosts.unwrap_or_default()
+    } else {
+        args.allowed_hosts
+    };
+    let private = if args.allow_private.is_empty() {
+        file.allow_private.unwrap_or_default()
+    } else {
+        args.allow_private
+    };
+    c.remote.private_allowed = private
+        .iter()
+        .map(|s| {
+            s.parse::<IpNet>()
+                .map_err(|e| anyhow::anyhow!("allow-private {s:?}: {e}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if let Some(ms) = args.refresh_ms.or(file.refresh_ms) {
+        if ms == 0 {
+            bail!("refresh-ms must be at least 1");
+        }
+        c.refresh_every = Duration::from_millis(ms);
+    }
+    if let Some(r) = args.rate_limit.or(file.rate_limit) {
+        if !r.is_finite() || r < 0.0 {
+            bail!("rate-limit {r}: must be 0 (no limit) or more");
+        }
+        c.rate_limit = r;
+    }
+    if let Some(s) = file.stale_after_secs {
+        c.stale_after = Duration::from_secs(s);
+    }
+    if let Some(b) = file.bypass_coinflip_on_get {
+        c.bypass_coinflip_on_get = b;
+    }
+    let without = if args.without.is_empty() {
+        file.without.unwrap_or_default()
+    } else {
+        args.without
+    };
+    for part in without {
+        match part.trim() {
+            "hasher" => c.parts.hasher = false,
+            "matcher" => c.parts.matcher = false,
+            "curator" => c.parts.curator = false,
+            other => bail!("--without {other:?}: use hasher, matcher or curator"),
+        }
+    }
+    Ok(c)
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub(crate) fn run(db: &str, args: ServeArgs) -> anyhow::Result<ExitStatus> {
+    let config = server_config(args)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let store = open(db).await?;
+        let server = Server::start(store.clone(), config).await?;
+        eprintln!("vigil: serving http://{}", server.addr());
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        store.close().await;
+        Ok(ExitStatus::Success)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// `vigil key …`.
+pub(crate) async fn key(store: &Store, cmd: KeyCommand) -> anyhow::Result<ExitStatus> {
+    let mut out = io::stdout().lock();
+    match cmd {
+        KeyCommand::Create(a) => {
+            let (secret, hash) = vigil_server::auth::new_key();
+            let k = store.add_api_key(&actor(), &a.name, &a.role, &hash).await?;
+            writeln!(
+                out,
+                "{}",
+                json!({"name": k.name, "role": k.role, "key": secret})
+            )?;
+            eprintln!("vigil: the key is shown this once; store it now");
+        }
+        KeyCommand::List => {
+            for k in store.api_keys().await? {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"name": k.name, "role": k.role, "created_at": k.created_at,
+                           "revoked_at": k.revoked_at})
+                )?;
+            }
+        }
+        KeyCommand::Revoke(a) => {
+            store.revoke_api_key(&actor(), &a.name).await?;
+            writeln!(out, "{}", json!({"revoked": a.name}))?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
