@@ -143,7 +143,9 @@ impl Keys {
 pub fn need(method: &Method, pattern: &str) -> Need {
     let read = method == Method::GET || method == Method::HEAD;
     match pattern {
-        "/" | "/status" | "/status/live" | "/site-map" => Need::Public,
+        "/" | "/status" | "/status/live" | "/site-map" | "/api/v1/openapi.json" => Need::Public,
+        "/api/v1/lookup" => Need::Match,
+        p if p == "/api/v1/audit" || p.starts_with("/api/v1/actions") => Need::Admin,
         p if p.starts_with("/h/") => Need::Hash,
         // Comparing two given hashes reveals nothing of the banks.
         "/m/compare" => Need::Hash,

@@ -41,7 +41,7 @@ impl Params {
         Params(m)
     }
 
-    fn get(&self, k: &str) -> Option<&str> {
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
         self.0.get(k).map(String::as_str)
     }
 
@@ -91,6 +91,11 @@ impl Params {
             .filter(|b| !b.is_empty())
             .map(|b| b.split(',').map(str::to_string).collect())
     }
+}
+
+/// Whether the request says its body is JSON.
+pub(crate) fn is_json_request(headers: &HeaderMap) -> bool {
+    is_json(headers)
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -467,7 +472,15 @@ fn lookup(
     ))
 }
 
-async fn count_and_audit(state: &AppState, who: &Principal, signal: &Signal, hits: &[Hit]) {
+/// Counts a lookup, audits it when it matched, and fires the match actions (`fire`: not for
+/// `raw_lookup`, which is for diagnosis and reports hits that do not count as matches).
+pub(crate) async fn count_and_audit(
+    state: &AppState,
+    who: &Principal,
+    signal: &Signal,
+    hits: &[Hit],
+    fire: bool,
+) {
     let m = state.metrics();
     m.lookups.inc();
     if hits.is_empty() {
@@ -490,6 +503,11 @@ async fn count_and_audit(state: &AppState, who: &Principal, signal: &Signal, hit
                    "matches": per_bank}),
         )
         .await;
+    if fire {
+        state
+            .fire(&who.name, hma_type(signal.kind()), signal.value(), hits)
+            .await;
+    }
 }
 
 fn draw(seed: Option<&str>, bypass: bool) -> f64 {
@@ -532,7 +550,7 @@ pub(crate) async fn raw_lookup(
         let d = by_id.entry(h.content_id).or_insert(h.distance);
         *d = (*d).min(h.distance);
     }
-    count_and_audit(&state, &who, &signal, &hits).await;
+    count_and_audit(&state, &who, &signal, &hits, false).await;
     state.metrics().lookup_latency.observe(started.elapsed());
     let matches: Vec<Value> = if include_distance {
         by_id
@@ -587,7 +605,7 @@ pub(crate) async fn lookup_get(
         draw(p.get("seed"), bypass),
         banks.as_deref(),
     )?;
-    count_and_audit(&state, &who, &signal, &hits).await;
+    count_and_audit(&state, &who, &signal, &hits, true).await;
     state.metrics().lookup_latency.observe(started.elapsed());
     Ok(Json(found.json(signal_type)))
 }
@@ -610,7 +628,7 @@ async fn lookup_hashes(
         }
         let signal = lookup_signal(&t, &h)?;
         let (found, hits) = lookup(state, &signal, draw(seed, bypass), banks)?;
-        count_and_audit(state, who, &signal, &hits).await;
+        count_and_audit(state, who, &signal, &hits, true).await;
         out.insert(t.clone(), found.json(&t));
     }
     Ok(out)

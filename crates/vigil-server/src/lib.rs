@@ -15,6 +15,8 @@
 
 #![warn(missing_docs)]
 
+pub mod actions;
+pub mod api;
 pub mod auth;
 pub mod coinflip;
 pub mod config;
@@ -32,7 +34,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -161,6 +163,33 @@ fn router(state: &AppState) -> (Router<AppState>, Vec<&'static str>) {
             "/c/exchange/<string:exchange_name>/status",
         ]);
     }
+    r = r
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route(
+            "/api/v1/lookup",
+            get(api::lookup_one).post(api::lookup_batch),
+        )
+        .route("/api/v1/verdicts", post(api::verdict_create))
+        .route(
+            "/api/v1/quarantine",
+            post(api::quarantine).delete(api::release),
+        )
+        .route("/api/v1/banks", get(api::banks))
+        .route("/api/v1/banks/{bank}/content", get(api::bank_content))
+        .route("/api/v1/banks/{bank}/content/{id}", get(api::content_item))
+        .route(
+            "/api/v1/banks/{bank}/content/{id}/quarantine",
+            post(api::content_quarantine).delete(api::content_quarantine),
+        )
+        .route("/api/v1/banks/{bank}/verdicts", get(api::verdicts))
+        .route("/api/v1/audit", get(api::audit))
+        .route(
+            "/api/v1/actions",
+            get(api::actions).post(api::action_create),
+        )
+        .route("/api/v1/actions/{name}", delete(api::action_delete))
+        .route("/api/v1/actions/{name}/events", get(api::action_events));
+    patterns.extend(api::routes().keys().copied());
     (r, patterns)
 }
 
@@ -222,6 +251,9 @@ async fn refresher(state: AppState, mut stop: watch::Receiver<bool>) {
         if let Ok(keys) = state.store().api_keys().await {
             state.set_keys(Keys::from_store(&keys));
         }
+        if let Ok(actions) = state.store().actions().await {
+            state.set_actions(actions);
+        }
         if !state.loaded() {
             if let Ok(m) = Matcher::load(state.store()).await {
                 state.matcher().set(m);
@@ -265,6 +297,8 @@ impl Server {
             source,
         })?;
         let (audit_tx, audit_rx) = mpsc::channel(65_536);
+        let (fired_tx, fired_rx) = mpsc::channel(65_536);
+        let actions = store.actions().await?;
         let state = AppState(Arc::new(Inner {
             store: store.clone(),
             matcher: Shared::empty(),
@@ -274,12 +308,15 @@ impl Server {
             keys: RwLock::new(keys),
             metrics: Metrics::default(),
             audit: audit_tx,
+            actions: RwLock::new(actions),
+            fired: fired_tx,
             buckets: Mutex::new(Default::default()),
         }));
         let (shutdown, stop) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(audit_writer(store, audit_rx)),
             tokio::spawn(refresher(state.clone(), stop.clone())),
+            tokio::spawn(actions::run(state.clone(), fired_rx, stop.clone())),
         ];
         let app = app(state.clone());
         let mut stop_http = stop;

@@ -98,6 +98,10 @@ pub struct Metrics {
     pub auth_failures: Counter,
     /// Matcher refreshes that failed.
     pub refresh_failures: Counter,
+    /// Webhook events delivered.
+    pub webhooks_delivered: Counter,
+    /// Webhook delivery attempts that failed.
+    pub webhook_failures: Counter,
 }
 
 impl Metrics {
@@ -148,6 +152,18 @@ impl Metrics {
             "vigil_refresh_failures_total",
             "Matcher refreshes that failed.",
             self.refresh_failures.get(),
+        );
+        counter(
+            &mut out,
+            "vigil_webhooks_delivered_total",
+            "Webhook events delivered.",
+            self.webhooks_delivered.get(),
+        );
+        counter(
+            &mut out,
+            "vigil_webhook_failures_total",
+            "Webhook delivery attempts that failed.",
+            self.webhook_failures.get(),
         );
         let _ = writeln!(
             out,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 use vigil_matcher::Shared;
-use vigil_store::{NewAudit, Store};
+use vigil_store::{Action, NewActionEvent, NewAudit, Store};
 
 use crate::auth::Keys;
 use crate::config::ServerConfig;
@@ -28,6 +28,10 @@ pub(crate) struct Inner {
     pub(crate) keys: RwLock<Keys>,
     pub(crate) metrics: Metrics,
     pub(crate) audit: mpsc::Sender<NewAudit>,
+    /// Match actions (reloaded with the keys).
+    pub(crate) actions: RwLock<Vec<Action>>,
+    /// Fired action events, to the actions task.
+    pub(crate) fired: mpsc::Sender<NewActionEvent>,
     /// Token buckets per caller: (tokens, last refill).
     pub(crate) buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
@@ -68,6 +72,50 @@ impl AppState {
     /// Replaces the live keys.
     pub fn set_keys(&self, keys: Keys) {
         *self.0.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
+    }
+
+    /// The match actions.
+    pub fn actions(&self) -> Vec<Action> {
+        self.0
+            .actions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the match actions.
+    pub fn set_actions(&self, actions: Vec<Action>) {
+        *self
+            .0
+            .actions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = actions;
+    }
+
+    /// Fires the actions a lookup's hits call for.
+    pub async fn fire(
+        &self,
+        who: &str,
+        query_type: &str,
+        query: &str,
+        hits: &[vigil_matcher::Hit],
+    ) {
+        let events = {
+            let actions = self
+                .0
+                .actions
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if actions.is_empty() {
+                return;
+            }
+            crate::actions::events_for(&actions, who, query_type, query, hits)
+        };
+        for e in events {
+            if self.0.fired.send(e).await.is_err() {
+                tracing::error!("actions task has stopped: event not recorded");
+            }
+        }
     }
 
     /// The metrics.

@@ -205,7 +205,7 @@ fn photo(seed: u32) -> Vec<u8> {
     let mut px = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {
         for x in 0..w {
-            let block = ((x / (8 + seed)) + (y / 12)) % 2 == 0;
+            let block = ((x / (8 + seed)) + (y / 12)).is_multiple_of(2);
             let v = if block {
                 (40 + x) as u8
             } else {

@@ -828,6 +828,104 @@ impl Store {
         Ok(c)
     }
 
+    /// A page of a bank's content items, in id order after `after` (0 for the first page), at
+    /// most `limit` (1..=1000). `search` narrows it to items whose external id, URI or note
+    /// contains the text (case-insensitive), or that hold a signal of exactly that value (a
+    /// hash's hex). Signals come with each item; provenance does not ([`Store::content`]).
+    pub async fn content_page(
+        &self,
+        bank: &str,
+        after: i64,
+        limit: i64,
+        search: Option<&str>,
+    ) -> Result<Vec<Content>, Error> {
+        let limit = limit.clamp(1, 1000);
+        let b = self.bank_uncounted(bank).await?;
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        let like = search.map(|s| {
+            let escaped = s
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        // A hash's hex (MD5, SHA-1, PDQ/SHA-256 lengths) is looked up by value through the
+        // signal index; other text by a scan of the bank's items.
+        let digest = search
+            .and_then(|s| hex::decode(s.to_lowercase()).ok())
+            .filter(|d| matches!(d.len(), 16 | 20 | 32));
+        let columns = "SELECT c.id, c.external_id, c.uri, c.note, c.created_at, c.updated_at, \
+             c.disabled_until, c.source, c.meta FROM content c";
+        let by_digest = format!(
+            "{columns} WHERE c.bank_id = $1 AND c.id > $2 AND c.id IN (SELECT s.content_id \
+             FROM signals s WHERE s.kind IN ('pdq', 'md5', 'sha1', 'sha256') AND s.value = $3 \
+             AND s.bank_id = $1) ORDER BY c.id LIMIT $4"
+        );
+        let by_text = format!(
+            "{columns} WHERE c.bank_id = $1 AND c.id > $2 \
+             AND ($3 = 0 OR LOWER(COALESCE(c.external_id, '')) LIKE $4 ESCAPE '\\' \
+                  OR LOWER(COALESCE(c.uri, '')) LIKE $4 ESCAPE '\\' \
+                  OR LOWER(COALESCE(c.note, '')) LIKE $4 ESCAPE '\\') \
+             ORDER BY c.id LIMIT $5"
+        );
+        let rows = if let Some(d) = digest {
+            sqlx::query(&by_digest)
+                .bind(b.id)
+                .bind(after)
+                .bind(d)
+                .bind(limit)
+        } else {
+            sqlx::query(&by_text)
+                .bind(b.id)
+                .bind(after)
+                .bind(i64::from(search.is_some()))
+                .bind(like.unwrap_or_default())
+                .bind(limit)
+        }
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(Content {
+                id: row.try_get(0)?,
+                bank: bank.to_string(),
+                external_id: row.try_get(1)?,
+                uri: row.try_get(2)?,
+                note: row.try_get(3)?,
+                created_at: row.try_get(4)?,
+                updated_at: row.try_get(5)?,
+                disabled_until: row.try_get(6)?,
+                source: row.try_get(7)?,
+                meta: row.try_get(8)?,
+                signals: Vec::new(),
+                provenance: Vec::new(),
+            });
+        }
+        if let (Some(first), Some(last)) = (out.first().map(|c| c.id), out.last().map(|c| c.id)) {
+            let sigs = sqlx::query(
+                "SELECT id, content_id, bank_id, kind, value, disabled_until FROM signals \
+                 WHERE bank_id = $1 AND content_id BETWEEN $2 AND $3 ORDER BY content_id, id",
+            )
+            .bind(b.id)
+            .bind(first)
+            .bind(last)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut at = 0;
+            for r in &sigs {
+                let s = stored_signal(r)?;
+                while at < out.len() && out[at].id < s.content_id {
+                    at += 1;
+                }
+                if at < out.len() && out[at].id == s.content_id {
+                    out[at].signals.push(s);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The content items holding a signal, as `(bank, content id)`.
     pub async fn find(&self, signal: &Signal) -> Result<Vec<(String, i64)>, Error> {
         let rows = sqlx::query(

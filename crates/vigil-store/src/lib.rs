@@ -38,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+mod actions;
 mod banks;
 mod bulk;
 mod codec;
@@ -54,12 +55,19 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Executor};
 
+pub use actions::{Action, ActionEvent, NewAction, NewActionEvent};
 pub use banks::{Bank, BankKind, BankUpdate, NewBank};
 pub use content::{
     AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,
     NewContent, RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,
 };
 pub use error::Error;
+
+/// A record's metadata (everything but its signals) as the JSON object the store keeps in
+/// provenance: what a server shows of where an item came from.
+pub fn record_metadata_json(r: &vigil_exchange::record::Record) -> serde_json::Value {
+    serde_json::from_str(&codec::record_json(r)).unwrap_or(serde_json::Value::Null)
+}
 pub use exchanges::{Exchange, NewExchange, Page, PageDeletion, PageReport};
 pub use keys::{ApiKey, NewAudit, ROLES};
 

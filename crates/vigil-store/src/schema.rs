@@ -276,7 +276,10 @@ CREATE INDEX tombstones_by_seq ON tombstones (seq, signal_id)
 /// Version 4, for the server: a bank's `match_ratio` (HMA's `matching_enabled_ratio`: the share
 /// of lookups a bank takes part in; 1 for every bank before), a content item's user metadata
 /// (`meta`: JSON text an API client attached), and API keys (only a SHA-256 of each secret is
-/// kept: a key is 256 random bits, so a slow password hash would add nothing).
+/// kept: a key is 256 random bits, so a slow password hash would add nothing), and match
+/// actions: rules that fire on a match in a bank (or any bank) — a webhook POST or a record
+/// only — with every firing kept as an event (delivered, retried, failed). A webhook's signing
+/// secret is never stored: the action names the environment variable that holds it.
 const V4: &str = r#"
 ALTER TABLE banks ADD COLUMN match_ratio DOUBLE PRECISION NOT NULL DEFAULT 1.0;
 ALTER TABLE content ADD COLUMN meta TEXT NULL;
@@ -287,7 +290,31 @@ CREATE TABLE api_keys (
     secret_sha256 {BLOB} NOT NULL UNIQUE,
     created_at {TS} NOT NULL,
     revoked_at {TS} NULL
-)
+);
+CREATE TABLE actions (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    bank_id {INT} NULL REFERENCES banks (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('webhook', 'record')),
+    url TEXT NULL,
+    secret_env TEXT NULL,
+    created_at {TS} NOT NULL
+);
+CREATE TABLE action_events (
+    id {ID},
+    action_id {INT} NOT NULL REFERENCES actions (id) ON DELETE CASCADE,
+    at {TS} NOT NULL,
+    bank TEXT NOT NULL,
+    content_id {INT} NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('recorded', 'pending', 'delivered', 'failed')),
+    attempts {INT} NOT NULL DEFAULT 0,
+    next_at {TS} NULL,
+    last_error TEXT NULL,
+    delivered_at {TS} NULL
+);
+CREATE INDEX action_events_due ON action_events (status, next_at);
+CREATE INDEX action_events_by_action ON action_events (action_id, id)
 "#;
 
 /// The schema version this build writes.
