@@ -30,6 +30,9 @@ use vigil_exchange::record::{Signal, SignalKind};
 use vigil_index::Index;
 use vigil_store::{Bank, BankKind, SignalChange, Store};
 
+mod slots;
+use slots::Slots;
+
 /// Signal changes read per page while refreshing.
 const CHANGE_PAGE: usize = 10_000;
 
@@ -154,7 +157,7 @@ pub struct Matcher {
     /// Every bank of the store, enabled or not.
     banks: HashMap<i64, Bank>,
     /// Signals of the enabled banks, quarantined ones included.
-    held: HashMap<i64, Held>,
+    held: Slots,
     /// Held PDQ signals (quarantined ones included, filtered at query time), id = signal id.
     pdq: Index,
     /// Held signals of the other kinds.
@@ -234,7 +237,7 @@ impl Matcher {
     fn empty() -> Matcher {
         Matcher {
             banks: HashMap::new(),
-            held: HashMap::new(),
+            held: Slots::default(),
             pdq: Index::new(),
             exact: HashMap::new(),
             counts: HashMap::new(),
@@ -277,7 +280,7 @@ impl Matcher {
 
     /// Signals that can match now.
     pub fn active(&self) -> usize {
-        self.held.values().filter(|h| h.active).count()
+        self.held.count_active()
     }
 
     /// Signals held (quarantined ones included) per kind name (`pdq`, `md5`, …).
@@ -310,17 +313,20 @@ impl Matcher {
         };
         let mut out = Outcome::default();
         for m in self.pdq.query(query, radius) {
-            let Some(h) = self.held.get(&(m.id as i64)) else {
+            let id = m.id as i64;
+            let Some((bank_id, active)) = self.held.bank_and_active(id) else {
                 continue;
             };
-            if !h.active && !q.include_inactive {
+            if !active && !q.include_inactive {
                 continue;
             }
-            let Some(bank) = self.banks.get(&h.bank_id).filter(|b| b.enabled) else {
+            let Some(bank) = self.banks.get(&bank_id).filter(|b| b.enabled) else {
                 continue;
             };
-            if m.distance <= threshold(bank) {
-                self.push(&mut out, bank, m.id as i64, h, m.distance);
+            if m.distance <= threshold(bank)
+                && let Some(h) = self.held.get(id)
+            {
+                self.push(&mut out, bank, id, &h, m.distance);
             }
         }
         finish(out)
@@ -339,11 +345,11 @@ impl Matcher {
         }
         let mut out = Outcome::default();
         for &id in self.exact.get(query).map_or(&[][..], Vec::as_slice) {
-            if let Some(h) = self.held.get(&id)
+            if let Some(h) = self.held.get(id)
                 && (h.active || q.include_inactive)
                 && let Some(bank) = self.banks.get(&h.bank_id).filter(|b| b.enabled)
             {
-                self.push(&mut out, bank, id, h, 0);
+                self.push(&mut out, bank, id, &h, 0);
             }
         }
         finish(out)
@@ -381,14 +387,15 @@ impl Matcher {
             self.forget(id, r);
             return;
         };
-        if let Some(old) = self.held.get(&id)
+        if let Some(old) = self.held.get(id)
             && let Some(until) = old.disabled_until
         {
             self.lapses.remove(&(until, id));
         }
         let active_now = c.disabled_until.is_none_or(|u| u <= now);
-        let was_active = self.held.get(&id).is_some_and(|h| h.active);
-        let was_held = self.held.contains_key(&id);
+        let prior = self.held.bank_and_active(id);
+        let was_active = prior.is_some_and(|(_, a)| a);
+        let was_held = prior.is_some();
         let held = Held {
             bank_id: c.bank_id,
             content_id,
@@ -412,7 +419,7 @@ impl Matcher {
 
     /// Drops a signal (removed, or its bank no longer enabled).
     fn forget(&mut self, id: i64, r: &mut Refreshed) {
-        if let Some(h) = self.held.remove(&id) {
+        if let Some(h) = self.held.remove(id) {
             if let Some(u) = h.disabled_until {
                 self.lapses.remove(&(u, id));
             }
@@ -424,13 +431,7 @@ impl Matcher {
     }
 
     fn unload(&mut self, bank: i64, r: &mut Refreshed) {
-        let ids: Vec<i64> = self
-            .held
-            .iter()
-            .filter(|(_, h)| h.bank_id == bank)
-            .map(|(&id, _)| id)
-            .collect();
-        for id in ids {
+        for id in self.held.ids_of_bank(bank) {
             self.forget(id, r);
         }
     }
@@ -442,11 +443,11 @@ impl Matcher {
                 break;
             }
             self.lapses.pop_first();
-            if let Some(h) = self.held.get_mut(&id)
+            if let Some(h) = self.held.get(id)
                 && h.disabled_until == Some(until)
                 && !h.active
             {
-                h.active = true;
+                self.held.set_active(id, true);
                 r.activated += 1;
             }
         }

@@ -1264,3 +1264,50 @@ async fn parts_switched_off() {
         env.stop().await;
     }
 }
+
+/// 2, 3: a matcher whose refreshes stopped succeeding past the limit is stale; the liveness
+/// route does not care; a limit of 0 turns the check off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_a_stale_index() {
+    let stale = || ServerConfig {
+        refresh_every: Duration::from_secs(3600),
+        stale_after: Duration::from_millis(1),
+        ..config()
+    };
+    let db = vigil_testkit::postgres::sqlite_database();
+    let store = Store::open(&db.url).await.unwrap();
+    let server = Server::start(store.clone(), stale()).await.unwrap();
+    let base = format!("http://{}", server.addr());
+    while !server.state().loaded() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = http.get(format!("{base}/status")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.text().await.unwrap(), "INDEX-STALE");
+    let r = http
+        .get(format!("{base}/status/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "I-AM-ALIVE");
+    server.shutdown().await;
+    let off = ServerConfig {
+        stale_after: Duration::ZERO,
+        ..stale()
+    };
+    let server = Server::start(store.clone(), off).await.unwrap();
+    while !server.state().loaded() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let r = http
+        .get(format!("http://{}/status", server.addr()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    server.shutdown().await;
+    store.close().await;
+}

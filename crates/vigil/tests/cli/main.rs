@@ -10,3 +10,4 @@ mod fixtures;
 mod hash;
 mod hostile;
 mod match_;
+mod serve;
