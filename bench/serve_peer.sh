@@ -46,7 +46,7 @@ for n in "${sizes[@]}"; do
 
   # The peer.
   s=$(date +%s.%N)
-  HMA_PEER_LIST=$list bench/.venv-serve/bin/gunicorn -w "$WORKERS" -b 127.0.0.1:5182 \
+  HMA_PEER_LIST=$PWD/$list bench/.venv-serve/bin/gunicorn -w "$WORKERS" -b 127.0.0.1:5182 \
     --chdir bench --timeout 3600 --log-level warning hma_peer:app >"$tmp/peer.log" 2>&1 &
   pids+=($!)
   peer=$!

@@ -106,6 +106,22 @@ pub struct Refreshed {
     pub deactivated: usize,
     /// Banks whose signals were loaded whole (enabled since the last refresh).
     pub banks_loaded: usize,
+    /// Whether the index was compacted (its recent changes folded into a rebuilt segment).
+    pub compacted: bool,
+}
+
+/// The PDQ index's options: compaction is the refresher's job ([`Shared::refresh`]), never an
+/// insert's.
+fn index_options() -> vigil_index::IndexOptions {
+    vigil_index::IndexOptions::default().auto_compact(false)
+}
+
+/// Whether the index's recent changes have grown enough to fold into a new segment: the
+/// delta (scanned linearly by every query) past 1/64 of the segment (4,096–65,536 hashes), or
+/// removals pending past 1/8 of it.
+fn needs_compaction(s: &vigil_index::Stats) -> bool {
+    let base = s.base_hashes.max(1);
+    s.delta_hashes > (base / 64).clamp(4096, 65_536) || s.removed_pending > (base / 8).max(4096)
 }
 
 /// A held signal's value: PDQ hashes as their 32 bytes (most signals, kept small), other kinds
@@ -213,7 +229,7 @@ impl Matcher {
         m.upto = store
             .signals_snapshot(None, |c| m.apply(c, now, &mut r))
             .await?;
-        m.pdq = Index::from_pairs(m.loading.take().unwrap_or_default());
+        m.pdq = Index::from_pairs_with(m.loading.take().unwrap_or_default(), index_options());
         m.lapse(now, &mut r);
         tracing::info!(
             banks = m.banks.len(),
@@ -238,7 +254,7 @@ impl Matcher {
         Matcher {
             banks: HashMap::new(),
             held: Slots::default(),
-            pdq: Index::new(),
+            pdq: Index::with_options(index_options()),
             exact: HashMap::new(),
             counts: HashMap::new(),
             lapses: BTreeSet::new(),
@@ -628,10 +644,24 @@ impl Shared {
             self.write().pending_load.retain(|&b| b != bank);
             r.banks_loaded += 1;
         }
-        let mut m = self.write();
-        m.lapse(now, &mut r);
-        m.upto = upto;
-        r.upto = upto;
+        {
+            let mut m = self.write();
+            m.lapse(now, &mut r);
+            m.upto = upto;
+            r.upto = upto;
+        }
+        // Compaction rebuilds the index's segment: seconds at 10M. It runs here under a *read*
+        // lock, so lookups go on meanwhile (the index swaps the new segment in under its own
+        // short lock); an insert that found the delta full would have run it under the write
+        // lock, pausing every lookup.
+        let m = self.read();
+        if needs_compaction(&m.pdq.stats()) {
+            let started = std::time::Instant::now();
+            m.pdq.compact();
+            r.compacted = true;
+            tracing::debug!(secs = started.elapsed().as_secs_f64(), "index compacted");
+        }
+        drop(m);
         if r.changes > 0 || r.banks_loaded > 0 {
             tracing::debug!(?r, "matcher refreshed");
         }

@@ -420,3 +420,70 @@ async fn each_kind_of_change_in_turn() {
         check(&db, &m, &queries, "bank b made again").await;
     }
 }
+
+/// A refresh that brings more changes than the index's delta holds compacts the index (off the
+/// write lock), and what it matches is still exactly the oracle's — also after removals past
+/// the threshold, and while lookups run on another thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_keeps_matches_exact() {
+    for db in stores("compaction_keeps_matches_exact").await {
+        let s = &db.store;
+        s.create_bank("t", &NewBank::block("b")).await.unwrap();
+        let mut rng = Rng(77);
+        let first: Vec<Record> = (0..500)
+            .map(|_| Record {
+                signals: vec![pdq(&rng.hash())],
+                ..Record::default()
+            })
+            .collect();
+        s.import::<String>("t", "b", first.into_iter().map(Ok), &opts())
+            .await
+            .unwrap();
+        let shared =
+            std::sync::Arc::new(vigil_matcher::Shared::new(Matcher::load(s).await.unwrap()));
+        // Lookups on another thread all along.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (shared, stop) = (shared.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = shared.read().match_pdq(&Hash256::ZERO);
+                    n += 1;
+                }
+                n
+            })
+        };
+        let hashes: Vec<Hash256> = (0..6000).map(|_| rng.hash()).collect();
+        let more: Vec<Record> = hashes
+            .iter()
+            .map(|h| Record {
+                signals: vec![pdq(h)],
+                ..Record::default()
+            })
+            .collect();
+        s.import::<String>("t", "b", more.into_iter().map(Ok), &opts())
+            .await
+            .unwrap();
+        let r = shared.refresh(s).await.unwrap();
+        assert!(r.compacted, "{} {r:?}", db.name);
+        let queries: Vec<Signal> = hashes
+            .iter()
+            .step_by(97)
+            .map(|h| pdq(&near(&mut rng, h, 6)))
+            .collect();
+        let want = oracle(s, &queries).await;
+        for (q, w) in queries.iter().zip(&want) {
+            assert_eq!(&key(&shared.read().match_signal(q)), w, "{}", db.name);
+        }
+        // Remove most of them: the removals compact too.
+        s.delete_bank("t", "b").await.unwrap();
+        let r = shared.refresh(s).await.unwrap();
+        assert!(r.deactivated >= 6500, "{r:?}");
+        for q in &queries {
+            assert!(shared.read().match_signal(q).hits.is_empty());
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
+    }
+}
