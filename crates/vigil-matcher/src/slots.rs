@@ -237,7 +237,7 @@ mod tests {
                 1 => -((x >> 8) as i64 % 1000),
                 _ => (x >> 8) as i64 % 3000,
             };
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 assert_eq!(
                     s.remove(id).map(|h| h.content_id),
                     oracle.remove(&id).map(|o| o.0)
@@ -247,8 +247,8 @@ mod tests {
                     bank_id: (x % 5) as i64 + 1_000_000_000_000,
                     content_id: step,
                     value: Value::Pdq(Hash256::from_bytes([step as u8; 32])),
-                    disabled_until: (x % 7 == 0).then_some(step),
-                    active: x % 2 == 0,
+                    disabled_until: x.is_multiple_of(7).then_some(step),
+                    active: x.is_multiple_of(2),
                 };
                 oracle.insert(id, (step, h.bank_id, h.active));
                 s.insert(id, h);

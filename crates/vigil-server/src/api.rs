@@ -1,7 +1,8 @@
 //! Vigil's own API, `/api/v1` (the OpenAPI document is `GET /api/v1/openapi.json`): batch
 //! lookups whose matches carry bank, content item, matched hash, distance and (on request)
 //! provenance; analyst verdicts; quarantine of a hash or an item; banks browsed by page and
-//! searched; the audit log; match actions and their events.
+//! searched; list imports (`POST /api/v1/banks/{bank}/import`, in [`crate::ui`]); the audit log;
+//! match actions and their events.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -27,7 +28,7 @@ type ApiResult<T> = Result<T, ApiError>;
 pub const MAX_BATCH: usize = 10_000;
 
 /// A signal as the CLI takes it: `KIND:VALUE`, or bare PDQ hex; or `{"type", "value"}`.
-fn signal_of(v: &Value) -> Result<Signal, String> {
+pub(crate) fn signal_of(v: &Value) -> Result<Signal, String> {
     let (kind, value) = match v {
         Value::String(s) => match s.split_once(':') {
             Some((k, v)) => (k.to_string(), v.to_string()),
@@ -584,6 +585,8 @@ pub fn routes() -> BTreeMap<&'static str, Vec<&'static str>> {
             vec!["post", "delete"],
         ),
         ("/api/v1/banks/{bank}/verdicts", vec!["get"]),
+        // Served by the UI's router (`crate::ui`), which the web UI's import page uses.
+        ("/api/v1/banks/{bank}/import", vec!["post"]),
         ("/api/v1/audit", vec!["get"]),
         ("/api/v1/actions", vec!["get", "post"]),
         ("/api/v1/actions/{name}", vec!["delete"]),

@@ -6,6 +6,11 @@
 //! set of needs. The check runs before the handler, so a caller without the right never learns
 //! anything a handler would have said (whether a bank, an item or a hash exists).
 //!
+//! A request without a key may carry a web UI session cookie instead ([`crate::ui`]): it acts
+//! as its user (name and role), and one that changes something must also carry the session's
+//! CSRF token, or it is refused (403) before its handler runs. A browser without a session asking
+//! for a UI page is sent (303) to the login form; other routes answer 401.
+//!
 //! A server with no live key is *open*: every caller acts as `admin` under the name
 //! `anonymous`. It refuses to start open on any address but loopback ([`crate::Server::start`]).
 
@@ -25,6 +30,8 @@ use crate::state::AppState;
 pub enum Need {
     /// Nothing: health and the route list.
     Public,
+    /// Any caller who is someone (a key or a logged-in user): the UI's home page and logout.
+    Login,
     /// Hash media (`/h`).
     Hash,
     /// Look hashes up: the answers reveal bank content (`/m`).
@@ -77,8 +84,8 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::Curator => need != Need::Admin,
-            Role::Matcher => matches!(need, Need::Public | Need::Hash | Need::Match),
-            Role::Viewer => matches!(need, Need::Public | Need::Read),
+            Role::Matcher => matches!(need, Need::Public | Need::Login | Need::Hash | Need::Match),
+            Role::Viewer => matches!(need, Need::Public | Need::Login | Need::Read),
         }
     }
 }
@@ -86,7 +93,7 @@ impl Role {
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The key's name (`anonymous` on an open server).
+    /// The key's or the user's name (`anonymous` on an open server).
     pub name: String,
     /// Its role.
     pub role: Role,
@@ -110,6 +117,8 @@ pub fn key_hash(secret: &str) -> [u8; 32] {
 pub struct Keys {
     /// SHA-256 of the secret → the caller.
     pub by_hash: HashMap<[u8; 32], Principal>,
+    /// Whether a user account (not disabled) exists: then the server is not open either.
+    pub users: bool,
 }
 
 impl Keys {
@@ -130,18 +139,35 @@ impl Keys {
                 ))
             })
             .collect();
-        Keys { by_hash }
+        Keys {
+            by_hash,
+            users: false,
+        }
     }
 
-    /// Whether no key is live (the server is open).
+    /// The live keys of `keys`, and whether any of `users` may log in.
+    pub fn from_store_with_users(
+        keys: &[vigil_store::ApiKey],
+        users: &[vigil_store::User],
+    ) -> Keys {
+        Keys {
+            users: users.iter().any(|u| u.disabled_at.is_none()),
+            ..Keys::from_store(keys)
+        }
+    }
+
+    /// Whether no key is live and no user may log in (the server is open).
     pub fn is_open(&self) -> bool {
-        self.by_hash.is_empty()
+        self.by_hash.is_empty() && !self.users
     }
 }
 
 /// The need of a route (its pattern as registered) and method.
 pub fn need(method: &Method, pattern: &str) -> Need {
     let read = method == Method::GET || method == Method::HEAD;
+    if let Some(n) = crate::ui::need(pattern) {
+        return n;
+    }
     match pattern {
         "/" | "/status" | "/status/live" | "/site-map" | "/api/v1/openapi.json" => Need::Public,
         "/api/v1/lookup" => Need::Match,
@@ -187,23 +213,40 @@ pub async fn authorize(
 ) -> Response {
     let pattern = matched.as_ref().map_or("", |m| m.as_str());
     let need = need(req.method(), pattern);
-    let principal = {
+    let ui_page = pattern == "/ui" || pattern.starts_with("/ui/");
+    let (open, presented, mut principal) = {
         let keys = state.keys();
-        if keys.is_open() {
+        let presented = presented_key(req.headers());
+        let principal = if keys.is_open() {
             Some(Principal {
                 name: "anonymous".into(),
                 role: Role::Admin,
             })
         } else {
-            presented_key(req.headers()).and_then(|k| keys.by_hash.get(&key_hash(k)).cloned())
-        }
+            presented.and_then(|k| keys.by_hash.get(&key_hash(k)).cloned())
+        };
+        (keys.is_open(), presented.is_some(), principal)
     };
+    // No key: a browser's session cookie, if it names a live session. A wrong key is not
+    // overruled by a cookie.
+    let mut session = None;
+    if principal.is_none()
+        && !open
+        && !presented
+        && need != Need::Public
+        && let Some((p, s)) = crate::ui::session_of(&state, req.headers()).await
+    {
+        principal = Some(p);
+        session = Some(s);
+    }
     let principal = match principal {
         Some(p) => p,
         None if need == Need::Public => Principal {
             name: "anonymous".into(),
             role: Role::Viewer,
         },
+        // A browser without a session is sent to the login form.
+        None if ui_page => return crate::ui::to_login(),
         None => {
             state.metrics().auth_failures.inc();
             return (
@@ -215,6 +258,9 @@ pub async fn authorize(
         }
     };
     if !principal.role.grants(need) {
+        if ui_page {
+            return crate::ui::forbidden_page(&principal, session.as_ref(), req.method(), pattern);
+        }
         return ApiError::forbidden(format!(
             "the role {} may not use {} {pattern}",
             principal.role.name(),
@@ -222,10 +268,20 @@ pub async fn authorize(
         ))
         .into_response();
     }
+    // A request made with a session cookie changes nothing without the session's CSRF token.
+    if let Some(s) = &session {
+        req = match crate::ui::check_csrf(req, &s.csrf).await {
+            Ok(r) => r,
+            Err(refused) => return refused,
+        };
+    }
     if !state.rate_ok(&principal.name) {
         return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded").into_response();
     }
     req.extensions_mut().insert(principal);
+    if let Some(s) = session {
+        req.extensions_mut().insert(s);
+    }
     next.run(req).await
 }
 
@@ -237,13 +293,13 @@ mod tests {
     fn roles_grant_what_they_say() {
         use Need::*;
         let table = [
-            (Role::Admin, [true, true, true, true, true, true]),
-            (Role::Curator, [true, true, true, true, true, false]),
-            (Role::Matcher, [true, true, true, false, false, false]),
-            (Role::Viewer, [true, false, false, true, false, false]),
+            (Role::Admin, [true, true, true, true, true, true, true]),
+            (Role::Curator, [true, true, true, true, true, true, false]),
+            (Role::Matcher, [true, true, true, true, false, false, false]),
+            (Role::Viewer, [true, true, false, false, true, false, false]),
         ];
         for (role, want) in table {
-            for (need, w) in [Public, Hash, Match, Read, Write, Admin]
+            for (need, w) in [Public, Login, Hash, Match, Read, Write, Admin]
                 .into_iter()
                 .zip(want)
             {

@@ -51,6 +51,13 @@ pub struct ServerConfig {
     /// Honour `bypass_coinflip` on `GET /m/lookup` too (HMA's docs say it works there; its code
     /// honours it on `POST` only, which is the default here).
     pub bypass_coinflip_on_get: bool,
+    /// Mark the web UI's cookies `Secure` (sent over HTTPS only). Off by default, since the
+    /// server itself speaks plain HTTP; it must be on whenever the UI is reached through TLS
+    /// (a reverse proxy), so that a session cookie never travels in clear.
+    pub secure_cookies: bool,
+    /// Fetch every exchange at this interval in the background (HMA's `TASK_FETCHER`); `None`
+    /// (the default): exchanges are fetched by `vigil exchange fetch` (cron, a timer).
+    pub fetch_every: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +72,8 @@ impl Default for ServerConfig {
             stale_after: Duration::from_secs(65),
             rate_limit: 0.0,
             bypass_coinflip_on_get: false,
+            secure_cookies: false,
+            fetch_every: None,
         }
     }
 }

@@ -1402,3 +1402,60 @@ pub(crate) async fn exchange_status(
         "up_to_date": ok,
     })))
 }
+
+/// Entry points for `cargo fuzz` (not an API): the request-reading code of the HMA and Vigil
+/// routes, on arbitrary input, with no store and no network.
+#[doc(hidden)]
+pub mod fuzzing {
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Reads `query` as a query string and `body` as a JSON body the ways the routes do, and
+    /// checks what must hold of what they accept.
+    pub fn request_parsing(query: &str, body: &[u8]) {
+        let p = Params::parse(Some(query.to_string()));
+        let _ = p.bool("include_distance");
+        let _ = p.require(&["signal_type", "signal"]);
+        let _ = p.banks();
+        if let (Some(t), Some(v)) = (p.get("signal_type"), p.get("signal"))
+            && let Ok(s) = parse_signal(t, v)
+        {
+            // An accepted hash is normalised: parsing it again gives it back.
+            let again = parse_signal(t, s.value()).ok();
+            assert_eq!(again.as_ref(), Some(&s), "{t} {v:?}");
+            assert!(s.value().bytes().all(|b| !b.is_ascii_uppercase()));
+        }
+        if let Some(seed) = p.get("seed") {
+            let u = crate::coinflip::seeded(seed);
+            assert!((0.0..1.0).contains(&u));
+        }
+        if let Some(ct) = p.get("content_type") {
+            let _ = hashing::chosen_types(ct, p.get("types"));
+        }
+        if let Some(id) = p.get("id")
+            && let Ok(n) = content_id(id)
+        {
+            assert!(n >= 0);
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let _ = metadata_of(v.get("metadata"));
+        if let Ok(Some(note)) = note_of(v.get("note")) {
+            assert!(!note.is_empty() && note.chars().count() <= 255);
+        }
+        if let Value::Object(m) = &v {
+            let _ = body_ratio(m, true);
+            let _ = body_ratio(m, false);
+        }
+        if let Some(list) = v.get("signals").and_then(Value::as_array) {
+            for s in list {
+                if let Ok(sig) = crate::api::signal_of(s) {
+                    let text = Value::String(format!("{}:{}", sig.kind().name(), sig.value()));
+                    assert_eq!(crate::api::signal_of(&text).ok().as_ref(), Some(&sig));
+                }
+            }
+        }
+    }
+}

@@ -21,11 +21,13 @@ pub mod auth;
 pub mod coinflip;
 pub mod config;
 pub mod error;
+pub mod exchanges;
 pub mod hashing;
 pub mod hma;
 pub mod metrics;
 pub mod remote;
 pub mod state;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -65,9 +67,9 @@ pub enum Error {
     },
     /// Refused: no API key, and an address other than loopback.
     #[error(
-        "refusing to serve {0} without authentication: no API key exists (create one with \
-         `vigil key create --name NAME --role admin`), and only a loopback address may be served \
-         open"
+        "refusing to serve {0} without authentication: no API key or user exists (create one \
+         with `vigil key create --name NAME --role admin` or `vigil user create`), and only a \
+         loopback address may be served open"
     )]
     Open(SocketAddr),
 }
@@ -138,10 +140,22 @@ fn router(state: &AppState) -> (Router<AppState>, Vec<&'static str>) {
                 put(hma::signal_type_update),
             )
             .route("/c/content_type", get(hma::content_types))
-            .route("/c/exchanges", get(hma::exchanges_list))
+            .route(
+                "/c/exchanges",
+                get(hma::exchanges_list).post(exchanges::create),
+            )
             .route("/c/exchanges/apis", get(hma::exchange_apis))
             .route("/c/exchanges/api/{api_name}", get(hma::exchange_api))
-            .route("/c/exchange/{exchange_name}", get(hma::exchange_get))
+            .route(
+                "/c/exchanges/api/{api_name}/schema",
+                get(exchanges::api_schema),
+            )
+            .route(
+                "/c/exchange/{exchange_name}",
+                get(hma::exchange_get)
+                    .put(exchanges::update)
+                    .delete(exchanges::delete),
+            )
             .route(
                 "/c/exchange/{exchange_name}/status",
                 get(hma::exchange_status),
@@ -159,6 +173,7 @@ fn router(state: &AppState) -> (Router<AppState>, Vec<&'static str>) {
             "/c/exchanges",
             "/c/exchanges/apis",
             "/c/exchanges/api/<string:api_name>",
+            "/c/exchanges/api/<string:api_name>/schema",
             "/c/exchange/<string:exchange_name>",
             "/c/exchange/<string:exchange_name>/status",
         ]);
@@ -190,6 +205,8 @@ fn router(state: &AppState) -> (Router<AppState>, Vec<&'static str>) {
         .route("/api/v1/actions/{name}", delete(api::action_delete))
         .route("/api/v1/actions/{name}/events", get(api::action_events));
     patterns.extend(api::routes().keys().copied());
+    r = r.merge(ui::routes());
+    patterns.extend(ui::PATTERNS);
     (r, patterns)
 }
 
@@ -248,8 +265,9 @@ async fn refresher(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        if let Ok(keys) = state.store().api_keys().await {
-            state.set_keys(Keys::from_store(&keys));
+        if let (Ok(keys), Ok(users)) = (state.store().api_keys().await, state.store().users().await)
+        {
+            state.set_keys(Keys::from_store_with_users(&keys, &users));
         }
         if let Ok(actions) = state.store().actions().await {
             state.set_actions(actions);
@@ -282,7 +300,7 @@ impl Server {
     /// Binds `config.listen`, starts loading the index and serving. Refuses an open server
     /// (no API key) on an address other than loopback.
     pub async fn start(store: Store, config: ServerConfig) -> Result<Server, Error> {
-        let keys = Keys::from_store(&store.api_keys().await?);
+        let keys = Keys::from_store_with_users(&store.api_keys().await?, &store.users().await?);
         if keys.is_open() && !config.listen.ip().is_loopback() {
             return Err(Error::Open(config.listen));
         }
@@ -318,6 +336,14 @@ impl Server {
             tokio::spawn(refresher(state.clone(), stop.clone())),
             tokio::spawn(actions::run(state.clone(), fired_rx, stop.clone())),
         ];
+        let mut tasks = tasks;
+        if let Some(every) = state.config().fetch_every {
+            tasks.push(tokio::spawn(exchanges::fetch_loop(
+                state.clone(),
+                every,
+                stop.clone(),
+            )));
+        }
         let app = app(state.clone());
         let mut stop_http = stop;
         let http = tokio::spawn(async move {

@@ -368,10 +368,13 @@ async fn batch_lookup_verdicts_quarantine_and_paging() {
 
 /// A webhook receiver on loopback: answers 500 to the first `fail` requests, then 200; keeps
 /// every request's headers and body.
-async fn receiver(fail: usize) -> (SocketAddr, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+/// Requests a receiver got: (head, body).
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+async fn receiver(fail: usize) -> (SocketAddr, Received) {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
-    let got: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let got: Received = Arc::default();
     let seen = got.clone();
     tokio::spawn(async move {
         loop {

@@ -1198,6 +1198,10 @@ async fn types_and_exchanges() {
             json!({"supports_authentification": false, "has_set_authentification": false})
         );
         assert!(env.get("/c/exchanges/api/nope").await.is_error(400));
+        // 52
+        let s = env.get("/c/exchanges/api/ncmec/schema").await.json();
+        assert!(s["config_schema"]["fields"].is_array() && s["credentials_schema"].is_null());
+        assert!(env.get("/c/exchanges/api/nope/schema").await.is_error(404));
         // 54
         assert_eq!(env.get("/c/exchanges").await.json(), json!([]));
         assert!(
@@ -1210,6 +1214,134 @@ async fn types_and_exchanges() {
                 .await
                 .is_error(404)
         );
+        // 53: an exchange and its bank.
+        let ncmec = json!({"base_url": "http://127.0.0.1:9/hashsharing", "user_env": "NCMEC_USER",
+                           "password_env": "NCMEC_PASSWORD"});
+        let r = env
+            .post(
+                "/c/exchanges",
+                json!({"api": "ncmec", "bank": "FOO_EXCHANGE", "api_json": ncmec}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.json()),
+            (201, json!({"message": "Created successfully"})),
+            "{}",
+            r.text
+        );
+        assert!(
+            env.get("/c/exchanges")
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .contains(&json!("FOO_EXCHANGE"))
+        );
+        assert!(env.get("/c/banks").await.text.contains("FOO_EXCHANGE"));
+        let e = env.get("/c/exchange/FOO_EXCHANGE").await.json();
+        assert_eq!(
+            (e["api"].clone(), e["enabled"].clone(), e["name"].clone()),
+            (json!("ncmec"), json!(true), json!("FOO_EXCHANGE"))
+        );
+        // 54
+        let st = env.get("/c/exchange/FOO_EXCHANGE/status").await.json();
+        for k in [
+            "checkpoint_ts",
+            "running_fetch_start_ts",
+            "last_fetch_complete_ts",
+            "last_fetch_succeeded",
+            "up_to_date",
+            "fetched_items",
+        ] {
+            assert!(st.get(k).is_some(), "{k} in {st}");
+        }
+        // 55 (and 9.9: a duplicate is 403, a leading digit 400)
+        for (body, status) in [
+            (
+                json!({"api": "ncmec", "bank": "lower", "api_json": ncmec}),
+                400,
+            ),
+            (json!({"api": "nope", "bank": "X", "api_json": ncmec}), 400),
+            (json!({"api": "ncmec"}), 400),
+            (json!({"api": "ncmec", "bank": "X", "api_json": []}), 400),
+            (
+                json!({"api": "ncmec", "bank": "X", "api_json": {"base_url": "ftp://x"}}),
+                400,
+            ),
+            (
+                json!({"api": "file", "bank": "X", "api_json": {"path": "/etc", "format": "plain"}}),
+                400,
+            ),
+            (
+                json!({"api": "ncmec", "bank": "9X", "api_json": ncmec}),
+                400,
+            ),
+            (
+                json!({"api": "ncmec", "bank": "FOO_EXCHANGE", "api_json": ncmec}),
+                403,
+            ),
+        ] {
+            assert!(
+                env.post("/c/exchanges", body.clone())
+                    .await
+                    .is_error(status),
+                "{body}"
+            );
+        }
+        assert!(
+            env.get("/c/bank/X").await.is_error(404),
+            "a refused exchange leaves no bank"
+        );
+        assert!(
+            env.put("/c/exchange/FOO_EXCHANGE", json!({"enabled": false}))
+                .await
+                .is_error(400)
+        );
+        assert_eq!(
+            env.put("/c/exchange/FOO_EXCHANGE", json!({"enabled": true}))
+                .await
+                .json()["api"],
+            json!("ncmec")
+        );
+        // 56
+        let r = env.delete("/c/exchange/FOO_EXCHANGE").await;
+        assert_eq!(r.json(), json!({"message": "Exchange deleted"}));
+        assert!(env.get("/c/bank/FOO_EXCHANGE").await.is_error(404));
+        assert!(env.get("/c/exchange/FOO_EXCHANGE").await.is_error(404));
+        assert_eq!(env.delete("/c/exchange/TEST_EXCHANGE").await.status, 200);
+        env.stop().await;
+    }
+}
+
+/// The background fetcher (HMA's TASK_FETCHER) fetches every exchange at its interval and
+/// records how each fetch ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_fetcher_fetches() {
+    // An NCMEC "server" on loopback that knows no route: every fetch fails, and says so.
+    let fake = media_server(HashMap::new()).await;
+    let cfg = || ServerConfig {
+        fetch_every: Some(Duration::from_millis(100)),
+        ..config()
+    };
+    for env in envs("the_background_fetcher_fetches", cfg).await {
+        let r = env
+            .post(
+                "/c/exchanges",
+                json!({"api": "ncmec", "bank": "FETCHED",
+                       "api_json": {"base_url": format!("http://{fake}/hashsharing")}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let mut st = Value::Null;
+        for _ in 0..300 {
+            st = env.get("/c/exchange/FETCHED/status").await.json();
+            if !st["last_fetch_complete_ts"].is_null() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(st["last_fetch_succeeded"], json!(false), "{st}");
+        assert!(st["last_fetch_complete_ts"].is_i64(), "{st}");
         env.stop().await;
     }
 }

@@ -47,6 +47,7 @@ mod error;
 mod exchanges;
 mod keys;
 mod schema;
+mod users;
 mod value;
 
 use std::str::FromStr;
@@ -70,6 +71,7 @@ pub fn record_metadata_json(r: &vigil_exchange::record::Record) -> serde_json::V
 }
 pub use exchanges::{Exchange, NewExchange, Page, PageDeletion, PageReport};
 pub use keys::{ApiKey, NewAudit, ROLES};
+pub use users::{Session, User};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

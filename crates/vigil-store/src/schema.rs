@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "bank match ratio, content metadata, API keys",
         Sql::Both(V4),
     ),
+    (5, "users and sessions", Sql::Both(V5)),
 ];
 
 const V1: &str = r#"
@@ -315,6 +316,34 @@ CREATE TABLE action_events (
 );
 CREATE INDEX action_events_due ON action_events (status, next_at);
 CREATE INDEX action_events_by_action ON action_events (action_id, id)
+"#;
+
+/// Users of the web UI (role as an API key's; the password as a PHC string, `$argon2id$…`, made
+/// by the server) and their login sessions: the SHA-256 of the token, never the token, the CSRF
+/// token, and the session's end (the server slides it on use, up to a fixed maximum). Audit
+/// entries are read newest first by action (the UI's recent matches: `match.lookup`).
+const V5: &str = r#"
+CREATE TABLE users (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'curator', 'matcher', 'viewer')),
+    password_phc TEXT NOT NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL,
+    disabled_at {TS} NULL
+);
+CREATE TABLE sessions (
+    id {ID},
+    token_sha256 {BLOB} NOT NULL UNIQUE,
+    csrf TEXT NOT NULL,
+    user_id {INT} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at {TS} NOT NULL,
+    expires_at {TS} NOT NULL,
+    last_seen {TS} NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE INDEX sessions_by_end ON sessions (expires_at);
+CREATE INDEX audit_by_action ON audit (action, id)
 "#;
 
 /// The schema version this build writes.

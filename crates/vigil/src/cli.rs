@@ -85,6 +85,10 @@ pub(crate) enum Command {
     /// API keys of the server: create (the secret is printed once), list, revoke.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Users of the web UI (/ui): create (the password is read from standard input), list,
+    /// set a new password, disable.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 const SERVE_HELP: &str = "\
@@ -130,6 +134,10 @@ pub(crate) struct ServeArgs {
     /// Requests per second per API key (bursts of twice that); 0: no limit [default: 0].
     #[arg(long, value_name = "N", env = "VIGIL_RATE_LIMIT")]
     pub(crate) rate_limit: Option<f64>,
+    /// Fetch every exchange at this interval, in seconds, in the background (as HMA's
+    /// fetcher); none: exchanges are fetched by `vigil exchange fetch`.
+    #[arg(long, value_name = "SECS", env = "VIGIL_FETCH_EVERY")]
+    pub(crate) fetch_every: Option<u64>,
     /// Parts of the API not to mount (hasher, matcher, curator), as HMA's ROLE_* flags off.
     #[arg(
         long = "without",
@@ -138,6 +146,10 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     pub(crate) without: Vec<String>,
+    /// Mark the web UI's cookies Secure (HTTPS only). Turn it on whenever the UI is reached
+    /// through TLS (a reverse proxy), so that a session cookie never travels in clear.
+    #[arg(long, env = "VIGIL_SECURE_COOKIES")]
+    pub(crate) secure_cookies: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +176,49 @@ pub(crate) struct KeyCreateArgs {
 #[derive(Debug, ClapArgs)]
 pub(crate) struct KeyRevokeArgs {
     /// The key's name.
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a user; the password is read from standard input (never from the command line)
+    /// and stored as an argon2id hash.
+    Create(UserCreateArgs),
+    /// List the users (names, roles, creation and disabling times; never password hashes).
+    List,
+    /// Set a user's password (read from standard input); its sessions end.
+    Password(UserPasswordArgs),
+    /// Disable a user: it can no longer log in, and its sessions end now.
+    Disable(UserDisableArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct UserCreateArgs {
+    /// The name the user logs in with.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// admin (everything), curator (banks, content, lookups, verdicts, imports), matcher
+    /// (lookups) or viewer (reading banks and exchanges).
+    #[arg(long)]
+    pub(crate) role: String,
+    /// Read the password from standard input (its first line; at least 8 characters).
+    /// Required: a password is never taken from the command line.
+    #[arg(long, required = true)]
+    pub(crate) password_stdin: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct UserPasswordArgs {
+    /// The user's name.
+    pub(crate) name: String,
+    /// Read the new password from standard input (required).
+    #[arg(long, required = true)]
+    pub(crate) password_stdin: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct UserDisableArgs {
+    /// The user's name.
     pub(crate) name: String,
 }
 

@@ -55,6 +55,7 @@ pub(crate) enum StoreCommand {
     Audit(cli::AuditArgs),
     Exchange(cli::ExchangeCommand),
     Key(cli::KeyCommand),
+    User(cli::UserCommand),
 }
 
 /// `vigil match`, resolved.
@@ -166,6 +167,10 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
         Command::Key(k) => CommandConfig::Store {
             db: db_url(args.db.as_deref())?,
             command: StoreCommand::Key(k),
+        },
+        Command::User(u) => CommandConfig::Store {
+            db: db_url(args.db.as_deref())?,
+            command: StoreCommand::User(u),
         },
         Command::Exchange(e) => CommandConfig::Store {
             db: db_url(args.db.as_deref())?,

@@ -6,4 +6,5 @@ mod changes;
 mod durability;
 mod exchanges;
 mod import;
+mod users;
 mod util;

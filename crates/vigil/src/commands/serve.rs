@@ -1,4 +1,4 @@
-//! `vigil serve` and `vigil key`.
+//! `vigil serve`, `vigil key` and `vigil user`.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -11,7 +11,7 @@ use vigil_server::remote::IpNet;
 use vigil_server::{Server, ServerConfig};
 use vigil_store::Store;
 
-use crate::cli::{KeyCommand, ServeArgs};
+use crate::cli::{KeyCommand, ServeArgs, UserCommand};
 use crate::commands::store::{actor, open};
 use crate::exit::ExitStatus;
 
@@ -28,7 +28,9 @@ struct FileConfig {
     rate_limit: Option<f64>,
     without: Option<Vec<String>>,
     stale_after_secs: Option<u64>,
+    fetch_every: Option<u64>,
     bypass_coinflip_on_get: Option<bool>,
+    secure_cookies: Option<bool>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -82,12 +84,19 @@ fn server_config(args: ServeArgs) -> anyhow::Result<ServerConfig> {
         }
         c.rate_limit = r;
     }
+    if let Some(secs) = args.fetch_every.or(file.fetch_every) {
+        if secs == 0 {
+            bail!("fetch-every must be at least 1 second");
+        }
+        c.fetch_every = Some(Duration::from_secs(secs));
+    }
     if let Some(s) = file.stale_after_secs {
         c.stale_after = Duration::from_secs(s);
     }
     if let Some(b) = file.bypass_coinflip_on_get {
         c.bypass_coinflip_on_get = b;
     }
+    c.secure_cookies = args.secure_cookies || file.secure_cookies.unwrap_or(false);
     let without = if args.without.is_empty() {
         file.without.unwrap_or_default()
     } else {
@@ -171,6 +180,64 @@ pub(crate) async fn key(store: &Store, cmd: KeyCommand) -> anyhow::Result<ExitSt
         KeyCommand::Revoke(a) => {
             store.revoke_api_key(&actor(), &a.name).await?;
             writeln!(out, "{}", json!({"revoked": a.name}))?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A password from standard input: its first line, without the line end.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        bail!("no password on standard input (give it as the first line)");
+    }
+    Ok(password.to_string())
+}
+
+/// A password's argon2id PHC string.
+fn hash(password: &str) -> anyhow::Result<String> {
+    vigil_server::ui::hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `vigil user …`.
+pub(crate) async fn user(store: &Store, cmd: UserCommand) -> anyhow::Result<ExitStatus> {
+    let mut out = io::stdout().lock();
+    match cmd {
+        UserCommand::Create(a) => {
+            let password = password_from_stdin()?;
+            let phc = hash(&password)?;
+            let u = store.add_user(&actor(), &a.name, &a.role, &phc).await?;
+            writeln!(
+                out,
+                "{}",
+                json!({"name": u.name, "role": u.role, "created_at": u.created_at})
+            )?;
+            // A user account closes an open server: from now on logins are required.
+        }
+        UserCommand::List => {
+            for u in store.users().await? {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"name": u.name, "role": u.role, "created_at": u.created_at,
+                           "disabled_at": u.disabled_at})
+                )?;
+            }
+        }
+        UserCommand::Password(a) => {
+            let password = password_from_stdin()?;
+            let phc = hash(&password)?;
+            store.set_user_password(&actor(), &a.name, &phc).await?;
+            writeln!(out, "{}", json!({"password_set": a.name}))?;
+        }
+        UserCommand::Disable(a) => {
+            store.disable_user(&actor(), &a.name).await?;
+            writeln!(out, "{}", json!({"disabled": a.name}))?;
         }
     }
     Ok(ExitStatus::Success)

@@ -68,6 +68,7 @@ pub(crate) fn run(db: &str, command: StoreCommand) -> anyhow::Result<ExitStatus>
             StoreCommand::Audit(a) => audit(&store, a).await,
             StoreCommand::Exchange(e) => exchange(&store, e).await,
             StoreCommand::Key(k) => crate::commands::serve::key(&store, k).await,
+            StoreCommand::User(u) => crate::commands::serve::user(&store, u).await,
         };
         store.close().await;
         status

@@ -11,3 +11,4 @@ mod hash;
 mod hostile;
 mod match_;
 mod serve;
+mod user;
