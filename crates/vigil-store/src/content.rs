@@ -790,20 +790,7 @@ impl Store {
             bank: bank.to_string(),
             id,
         })?;
-        let mut c = Content {
-            id: row.try_get(0)?,
-            bank: bank.to_string(),
-            external_id: row.try_get(1)?,
-            uri: row.try_get(2)?,
-            note: row.try_get(3)?,
-            created_at: row.try_get(4)?,
-            updated_at: row.try_get(5)?,
-            disabled_until: row.try_get(6)?,
-            source: row.try_get(7)?,
-            meta: row.try_get(8)?,
-            signals: Vec::new(),
-            provenance: Vec::new(),
-        };
+        let mut c = content_from_row(&row, bank)?;
         for r in sqlx::query(
             "SELECT id, content_id, bank_id, kind, value, disabled_until FROM signals \
              WHERE content_id = $1 ORDER BY id",
@@ -887,20 +874,7 @@ impl Store {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            out.push(Content {
-                id: row.try_get(0)?,
-                bank: bank.to_string(),
-                external_id: row.try_get(1)?,
-                uri: row.try_get(2)?,
-                note: row.try_get(3)?,
-                created_at: row.try_get(4)?,
-                updated_at: row.try_get(5)?,
-                disabled_until: row.try_get(6)?,
-                source: row.try_get(7)?,
-                meta: row.try_get(8)?,
-                signals: Vec::new(),
-                provenance: Vec::new(),
-            });
+            out.push(content_from_row(row, bank)?);
         }
         if let (Some(first), Some(last)) = (out.first().map(|c| c.id), out.last().map(|c| c.id)) {
             let sigs = sqlx::query(
@@ -1348,6 +1322,25 @@ fn stored_signal(r: &AnyRow) -> Result<StoredSignal, Error> {
         bank_id: r.try_get(2)?,
         signal: value::from_bytes(&r.try_get::<String, _>(3)?, &r.try_get::<Vec<u8>, _>(4)?)?,
         disabled_until: r.try_get(5)?,
+    })
+}
+
+/// A content item (without signals and provenance) from a row of `c.id, c.external_id, c.uri,
+/// c.note, c.created_at, c.updated_at, c.disabled_until, c.source, c.meta`.
+fn content_from_row(row: &AnyRow, bank: &str) -> Result<Content, Error> {
+    Ok(Content {
+        id: row.try_get(0)?,
+        bank: bank.to_string(),
+        external_id: row.try_get(1)?,
+        uri: row.try_get(2)?,
+        note: row.try_get(3)?,
+        created_at: row.try_get(4)?,
+        updated_at: row.try_get(5)?,
+        disabled_until: row.try_get(6)?,
+        source: row.try_get(7)?,
+        meta: row.try_get(8)?,
+        signals: Vec::new(),
+        provenance: Vec::new(),
     })
 }
 
