@@ -424,14 +424,8 @@ pub(crate) async fn bank_content(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let p = Params::parse(q);
-    let num = |k: &str, d: i64| -> ApiResult<i64> {
-        p.get(k).map_or(Ok(d), |v| {
-            v.parse()
-                .map_err(|_| ApiError::bad(format!("{k}: a whole number")))
-        })
-    };
-    let limit = num("limit", 100)?.clamp(1, 1000);
-    let after = num("after", 0)?;
+    let limit = number(&p, "limit", 100)?.clamp(1, 1000);
+    let after = number(&p, "after", 0)?;
     let items = state
         .store()
         .content_page(&bank, after, limit, p.get("q"))
@@ -459,18 +453,29 @@ pub(crate) async fn content_item(
     Ok(Json(v))
 }
 
+/// A whole-number query parameter (`default` when absent); 400 naming it when it is not one.
+fn number(p: &Params, k: &str, default: i64) -> ApiResult<i64> {
+    p.get(k).map_or(Ok(default), |v| {
+        v.parse()
+            .map_err(|_| ApiError::bad(format!("{k}: {v:?} is not a whole number")))
+    })
+}
+
+/// Makes an action change effective at once for this server (others: within a refresh).
+async fn reload_actions(state: &AppState) {
+    if let Ok(all) = state.store().actions().await {
+        state.set_actions(all);
+    }
+}
+
 /// `GET /api/v1/audit?after=ID&limit=N` (admin).
 pub(crate) async fn audit(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let p = Params::parse(q);
-    let after = p.get("after").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let limit = p
-        .get("limit")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000i64)
-        .clamp(1, 10_000);
+    let after = number(&p, "after", 0)?;
+    let limit = number(&p, "limit", 1000)?.clamp(1, 10_000);
     let log = state.store().audit_log(after, limit).await?;
     Ok(Json(Value::Array(
         log.iter()
@@ -512,10 +517,7 @@ pub(crate) async fn action_create(
         secret_env: text("secret_env"),
     };
     let a = state.store().add_action(&who.name, &new).await?;
-    // Effective at once for this server (others: within a refresh).
-    if let Ok(all) = state.store().actions().await {
-        state.set_actions(all);
-    }
+    reload_actions(&state).await;
     Ok((StatusCode::CREATED, Json(action_v1(&a))).into_response())
 }
 
@@ -526,9 +528,7 @@ pub(crate) async fn action_delete(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     state.store().remove_action(&who.name, &name).await?;
-    if let Ok(all) = state.store().actions().await {
-        state.set_actions(all);
-    }
+    reload_actions(&state).await;
     Ok(Json(json!({"deleted": name})))
 }
 
@@ -539,8 +539,8 @@ pub(crate) async fn action_events(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let p = Params::parse(q);
-    let after = p.get("after").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let limit = p.get("limit").and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let after = number(&p, "after", 0)?;
+    let limit = number(&p, "limit", 1000)?;
     let list = state
         .store()
         .action_events(Some(&name), after, limit)

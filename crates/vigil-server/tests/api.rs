@@ -347,6 +347,21 @@ async fn batch_lookup_verdicts_quarantine_and_paging() {
         // Banks, with counts; the audit log.
         let (_, v) = env.call("GET", "/api/v1/banks", None).await;
         assert_eq!(v[0]["content_count"], json!(250));
+        // A malformed page parameter is refused, naming it.
+        for path in [
+            "/api/v1/audit?limit=ten",
+            "/api/v1/banks/known/content?after=x",
+        ] {
+            let (st, v) = env.call("GET", path, None).await;
+            assert_eq!(st, 400, "{path}: {v}");
+            assert!(
+                v["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not a whole number"),
+                "{v}"
+            );
+        }
         let (_, v) = env.call("GET", "/api/v1/audit?limit=10000", None).await;
         let actions: BTreeSet<&str> = v
             .as_array()
