@@ -299,3 +299,46 @@ pub fn digests(bytes: &[u8]) -> FileDigests {
         sha256: hex::encode(sha2::Sha256::digest(bytes)),
     }
 }
+
+/// The three cryptographic hashes of everything `reader` yields, read in 64 KiB pieces (a video
+/// file need not fit in memory).
+pub fn digests_reader(mut reader: impl std::io::Read) -> std::io::Result<FileDigests> {
+    use md5::Digest as _;
+    let (mut m, mut s1, mut s2) = (md5::Md5::new(), sha1::Sha1::new(), sha2::Sha256::new());
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        m.update(&buf[..n]);
+        s1.update(&buf[..n]);
+        s2.update(&buf[..n]);
+    }
+    Ok(FileDigests {
+        md5: hex::encode(m.finalize()),
+        sha1: hex::encode(s1.finalize()),
+        sha256: hex::encode(s2.finalize()),
+    })
+}
+
+#[cfg(test)]
+mod digest_tests {
+    #[test]
+    fn streaming_digests_equal_the_one_shot_ones() {
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        assert_eq!(
+            super::digests_reader(&bytes[..]).unwrap(),
+            super::digests(&bytes)
+        );
+        // Known values of the empty input.
+        let e = super::digests_reader(&[][..]).unwrap();
+        assert_eq!(e.md5, "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            e.sha256,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -724,9 +724,30 @@ pub(crate) struct MatchArgs {
     #[arg(
         long = "list",
         value_name = "FILE",
-        required_unless_present_any = ["indexes", "banks", "all_banks"]
+        required_unless_present_any = ["indexes", "banks", "all_banks", "videos"]
     )]
     pub(crate) lists: Vec<PathBuf>,
+
+    /// Known videos to match video queries against (repeatable): a video file (hashed as `vigil
+    /// hash` does), a vPDQ frame file in the reference's text format
+    /// (`frame_number,quality,pdq_hex,timestamp`, e.g. from `vigil hash --format vpdq`), or a
+    /// directory of them.
+    #[arg(long = "videos", value_name = "PATH")]
+    pub(crate) videos: Vec<PathBuf>,
+
+    /// Video matching rules: `threatexchange` (python-threatexchange and HMA: de-duplicated
+    /// frames, distance <= threshold) or `reference` (the vPDQ C++ tools: distance < threshold).
+    #[arg(long, value_enum, default_value_t = VpdqSemantics::Threatexchange)]
+    pub(crate) vpdq_semantics: VpdqSemantics,
+
+    /// A video matches when at least this percentage of the query's frames (quality >= 50)
+    /// have a partner in it.
+    #[arg(long, value_name = "PCT", default_value_t = 80.0)]
+    pub(crate) vpdq_query_percent: f64,
+
+    /// ... and at least this percentage of its frames have a partner in the query.
+    #[arg(long, value_name = "PCT", default_value_t = 0.0)]
+    pub(crate) vpdq_compared_percent: f64,
 
     /// A bank of the store (--db) to match against, with its threshold and quarantines
     /// (repeatable). The store's enabled allow-list banks always apply as well.
@@ -756,7 +777,8 @@ pub(crate) struct MatchArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "paths")]
     pub(crate) hashes: Option<PathBuf>,
 
-    /// Image files and directories to match (directories recursively).
+    /// Image and video files and directories to match (directories recursively). Images are
+    /// matched against lists, indexes and banks; videos against --videos.
     #[arg(value_name = "PATH", required_unless_present = "hashes")]
     pub(crate) paths: Vec<PathBuf>,
 
@@ -777,6 +799,14 @@ pub(crate) struct IndexBuildArgs {
     /// Where to write the index (and INDEX.lists beside it).
     #[arg(long, value_name = "INDEX")]
     pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VpdqSemantics {
+    /// python-threatexchange's `match_VPDQ_hash_brute` (HMA's).
+    Threatexchange,
+    /// The vPDQ C++ reference's `matchTwoHashBrute`.
+    Reference,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -820,6 +850,16 @@ pub(crate) struct HashOpts {
     #[arg(long)]
     pub(crate) dihedral: bool,
 
+    /// Videos: list every hashed frame (`frames`: number, quality, pdq, timestamp; needs
+    /// --format jsonl).
+    #[arg(long)]
+    pub(crate) frames: bool,
+
+    /// With --format vpdq: write one `<path>.vpdq.txt` per video under DIR (the input's path,
+    /// made relative) instead of stdout (which takes one video only).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) output_dir: Option<PathBuf>,
+
     #[command(flatten)]
     pub(crate) image: ImageOpts,
 }
@@ -853,6 +893,39 @@ pub(crate) struct ImageOpts {
     /// Largest single allocation a decoder may make, in bytes (e.g. 1G).
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
     pub(crate) max_alloc_size: Option<u64>,
+
+    #[command(flatten)]
+    pub(crate) video: VideoOpts,
+}
+
+/// How video files are hashed (vPDQ).
+#[derive(Debug, ClapArgs)]
+pub(crate) struct VideoOpts {
+    /// Videos: hash one frame every S seconds, as the vPDQ reference samples (frame n is hashed
+    /// when n % int(S × fps) == 0); 0 hashes every frame. Default 1, python-threatexchange's and
+    /// HMA's.
+    #[arg(long, value_name = "S", default_value_t = 1.0, value_parser = parse_seconds)]
+    pub(crate) seconds_per_hash: f64,
+
+    /// Largest video file to read (default 16G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    pub(crate) max_video_size: Option<u64>,
+
+    /// Longest video to decode, in seconds (default 21600, six hours).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) max_video_seconds: Option<u64>,
+
+    /// Wall-clock time one video may take to decode and hash, in seconds (default 3600).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) video_time_budget: Option<u64>,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
+    if !(v.is_finite() && (0.0..=3600.0).contains(&v)) {
+        return Err(format!("{s:?}: expected seconds from 0 to 3600"));
+    }
+    Ok(v)
 }
 
 #[derive(Debug, ClapArgs)]
@@ -873,10 +946,14 @@ pub(crate) struct DemoArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
-    /// `pdq_hex,quality,path`
+    /// `pdq_hex,quality,path`; a video gives one line per hashed frame, its path followed by
+    /// `#t=SECONDS` (a media fragment).
     Csv,
     /// One JSON object per input.
     Jsonl,
+    /// Videos only: the vPDQ reference's text format, `frame_number,quality,pdq_hex,timestamp`
+    /// per hashed frame.
+    Vpdq,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

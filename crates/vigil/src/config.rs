@@ -78,6 +78,10 @@ pub(crate) struct MatchConfig {
     pub(crate) dihedral: bool,
     /// How image queries are hashed (the `vigil hash` pipeline).
     pub(crate) hash: HashConfig,
+    /// Known videos (`--videos`): video files, vPDQ frame files, directories of them.
+    pub(crate) videos: Vec<PathBuf>,
+    /// How video queries match them.
+    pub(crate) video_params: vigil_video::matching::MatchParams,
 }
 
 /// Where `vigil match` gets its queries.
@@ -103,6 +107,14 @@ pub(crate) struct HashConfig {
     /// Paths are printed relative to this directory when under it (the demo's temporary
     /// directory); `None` prints them as found.
     pub(crate) display_root: Option<PathBuf>,
+    /// How videos are hashed (sampling, limits, threads).
+    pub(crate) video: vigil_video::Options,
+    /// Print every hashed frame of a video (`--frames`, jsonl).
+    pub(crate) frames: bool,
+    /// Only videos are wanted (`--format vpdq`): an image input is an error.
+    pub(crate) videos_only: bool,
+    /// Where `--format vpdq` writes one file per video (`--output-dir`); `None`: stdout.
+    pub(crate) output_dir: Option<PathBuf>,
 }
 
 /// Resolves and validates the arguments. An error here is a usage error (exit 2).
@@ -138,6 +150,13 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
                 },
                 dihedral: m.dihedral,
                 hash,
+                videos: m.videos,
+                video_params: video_params(
+                    m.vpdq_semantics,
+                    m.threshold,
+                    m.vpdq_query_percent,
+                    m.vpdq_compared_percent,
+                )?,
             })
         }
         Command::Index(IndexCommand::Build(b)) => CommandConfig::IndexBuild {
@@ -212,8 +231,17 @@ fn hash_config(o: HashOpts) -> anyhow::Result<HashConfig> {
     if o.dihedral && o.format != Format::Jsonl {
         bail!("--dihedral needs --format jsonl (the csv format has no column for it)");
     }
+    if o.frames && o.format != Format::Jsonl {
+        bail!("--frames needs --format jsonl (csv prints one line per frame already)");
+    }
+    if o.output_dir.is_some() && o.format != Format::Vpdq {
+        bail!("--output-dir goes with --format vpdq");
+    }
     let mut cfg = image_config(o.image, o.format);
     cfg.dihedral = o.dihedral;
+    cfg.frames = o.frames;
+    cfg.videos_only = o.format == Format::Vpdq;
+    cfg.output_dir = o.output_dir;
     Ok(cfg)
 }
 
@@ -243,5 +271,60 @@ fn image_config(o: ImageOpts, format: Format) -> HashConfig {
         },
         jobs,
         display_root: None,
+        video: video_options(&o.video),
+        frames: false,
+        videos_only: false,
+        output_dir: None,
+    }
+}
+
+/// The video matching rules from the flags.
+fn video_params(
+    semantics: cli::VpdqSemantics,
+    threshold: Option<u32>,
+    query_pct: f64,
+    compared_pct: f64,
+) -> anyhow::Result<vigil_video::matching::MatchParams> {
+    use vigil_video::matching::{MatchParams, Semantics};
+    for (flag, v) in [
+        ("--vpdq-query-percent", query_pct),
+        ("--vpdq-compared-percent", compared_pct),
+    ] {
+        if !(0.0..=100.0).contains(&v) {
+            bail!("{flag} {v}: expected a percentage from 0 to 100");
+        }
+    }
+    Ok(MatchParams {
+        semantics: match semantics {
+            cli::VpdqSemantics::Threatexchange => Semantics::ThreatExchange,
+            cli::VpdqSemantics::Reference => Semantics::Reference,
+        },
+        distance: threshold.unwrap_or(31),
+        query_pct,
+        compared_pct,
+        ..MatchParams::default()
+    })
+}
+
+/// The video hashing options from the video flags.
+fn video_options(o: &cli::VideoOpts) -> vigil_video::Options {
+    let mut limits = vigil_video::Limits::default();
+    if let Some(n) = o.max_video_size {
+        limits.max_file_bytes = n;
+    }
+    if let Some(s) = o.max_video_seconds {
+        limits.max_duration = std::time::Duration::from_secs(s);
+    }
+    if let Some(s) = o.video_time_budget {
+        limits.time_budget = std::time::Duration::from_secs(s);
+    }
+    vigil_video::Options {
+        sampling: if o.seconds_per_hash == 0.0 {
+            vigil_video::Sampling::EveryFrame
+        } else {
+            vigil_video::Sampling::SecondsPerHash(o.seconds_per_hash)
+        },
+        limits,
+        ..vigil_video::Options::default()
     }
 }

@@ -22,7 +22,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::cli::{Format, MatchFormat};
-use crate::commands::hash::Hashed;
+use crate::commands::hash::{Hashed, Media};
 
 /// One hashed file, as a jsonl line.
 #[derive(Debug, Serialize)]
@@ -51,6 +51,47 @@ pub(crate) struct HashRecord<'a> {
     pub(crate) format: &'static str,
 }
 
+/// One hashed video, as a jsonl line.
+#[derive(Debug, Serialize)]
+pub(crate) struct VideoRecord<'a> {
+    /// The path (lossy UTF-8).
+    pub(crate) path: &'a str,
+    /// Always `video` (image lines have no `kind`).
+    pub(crate) kind: &'static str,
+    /// How many frames were hashed (the vPDQ signal's length).
+    pub(crate) vpdq_frames: usize,
+    /// How many frames the video has (every decoded frame).
+    pub(crate) decoded_frames: u64,
+    /// Frames per second, as sampling and timestamps use it.
+    pub(crate) frame_rate: f64,
+    /// Seconds: decoded frames over the frame rate.
+    pub(crate) duration: f64,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    /// FFmpeg's container (demuxer) name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
+    pub(crate) container: &'a str,
+    /// FFmpeg's codec name, e.g. `h264`.
+    pub(crate) codec: &'a str,
+    /// MD5 of the file bytes (HMA's `video_md5`).
+    pub(crate) md5: &'a str,
+    pub(crate) sha1: &'a str,
+    pub(crate) sha256: &'a str,
+    /// With `--frames`: every hashed frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) frames: Option<Vec<FrameRecord>>,
+}
+
+/// One hashed frame of a video.
+#[derive(Debug, Serialize)]
+pub(crate) struct FrameRecord {
+    /// 0-based frame number among all decoded frames.
+    pub(crate) frame: u64,
+    pub(crate) quality: u8,
+    pub(crate) pdq: String,
+    /// Seconds, 3 decimals as the reference prints them.
+    pub(crate) timestamp: f64,
+}
+
 /// One input that could not be hashed, as a jsonl line.
 #[derive(Debug, Serialize)]
 pub(crate) struct ErrorRecord<'a> {
@@ -64,50 +105,115 @@ pub(crate) struct ErrorRecord<'a> {
 pub(crate) struct Output<W> {
     w: W,
     format: Format,
+    frames: bool,
 }
 
 impl<W: Write> Output<W> {
     pub(crate) fn new(w: W, format: Format) -> Self {
-        Output { w, format }
+        Output {
+            w,
+            format,
+            frames: false,
+        }
     }
 
-    /// Writes the line of one hashed file.
+    /// Videos' jsonl lines list every hashed frame (`--frames`).
+    pub(crate) fn with_frames(mut self, frames: bool) -> Self {
+        self.frames = frames;
+        self
+    }
+
+    /// Writes the line(s) of one hashed file.
     pub(crate) fn hashed(&mut self, path: &str, h: &Hashed) -> io::Result<()> {
-        match self.format {
-            Format::Csv => {
-                writeln!(
-                    self.w,
-                    "{},{},{}",
-                    h.pdq.hash,
-                    h.pdq.quality,
-                    escape_controls(path)
-                )
-            }
-            Format::Jsonl => {
-                let d = h.digests.as_ref();
-                let rec = HashRecord {
-                    path,
-                    pdq: h.pdq.hash.to_hex(),
-                    quality: h.pdq.quality,
-                    pdq_dihedral: h.dihedral.map(|ds| ds.iter().map(|x| x.to_hex()).collect()),
-                    md5: d.map_or("", |d| &d.md5),
-                    sha1: d.map_or("", |d| &d.sha1),
-                    sha256: d.map_or("", |d| &d.sha256),
-                    width: h.width,
-                    height: h.height,
-                    format: h.format.name(),
-                };
-                self.json_line(&rec)
-            }
+        match &h.media {
+            Media::Image(i) => match self.format {
+                Format::Csv => {
+                    writeln!(
+                        self.w,
+                        "{},{},{}",
+                        i.pdq.hash,
+                        i.pdq.quality,
+                        escape_controls(path)
+                    )
+                }
+                // `--format vpdq` refuses images before they are hashed.
+                Format::Vpdq => Ok(()),
+                Format::Jsonl => {
+                    let d = h.digests.as_ref();
+                    let rec = HashRecord {
+                        path,
+                        pdq: i.pdq.hash.to_hex(),
+                        quality: i.pdq.quality,
+                        pdq_dihedral: i.dihedral.map(|ds| ds.iter().map(|x| x.to_hex()).collect()),
+                        md5: d.map_or("", |d| &d.md5),
+                        sha1: d.map_or("", |d| &d.sha1),
+                        sha256: d.map_or("", |d| &d.sha256),
+                        width: i.width,
+                        height: i.height,
+                        format: i.format.name(),
+                    };
+                    self.json_line(&rec)
+                }
+            },
+            Media::Video(v) => match self.format {
+                Format::Csv => {
+                    let path = escape_controls(path);
+                    for f in &v.frames {
+                        writeln!(
+                            self.w,
+                            "{},{},{path}#t={:.3}",
+                            f.hash, f.quality, f.timestamp
+                        )?;
+                    }
+                    Ok(())
+                }
+                Format::Vpdq => vigil_video::text::write_frames(&mut self.w, &v.frames),
+                Format::Jsonl => {
+                    let d = h.digests.as_ref();
+                    let rec = VideoRecord {
+                        path,
+                        kind: "video",
+                        vpdq_frames: v.frames.len(),
+                        decoded_frames: v.info.decoded_frames,
+                        frame_rate: v.info.frame_rate,
+                        duration: v.duration(),
+                        width: v.info.width,
+                        height: v.info.height,
+                        container: &v.info.container,
+                        codec: &v.info.codec,
+                        md5: d.map_or("", |d| &d.md5),
+                        sha1: d.map_or("", |d| &d.sha1),
+                        sha256: d.map_or("", |d| &d.sha256),
+                        frames: self.frames.then(|| {
+                            v.frames
+                                .iter()
+                                .map(|f| FrameRecord {
+                                    frame: f.number,
+                                    quality: f.quality,
+                                    pdq: f.hash.to_hex(),
+                                    // Rounded as printed: 3 decimals.
+                                    timestamp: (f.timestamp * 1000.0).round() / 1000.0,
+                                })
+                                .collect()
+                        }),
+                    };
+                    self.json_line(&rec)
+                }
+            },
         }
     }
 
     /// Writes the line of one failed input (jsonl only; csv lists only hashed files).
     pub(crate) fn failed(&mut self, path: &str, error: &str) -> io::Result<()> {
         match self.format {
-            Format::Csv => Ok(()),
+            Format::Csv | Format::Vpdq => Ok(()),
             Format::Jsonl => self.json_line(&ErrorRecord { path, error }),
         }
+    }
+
+    /// Writes bytes as they are.
+    pub(crate) fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.w.write_all(bytes)
     }
 
     fn json_line<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
@@ -182,6 +288,43 @@ pub(crate) struct MatchEntry<'a> {
     pub(crate) variant: Option<&'static str>,
 }
 
+/// A video query's result, as a jsonl line.
+#[derive(Debug, Serialize)]
+pub(crate) struct VideoMatchRecord<'a> {
+    /// The video's path (lossy UTF-8).
+    pub(crate) query: &'a str,
+    /// Always `video`.
+    pub(crate) kind: &'static str,
+    /// Frames hashed in the query.
+    pub(crate) vpdq_frames: usize,
+    /// The known videos that match, best first (query percentage, then compared percentage).
+    pub(crate) matches: Vec<VideoMatchEntry<'a>>,
+}
+
+/// One matching known video inside a [`VideoMatchRecord`].
+#[derive(Debug, Serialize)]
+pub(crate) struct VideoMatchEntry<'a> {
+    /// The known video, as given to --videos (a file, or a file in a directory).
+    pub(crate) video: &'a str,
+    /// Share of the query's counted frames that have a partner in the video.
+    pub(crate) query_match_percent: f64,
+    /// Share of the video's counted frames that have a partner in the query.
+    pub(crate) compared_match_percent: f64,
+    /// Where they line up: query seconds ↔ video seconds.
+    pub(crate) ranges: Vec<RangeRecord>,
+}
+
+/// An aligned stretch, in seconds (3 decimals).
+#[derive(Debug, Serialize)]
+pub(crate) struct RangeRecord {
+    pub(crate) query_start: f64,
+    pub(crate) query_end: f64,
+    pub(crate) video_start: f64,
+    pub(crate) video_end: f64,
+    /// Matched query frames in the stretch.
+    pub(crate) frames: usize,
+}
+
 /// A query that failed, as a jsonl line.
 #[derive(Debug, Serialize)]
 pub(crate) struct QueryErrorRecord<'a> {
@@ -226,6 +369,11 @@ impl<W: Write> MatchOutput<W> {
     }
 
     /// The csv header (nothing for jsonl).
+    /// Whether rows are csv.
+    pub(crate) fn is_csv(&self) -> bool {
+        self.format == MatchFormat::Csv
+    }
+
     pub(crate) fn header(&mut self) -> io::Result<()> {
         match self.format {
             MatchFormat::Jsonl => Ok(()),
@@ -285,6 +433,18 @@ impl<W: Write> MatchOutput<W> {
     }
 
     /// Writes one failed query (jsonl only; csv has no row for it).
+    /// Writes one video query's matches (jsonl; csv has no columns for them: an error line on
+    /// stderr is the caller's).
+    pub(crate) fn video_matched(&mut self, rec: &VideoMatchRecord<'_>) -> io::Result<()> {
+        match self.format {
+            MatchFormat::Jsonl => {
+                serde_json::to_writer(&mut self.w, rec).map_err(io::Error::from)?;
+                self.w.write_all(b"\n")
+            }
+            MatchFormat::Csv => Ok(()),
+        }
+    }
+
     pub(crate) fn failed(&mut self, query: &str, error: &str) -> io::Result<()> {
         match self.format {
             MatchFormat::Csv => Ok(()),

@@ -50,7 +50,9 @@ pub(crate) fn run(cfg: &HashConfig, printer: Printer) -> anyhow::Result<ExitStat
                 .unwrap_or_default();
             match outcome {
                 Ok(h) => {
-                    hashes.insert(name, h.pdq.hash);
+                    if let Some(i) = h.image() {
+                        hashes.insert(name, i.pdq.hash);
+                    }
                 }
                 Err(_) => failed.push(name),
             }

@@ -37,14 +37,39 @@ const WINDOW_PER_JOB: usize = 16;
 /// The result of hashing one file (library types; [`crate::output`] turns it into wire types).
 #[derive(Debug, Clone)]
 pub(crate) struct Hashed {
+    pub(crate) media: Media,
+    /// The file's MD5, SHA-1 and SHA-256, for `--format jsonl` (for a video, HMA's `video_md5`
+    /// is the MD5).
+    pub(crate) digests: Option<FileDigests>,
+}
+
+/// What a file held.
+#[derive(Debug, Clone)]
+pub(crate) enum Media {
+    Image(ImageHash),
+    /// A video (recognised by its first bytes): its vPDQ frames and stream facts.
+    Video(Box<vigil_video::VideoHash>),
+}
+
+/// A hashed image.
+#[derive(Debug, Clone)]
+pub(crate) struct ImageHash {
     pub(crate) format: vigil_media::Format,
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) pdq: Pdq,
     /// The 8 dihedral hashes in the reference's order, with `--dihedral`.
     pub(crate) dihedral: Option<[Hash256; 8]>,
-    /// The file's MD5, SHA-1 and SHA-256, for `--format jsonl`.
-    pub(crate) digests: Option<FileDigests>,
+}
+
+impl Hashed {
+    /// The image's hash; `None` for a video.
+    pub(crate) fn image(&self) -> Option<&ImageHash> {
+        match &self.media {
+            Media::Image(i) => Some(i),
+            Media::Video(_) => None,
+        }
+    }
 }
 
 /// What a run did.
@@ -73,7 +98,19 @@ pub(crate) fn run(
     printer: Printer,
 ) -> anyhow::Result<ExitStatus> {
     let inputs = inputs::expand(paths);
-    let summary = hash_inputs(inputs, cfg, printer, |_, _| {})?;
+    let mut cfg = cfg.clone();
+    if cfg.format == crate::cli::Format::Vpdq && cfg.output_dir.is_none() && inputs.len() != 1 {
+        bail!(
+            "--format vpdq writes one video's frames to stdout; for {} inputs give --output-dir DIR",
+            inputs.len()
+        );
+    }
+    if inputs.len() == 1 {
+        // One file: its frames are hashed on every worker thread, and the decoder may thread.
+        cfg.video.hash_threads = cfg.jobs;
+        cfg.video.decode_threads = cfg.jobs;
+    }
+    let summary = hash_inputs(inputs, &cfg, printer, |_, _| {})?;
     if printer.summary() && summary.failed > 0 && !summary.broken_pipe {
         let mut e = io::stderr().lock();
         let _ = writeln!(
@@ -98,11 +135,21 @@ pub(crate) fn hash_inputs(
 ) -> anyhow::Result<Summary> {
     // Line-buffered: only whole lines ever reach the reader, even when the run is killed by
     // Ctrl-C (SIGINT keeps its default action: the shell reports status 130).
-    let mut out = Output::new(LineWriter::new(io::stdout().lock()), cfg.format);
+    let mut out =
+        Output::new(LineWriter::new(io::stdout().lock()), cfg.format).with_frames(cfg.frames);
     let mut summary = Summary::default();
     let result = for_each_hashed(&inputs, cfg, printer, |input, path, outcome, progress| {
+        let outcome = match (outcome, &cfg.output_dir) {
+            (Ok(h), Some(dir)) => write_vpdq_file(dir, path, &h).map(|file| (h, Some(file))),
+            (o, _) => o.map(|h| (h, None)),
+        };
         match &outcome {
-            Ok(h) => {
+            Ok((_, Some(file))) => {
+                summary.hashed += 1;
+                let line = format!("{}\n", escape_path(file));
+                progress.stdout(|| out.raw(line.as_bytes()))?;
+            }
+            Ok((h, None)) => {
                 summary.hashed += 1;
                 progress.stdout(|| out.hashed(path, h))?;
             }
@@ -112,6 +159,7 @@ pub(crate) fn hash_inputs(
                 progress.stdout(|| out.failed(path, msg))?;
             }
         }
+        let outcome = outcome.map(|(h, _)| h);
         observe(input, &outcome);
         Ok(())
     })
@@ -125,6 +173,40 @@ pub(crate) fn hash_inputs(
         }
         Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
     }
+}
+
+/// Writes a video's frames in the reference text format to `dir/<path>.vpdq.txt` (the input's
+/// path with its root and `..` parts dropped, so nothing lands outside `dir`); returns the file.
+fn write_vpdq_file(dir: &Path, path: &str, h: &Hashed) -> Result<PathBuf, String> {
+    let Media::Video(v) = &h.media else {
+        return Err(format!("{path}: not a video"));
+    };
+    let mut rel = PathBuf::new();
+    for c in Path::new(path).components() {
+        if let std::path::Component::Normal(p) = c {
+            rel.push(p);
+        }
+    }
+    let mut name = rel.into_os_string();
+    name.push(".vpdq.txt");
+    let file = dir.join(name);
+    let write = || -> io::Result<()> {
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut w = io::BufWriter::new(File::create(&file)?);
+        vigil_video::text::write_frames(&mut w, &v.frames)?;
+        w.flush()
+    };
+    write().map_err(|e| format!("writing {}: {e}", file.display()))?;
+    Ok(file)
+}
+
+fn escape_path(p: &Path) -> String {
+    p.to_string_lossy()
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// The ordered parallel pipeline behind `vigil hash`, `vigil demo` and `vigil match`: reads,
@@ -243,6 +325,23 @@ fn hash_file(
     cfg: &HashConfig,
     hasher: &mut Hasher,
 ) -> anyhow::Result<Hashed> {
+    // Check the type before opening: opening a FIFO would block.
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {name:?}"))?;
+    if !meta.is_file() {
+        bail!("reading {name:?}: not a regular file");
+    }
+    // Videos are recognised by their first bytes (never by name) and read in a stream: they
+    // need not fit in memory.
+    let mut head = Vec::with_capacity(vigil_video::SNIFF_LEN);
+    File::open(path)
+        .and_then(|f| f.take(vigil_video::SNIFF_LEN as u64).read_to_end(&mut head))
+        .with_context(|| format!("reading {name:?}"))?;
+    if vigil_video::sniff(&head).is_some() {
+        return hash_video(path, name, cfg);
+    }
+    if cfg.videos_only {
+        bail!("{name}: not a video (--format vpdq hashes videos only)");
+    }
     let bytes = read_limited(path, cfg.decode.limits.max_file_bytes)
         .with_context(|| format!("reading {name:?}"))?;
     if bytes.is_empty() {
@@ -273,11 +372,48 @@ fn hash_file(
         "hashed"
     );
     Ok(Hashed {
-        format: decoded.format,
-        width: decoded.width,
-        height: decoded.height,
-        pdq,
-        dihedral,
+        media: Media::Image(ImageHash {
+            format: decoded.format,
+            width: decoded.width,
+            height: decoded.height,
+            pdq,
+            dihedral,
+        }),
+        digests,
+    })
+}
+
+/// Hashes a video file: vPDQ through `vigil-video` (FFmpeg reads the file through Vigil's own
+/// I/O), and the digests in a second streaming pass.
+fn hash_video(path: &Path, name: &str, cfg: &HashConfig) -> anyhow::Result<Hashed> {
+    let file = File::open(path).with_context(|| format!("reading {name:?}"))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let limits = &cfg.video.limits;
+    if len > limits.max_file_bytes {
+        bail!(
+            "{name}: {len} bytes is over the limit of {} bytes for a video (--max-video-size)",
+            limits.max_file_bytes
+        );
+    }
+    // vigil-video's errors name the input themselves.
+    let video = vigil_video::hash_reader(
+        std::io::BufReader::with_capacity(1 << 16, file),
+        name,
+        &cfg.video,
+    )?;
+    let digests = if cfg.digests {
+        let f = File::open(path).with_context(|| format!("reading {name:?}"))?;
+        Some(vigil_media::digests_reader(f).with_context(|| format!("reading {name:?}"))?)
+    } else {
+        None
+    };
+    tracing::debug!(
+        frames = video.frames.len(),
+        decoded = video.info.decoded_frames,
+        "hashed video"
+    );
+    Ok(Hashed {
+        media: Media::Video(Box::new(video)),
         digests,
     })
 }

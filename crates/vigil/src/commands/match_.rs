@@ -13,11 +13,11 @@ use anyhow::Context;
 use vigil_core::Hash256;
 use vigil_exchange::{PlainListReader, Record};
 
-use super::hash::{Hashed, for_each_hashed};
+use super::hash::{Hashed, Media, for_each_hashed};
 use crate::config::{MatchConfig, Queries};
 use crate::exit::ExitStatus;
 use crate::inputs::{self, show};
-use crate::output::{Hit, MatchOutput};
+use crate::output::{Hit, MatchOutput, RangeRecord, VideoMatchEntry, VideoMatchRecord};
 use crate::printer::Printer;
 use crate::sources::{self, Source, SourceKind};
 
@@ -63,9 +63,18 @@ pub(crate) fn run(cfg: &MatchConfig, printer: Printer) -> anyhow::Result<ExitSta
     if let Some(db) = &cfg.db {
         srcs.extend(sources::read_banks(db, &cfg.banks, cfg.all_banks)?);
     }
+    let videos = if cfg.videos.is_empty() {
+        None
+    } else {
+        let v = load_videos(&cfg.videos, cfg)?;
+        summary.skipped += v.skipped;
+        Some(v)
+    };
     let matcher = Matcher {
         sources: &srcs,
         threshold: cfg.threshold,
+        videos: videos.as_ref(),
+        video_params: &cfg.video_params,
     };
     let mut out = MatchOutput::new(
         LineWriter::new(io::stdout().lock()),
@@ -113,6 +122,84 @@ struct Matcher<'a> {
     sources: &'a [Source],
     /// `--threshold`, overriding every source's own.
     threshold: Option<u32>,
+    /// Known videos (`--videos`).
+    videos: Option<&'a KnownVideos>,
+    video_params: &'a vigil_video::matching::MatchParams,
+}
+
+/// The videos given with `--videos`, in one index; id = position in `names`.
+struct KnownVideos {
+    index: vigil_video::matching::VideoIndex,
+    names: Vec<String>,
+    /// Inputs that could not be read (reported on stderr).
+    skipped: u64,
+}
+
+/// Reads `--videos`: video files are hashed as `vigil hash` hashes them; other files are read as
+/// vPDQ frame files (the reference's text format). A file that fails is reported and skipped.
+fn load_videos(paths: &[std::path::PathBuf], cfg: &MatchConfig) -> anyhow::Result<KnownVideos> {
+    let mut index = vigil_video::matching::VideoIndex::new();
+    let mut names = Vec::new();
+    let mut skipped = 0;
+    let mut opts = cfg.hash.video.clone();
+    opts.hash_threads = cfg.hash.jobs;
+    opts.decode_threads = cfg.hash.jobs;
+    for input in inputs::expand(paths) {
+        let name = input.path.to_string_lossy().into_owned();
+        let frames = match &input.error {
+            Some(e) => Err(e.clone()),
+            None => read_video_frames(&input.path, &name, &opts),
+        };
+        let added = frames.and_then(|frames| {
+            index
+                .insert(names.len() as u64, &frames)
+                .map_err(|e| format!("{name}: {e}"))
+        });
+        match added {
+            Ok(_) => names.push(name),
+            Err(msg) => {
+                skipped += 1;
+                eprintln_err(&format!("--videos: {msg}"));
+            }
+        }
+    }
+    if names.is_empty() {
+        anyhow::bail!("--videos: no known video could be read");
+    }
+    Ok(KnownVideos {
+        index,
+        names,
+        skipped,
+    })
+}
+
+/// The largest vPDQ frame file read (a 6-hour video hashed at every frame is ~150 MB).
+const MAX_FRAME_FILE: u64 = 512 << 20;
+
+fn read_video_frames(
+    path: &std::path::Path,
+    name: &str,
+    opts: &vigil_video::Options,
+) -> Result<Vec<vigil_video::Frame>, String> {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(vigil_video::SNIFF_LEN as u64).read_to_end(&mut head))
+        .map_err(|e| format!("{name}: {e}"))?;
+    if vigil_video::sniff(&head).is_some() {
+        return vigil_video::hash_file(path, opts)
+            .map(|v| v.frames)
+            .map_err(|e| e.to_string());
+    }
+    let f = File::open(path).map_err(|e| format!("{name}: {e}"))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > MAX_FRAME_FILE {
+        return Err(format!(
+            "{name}: {len} bytes is over the limit of {MAX_FRAME_FILE} bytes for a vPDQ frame file"
+        ));
+    }
+    vigil_video::text::read_frames(BufReader::new(f))
+        .map_err(|e| format!("{name}: not a video, nor a vPDQ frame file: {e}"))
 }
 
 /// A query's hits: block hits, and the allow-list hits that suppress them.
@@ -226,6 +313,69 @@ fn eprintln_err(msg: &str) {
     let _ = writeln!(io::stderr().lock(), "vigil: error: {msg}");
 }
 
+/// One video query against `--videos`.
+fn match_video(
+    path: &str,
+    v: &vigil_video::VideoHash,
+    matcher: &Matcher<'_>,
+    out: &mut MatchOutput<impl Write>,
+    summary: &mut MatchSummary,
+    progress: &crate::printer::Progress,
+) -> io::Result<()> {
+    let fail = |summary: &mut MatchSummary, out: &mut MatchOutput<_>, msg: String| {
+        summary.failed += 1;
+        progress.eprintln(&format!("vigil: error: {msg}"));
+        progress.stdout(|| out.failed(path, &msg))
+    };
+    let Some(known) = matcher.videos else {
+        return fail(
+            summary,
+            out,
+            format!("{path}: a video; give known videos with --videos to match it"),
+        );
+    };
+    if out.is_csv() {
+        return fail(
+            summary,
+            out,
+            format!("{path}: video matches are printed with --format jsonl only"),
+        );
+    }
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
+    let found = known.index.query(&v.frames, matcher.video_params);
+    let matches: Vec<VideoMatchEntry<'_>> = found
+        .iter()
+        .filter(|m| m.comparison.is_match)
+        .filter_map(|m| {
+            let name = known.names.get(usize::try_from(m.id).ok()?)?;
+            Some(VideoMatchEntry {
+                video: name,
+                query_match_percent: round(m.comparison.query_pct),
+                compared_match_percent: round(m.comparison.compared_pct),
+                ranges: m
+                    .ranges
+                    .iter()
+                    .map(|r| RangeRecord {
+                        query_start: round(r.query_start),
+                        query_end: round(r.query_end),
+                        video_start: round(r.compared_start),
+                        video_end: round(r.compared_end),
+                        frames: r.frames,
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    summary.matched += u64::from(!matches.is_empty());
+    let rec = VideoMatchRecord {
+        query: path,
+        kind: "video",
+        vpdq_frames: v.frames.len(),
+        matches,
+    };
+    progress.stdout(|| out.video_matched(&rec))
+}
+
 /// Queries from images, hashed by the `vigil hash` pipeline, in input order.
 fn match_images(
     paths: &[std::path::PathBuf],
@@ -238,17 +388,28 @@ fn match_images(
     let inputs = inputs::expand(paths);
     for_each_hashed(&inputs, &cfg.hash, printer, |_, path, outcome, progress| {
         summary.queries += 1;
+        if let Ok(Hashed {
+            media: Media::Video(v),
+            ..
+        }) = &outcome
+        {
+            return match_video(path, v, matcher, out, summary, progress);
+        }
         let found = outcome.and_then(|h: Hashed| {
-            let qs = match &h.dihedral {
-                Some(d) if cfg.dihedral => d.to_vec(),
-                _ => vec![h.pdq.hash],
+            let Some(i) = h.image() else {
+                return Err(format!("{path}: not an image"));
             };
-            matcher.find(&qs).map(|hits| (h, hits))
+            let qs = match &i.dihedral {
+                Some(d) if cfg.dihedral => d.to_vec(),
+                _ => vec![i.pdq.hash],
+            };
+            let pdq = i.pdq;
+            matcher.find(&qs).map(|hits| (pdq, hits))
         });
         match found {
-            Ok((h, found)) => {
+            Ok((pdq, found)) => {
                 summary.matched += u64::from(found.matched());
-                progress.stdout(|| out.matched(path, Some(&h.pdq), &found.hits, &found.allowed))
+                progress.stdout(|| out.matched(path, Some(&pdq), &found.hits, &found.allowed))
             }
             Err(msg) => {
                 summary.failed += 1;
