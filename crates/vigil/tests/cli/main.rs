@@ -12,3 +12,4 @@ mod hostile;
 mod match_;
 mod serve;
 mod user;
+mod video;

@@ -1,0 +1,80 @@
+"""Times vPDQ hashing of a set of videos by PyPI vpdq (the reference) and by `vigil hash`.
+
+Each configuration (sampling x cores) runs both tools `--reps` times and keeps the fastest run;
+the frames each produced are compared first (frame numbers, hashes, qualities) and a mismatch
+stops the run. Frames per second are decoded frames (every frame of the video is decoded in both
+tools, whatever the sampling) over wall time, the interpreter's start excluded for the peer.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import vpdq
+
+
+def ref_hash(paths, seconds, threads):
+    out = {}
+    t0 = time.perf_counter()
+    for p in paths:
+        feats = vpdq.computeHash(str(p), seconds_per_hash=seconds, thread_count=threads)
+        out[str(p)] = [(f.frame_number, f.quality, f.hex) for f in feats]
+    return time.perf_counter() - t0, out
+
+
+def vigil_hash(vigil, paths, seconds, jobs, pin):
+    cmd = [vigil, "hash", "--format", "jsonl", "--frames", "--seconds-per-hash", str(seconds),
+           "--jobs", str(jobs)] + [str(p) for p in paths]
+    if pin:
+        cmd = ["taskset", "-c", "0"] + cmd
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    out, decoded = {}, 0
+    for line in res.stdout.splitlines():
+        r = json.loads(line)
+        out[r["path"]] = [(f["frame"], f["quality"], f["pdq"]) for f in r["frames"]]
+        decoded += r["decoded_frames"]
+    return dt, out, decoded
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vigil", required=True)
+    ap.add_argument("--videos", required=True)
+    ap.add_argument("--reps", type=int, default=3)
+    a = ap.parse_args()
+    paths = sorted(Path(a.videos).glob("*.mp4"))
+    if not paths:
+        sys.exit(f"no .mp4 under {a.videos}")
+    cores = os.cpu_count() or 1
+    print(f"{len(paths)} videos; {cores} cores; vpdq {getattr(vpdq, '__version__', '0.2.5')}")
+    print(f"{'sampling':<12}{'cores':<7}{'ref s':>8}{'vigil s':>9}{'ref fps':>9}{'vigil fps':>11}{'ratio':>7}  frames")
+    for seconds, label in [(0, "every frame"), (1.0, "1 frame/s")]:
+        for pin in (True, False):
+            best_ref = best_vig = None
+            for _ in range(a.reps):
+                if pin:
+                    os.sched_setaffinity(0, {0})
+                    dt_ref, ref = ref_hash(paths, seconds, 1)
+                    os.sched_setaffinity(0, set(range(cores)))
+                else:
+                    dt_ref, ref = ref_hash(paths, seconds, 0)
+                dt_vig, vig, decoded = vigil_hash(a.vigil, paths, seconds, 1 if pin else cores, pin)
+                if ref != vig:
+                    bad = [p for p in ref if ref[p] != vig.get(p)]
+                    sys.exit(f"outputs differ on {len(bad)} videos, e.g. {bad[:2]}")
+                best_ref = dt_ref if best_ref is None else min(best_ref, dt_ref)
+                best_vig = dt_vig if best_vig is None else min(best_vig, dt_vig)
+            hashed = sum(len(v) for v in ref.values())
+            print(f"{label:<12}{'1' if pin else 'all':<7}{best_ref:>8.2f}{best_vig:>9.2f}"
+                  f"{decoded / best_ref:>9.0f}{decoded / best_vig:>11.0f}{best_ref / best_vig:>7.2f}"
+                  f"  {decoded} decoded, {hashed} hashed, equal")
+
+
+if __name__ == "__main__":
+    main()
