@@ -10,9 +10,13 @@
 //! (BENCHMARKS.md has the figures).
 //!
 //! PDQ signals go into one exact Hamming index ([`vigil_index::Index`], keyed by signal id),
-//! queried at the largest threshold in use and filtered per bank; other kinds (MD5, SHA-1,
-//! SHA-256, …) match exactly. A match in an *allow* bank suppresses the query's block-bank
-//! matches ([`Outcome::is_match`]); quarantined signals and disabled banks never match.
+//! queried at the largest threshold in use and filtered per bank; vPDQ signals (videos, kept
+//! in banks as python-threatexchange's JSON frame list) go into one
+//! [`vigil_video::matching::VideoIndex`], also keyed by signal id, and match as
+//! python-threatexchange decides ([`video_params`]), each match carrying its percentages and
+//! aligned time ranges ([`VideoDetail`]); other kinds (MD5, SHA-1, SHA-256, …) match exactly.
+//! A match in an *allow* bank suppresses the query's block-bank matches
+//! ([`Outcome::is_match`]); quarantined signals and disabled banks never match.
 //!
 //! Changes are applied idempotently (a signal seen both in the snapshot and in the feed, as
 //! PostgreSQL's paged snapshot allows, ends the same), and the result of any sequence of
@@ -29,6 +33,8 @@ use vigil_core::Hash256;
 use vigil_exchange::record::{Signal, SignalKind};
 use vigil_index::Index;
 use vigil_store::{Bank, BankKind, SignalChange, Store};
+use vigil_video::Frame;
+use vigil_video::matching::{Comparison, MatchParams, TimeRange, VideoIndex};
 
 mod slots;
 use slots::Slots;
@@ -49,8 +55,28 @@ pub enum Error {
 /// PDQ threshold of a bank that sets none (inclusive, as python-threatexchange).
 pub const DEFAULT_PDQ_THRESHOLD: u32 = 31;
 
+/// How vPDQ signals match: python-threatexchange's rules and thresholds (what HMA's `vpdq`
+/// signal type uses): frames within Hamming distance 31 (inclusive), frames of quality under 50
+/// ignored, each side de-duplicated by exact hash, and a match when at least 80 % of the
+/// query's frames have a partner in the stored video (0 % of the stored video's needed). A
+/// bank's PDQ threshold does not apply to videos.
+pub fn video_params() -> MatchParams {
+    MatchParams::default()
+}
+
+/// What a vPDQ match adds to a [`Hit`]: how much of each video matched, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoDetail {
+    /// Percentages, frame counts and decision, as [`vigil_video::matching::compare`] of the
+    /// query with the stored video under [`video_params`] (always a match here).
+    pub comparison: Comparison,
+    /// Where the videos line up (query seconds against stored-video seconds), as
+    /// [`vigil_video::matching::time_ranges`] gives them.
+    pub ranges: Vec<TimeRange>,
+}
+
 /// One stored signal a query matched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     /// The bank's name.
     pub bank: String,
@@ -62,11 +88,13 @@ pub struct Hit {
     pub signal_id: i64,
     /// The stored signal.
     pub signal: Signal,
-    /// Hamming distance (PDQ), 0 for an exact kind.
+    /// Hamming distance (PDQ), 0 for an exact kind and for a video.
     pub distance: u32,
     /// Whether the signal can match now: `false` for a quarantined signal or content item,
     /// which only [`Query::include_inactive`] reports.
     pub active: bool,
+    /// For a vPDQ match, the match percentages and aligned time ranges; `None` for other kinds.
+    pub video: Option<VideoDetail>,
 }
 
 /// How a query is answered.
@@ -78,11 +106,12 @@ pub struct Query {
 }
 
 /// What a query matched.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
-    /// Matches in block banks, nearest first (then by bank and signal id).
+    /// Matches in block banks, nearest first (videos: the highest query percentage, then
+    /// compared percentage, first), then by bank and signal id.
     pub hits: Vec<Hit>,
-    /// Matches in allow banks (known false positives), nearest first.
+    /// Matches in allow banks (known false positives), in the same order.
     pub allowed_by: Vec<Hit>,
 }
 
@@ -125,7 +154,7 @@ fn needs_compaction(s: &vigil_index::Stats) -> bool {
 }
 
 /// A held signal's value: PDQ hashes as their 32 bytes (most signals, kept small), other kinds
-/// as given.
+/// (vPDQ included: its frames are in the video index, its text here) as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Value {
     Pdq(Hash256),
@@ -154,6 +183,22 @@ impl Value {
             Value::Other(s) => (**s).clone(),
         }
     }
+
+    /// The signal of a vPDQ value.
+    fn vpdq(&self) -> Option<&Signal> {
+        match self {
+            Value::Other(s) if *s.kind() == SignalKind::Vpdq => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// What a load collects before building the indexes in one go (much faster than one insert at
+/// a time).
+#[derive(Default)]
+struct Loading {
+    pdq: Vec<(Hash256, u64)>,
+    videos: Vec<(u64, Vec<Frame>)>,
 }
 
 /// A signal of an enabled bank.
@@ -176,6 +221,9 @@ pub struct Matcher {
     held: Slots,
     /// Held PDQ signals (quarantined ones included, filtered at query time), id = signal id.
     pdq: Index,
+    /// Held vPDQ signals that parse (quarantined ones included, filtered at query time), id =
+    /// signal id.
+    video: VideoIndex,
     /// Held signals of the other kinds.
     exact: HashMap<Signal, Vec<i64>>,
     /// Held signals per kind name.
@@ -184,9 +232,9 @@ pub struct Matcher {
     lapses: BTreeSet<(i64, i64)>,
     /// The change number covered.
     upto: i64,
-    /// While loading: the held PDQ signals, built into `pdq` in one go at the end (much
-    /// faster than one insert at a time).
-    loading: Option<Vec<(Hash256, u64)>>,
+    /// While loading: the held PDQ and vPDQ signals, built into `pdq` and `video` in one go
+    /// at the end.
+    loading: Option<Loading>,
     /// Signal changes read per page while refreshing.
     change_page: usize,
     /// Banks enabled (or created) whose signals are still to be loaded whole: kept across a
@@ -206,6 +254,7 @@ impl std::fmt::Debug for Matcher {
             .field("banks", &self.banks.len())
             .field("signals", &self.held.len())
             .field("active_pdq", &self.pdq.len())
+            .field("videos", &self.video.len())
             .field("upto", &self.upto)
             .finish()
     }
@@ -215,7 +264,7 @@ impl Matcher {
     /// Loads the enabled banks of `store`.
     pub async fn load(store: &Store) -> Result<Matcher, Error> {
         let mut m = Matcher {
-            loading: Some(Vec::new()),
+            loading: Some(Loading::default()),
             ..Matcher::empty()
         };
         m.banks = store
@@ -229,12 +278,19 @@ impl Matcher {
         m.upto = store
             .signals_snapshot(None, |c| m.apply(c, now, &mut r))
             .await?;
-        m.pdq = Index::from_pairs_with(m.loading.take().unwrap_or_default(), index_options());
+        let loading = m.loading.take().unwrap_or_default();
+        m.pdq = Index::from_pairs_with(loading.pdq, index_options());
+        let (video, refused) = build_videos(loading.videos);
+        m.video = video;
+        if let Some(n) = m.counts.get_mut("vpdq") {
+            *n = n.saturating_sub(refused);
+        }
         m.lapse(now, &mut r);
         tracing::info!(
             banks = m.banks.len(),
             signals = m.held.len(),
             active_pdq = m.pdq.len(),
+            videos = m.video.len(),
             upto = m.upto,
             "matcher loaded"
         );
@@ -255,6 +311,7 @@ impl Matcher {
             banks: HashMap::new(),
             held: Slots::default(),
             pdq: Index::with_options(index_options()),
+            video: VideoIndex::new(),
             exact: HashMap::new(),
             counts: HashMap::new(),
             lapses: BTreeSet::new(),
@@ -299,7 +356,8 @@ impl Matcher {
         self.held.count_active()
     }
 
-    /// Signals held (quarantined ones included) per kind name (`pdq`, `md5`, …).
+    /// Signals held (quarantined ones included) per kind name (`pdq`, `md5`, `vpdq`, …). A
+    /// stored vPDQ value that does not parse is not held (nor counted): it cannot match.
     pub fn counts(&self) -> &HashMap<String, usize> {
         &self.counts
     }
@@ -342,14 +400,53 @@ impl Matcher {
             if m.distance <= threshold(bank)
                 && let Some(h) = self.held.get(id)
             {
-                self.push(&mut out, bank, id, &h, m.distance);
+                self.push(&mut out, bank, id, &h, m.distance, None);
             }
         }
         finish(out)
     }
 
-    /// Matches a signal: a PDQ hash by distance ([`Matcher::match_pdq`]), any other kind
-    /// exactly.
+    /// Matches a video's frame hashes against the vPDQ signals of the enabled banks, under
+    /// [`video_params`].
+    pub fn match_video(&self, query: &[Frame]) -> Outcome {
+        self.match_video_with(query, Query::default())
+    }
+
+    /// [`Matcher::match_video`], answered as `q` says.
+    pub fn match_video_with(&self, query: &[Frame], q: Query) -> Outcome {
+        let mut out = Outcome::default();
+        if self.video.is_empty() || query.is_empty() {
+            return out;
+        }
+        for m in self.video.query(query, &video_params()) {
+            if !m.comparison.is_match {
+                // Sorted matches first: the rest are not matches either.
+                break;
+            }
+            let id = m.id as i64;
+            let Some((bank_id, active)) = self.held.bank_and_active(id) else {
+                continue;
+            };
+            if !active && !q.include_inactive {
+                continue;
+            }
+            let Some(bank) = self.banks.get(&bank_id).filter(|b| b.enabled) else {
+                continue;
+            };
+            if let Some(h) = self.held.get(id) {
+                let detail = VideoDetail {
+                    comparison: m.comparison,
+                    ranges: m.ranges,
+                };
+                self.push(&mut out, bank, id, &h, 0, Some(detail));
+            }
+        }
+        finish(out)
+    }
+
+    /// Matches a signal: a PDQ hash by distance ([`Matcher::match_pdq`]), a vPDQ signal as a
+    /// video ([`Matcher::match_video`]; one that does not parse matches nothing), any other
+    /// kind exactly.
     pub fn match_signal(&self, query: &Signal) -> Outcome {
         self.match_signal_with(query, Query::default())
     }
@@ -359,19 +456,38 @@ impl Matcher {
         if let Some(h) = query.pdq() {
             return self.match_pdq_with(&h, q);
         }
+        if *query.kind() == SignalKind::Vpdq {
+            // A `Signal` of kind vpdq was validated by the same rules as the parser's, so this
+            // fails only for a value the two disagree on: it then matches nothing.
+            return match vigil_video::text::from_pytx_json(query.value()) {
+                Ok(frames) => self.match_video_with(&frames, q),
+                Err(e) => {
+                    tracing::debug!(error = %e, "vpdq query does not parse");
+                    Outcome::default()
+                }
+            };
+        }
         let mut out = Outcome::default();
         for &id in self.exact.get(query).map_or(&[][..], Vec::as_slice) {
             if let Some(h) = self.held.get(id)
                 && (h.active || q.include_inactive)
                 && let Some(bank) = self.banks.get(&h.bank_id).filter(|b| b.enabled)
             {
-                self.push(&mut out, bank, id, &h, 0);
+                self.push(&mut out, bank, id, &h, 0, None);
             }
         }
         finish(out)
     }
 
-    fn push(&self, out: &mut Outcome, bank: &Bank, id: i64, h: &Held, distance: u32) {
+    fn push(
+        &self,
+        out: &mut Outcome,
+        bank: &Bank,
+        id: i64,
+        h: &Held,
+        distance: u32,
+        video: Option<VideoDetail>,
+    ) {
         let hit = Hit {
             bank: bank.name.clone(),
             bank_id: bank.id,
@@ -380,6 +496,7 @@ impl Matcher {
             signal: h.value.signal(),
             distance,
             active: h.active,
+            video,
         };
         match bank.kind {
             BankKind::Allow => out.allowed_by.push(hit),
@@ -469,16 +586,20 @@ impl Matcher {
         }
     }
 
-    /// Puts a newly held signal into the index or the exact map.
+    /// Puts a newly held signal into the index, the video index or the exact map.
     fn hold(&mut self, id: i64, value: &Value) {
+        if let Some(signal) = value.vpdq() {
+            self.hold_video(id, signal);
+            return;
+        }
         *self
             .counts
             .entry(value.kind_name().to_string())
             .or_default() += 1;
         match value {
             Value::Pdq(h) => {
-                if let Some(pairs) = &mut self.loading {
-                    pairs.push((*h, id as u64));
+                if let Some(l) = &mut self.loading {
+                    l.pdq.push((*h, id as u64));
                 } else {
                     self.pdq.insert(*h, id as u64);
                 }
@@ -492,16 +613,50 @@ impl Matcher {
         }
     }
 
-    /// Takes a signal no longer held out of the index or the exact map.
+    /// Puts a vPDQ signal's frames into the video index. A value that does not parse (the
+    /// store validates values as the parser reads them, so only a disagreement between the
+    /// two) is logged and not held: it cannot match.
+    fn hold_video(&mut self, id: i64, signal: &Signal) {
+        let frames = match vigil_video::text::from_pytx_json(signal.value()) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(signal_id = id, error = %e, "stored vpdq signal does not parse: not held");
+                return;
+            }
+        };
+        if let Some(l) = &mut self.loading {
+            l.videos.push((id as u64, frames));
+        } else if let Err(e) = self.video.insert(id as u64, &frames) {
+            tracing::warn!(signal_id = id, error = %e, "stored vpdq signal not held");
+            return;
+        }
+        *self.counts.entry("vpdq".to_string()).or_default() += 1;
+    }
+
+    /// Takes a signal no longer held out of the index, the video index or the exact map.
     fn release(&mut self, id: i64, value: &Value) {
+        if value.vpdq().is_some() {
+            let held = if let Some(l) = &mut self.loading {
+                // A snapshot shows each signal once: this does not happen while loading.
+                let before = l.videos.len();
+                l.videos.retain(|(v, _)| *v != id as u64);
+                l.videos.len() < before
+            } else {
+                self.video.remove(id as u64)
+            };
+            if held && let Some(n) = self.counts.get_mut("vpdq") {
+                *n = n.saturating_sub(1);
+            }
+            return;
+        }
         if let Some(n) = self.counts.get_mut(value.kind_name()) {
             *n = n.saturating_sub(1);
         }
         match value {
             Value::Pdq(h) => {
-                if let Some(pairs) = &mut self.loading {
+                if let Some(l) = &mut self.loading {
                     // A snapshot shows each signal once: this does not happen while loading.
-                    pairs.retain(|p| *p != (*h, id as u64));
+                    l.pdq.retain(|p| *p != (*h, id as u64));
                 } else {
                     self.pdq.remove(h, id as u64);
                 }
@@ -673,9 +828,46 @@ fn threshold(b: &Bank) -> u32 {
     b.pdq_threshold.unwrap_or(DEFAULT_PDQ_THRESHOLD)
 }
 
+/// Builds the video index of a load in one go, and says how many videos it refused. Should
+/// that fail (an index holds 2³² − 1 videos of 2³² − 1 frames each; a stored value is at most
+/// a few MB), the videos are inserted one by one, and those refused are logged and not held.
+fn build_videos(videos: Vec<(u64, Vec<Frame>)>) -> (VideoIndex, usize) {
+    match VideoIndex::from_videos(videos.iter().map(|(id, f)| (*id, f.as_slice()))) {
+        Ok(v) => (v, 0),
+        Err(e) => {
+            tracing::warn!(error = %e, "building the video index at once failed: one at a time");
+            let mut v = VideoIndex::new();
+            let mut refused = 0;
+            for (id, frames) in &videos {
+                if let Err(e) = v.insert(*id, frames) {
+                    tracing::warn!(signal_id = *id, error = %e, "stored vpdq signal not held");
+                    refused += 1;
+                }
+            }
+            (v, refused)
+        }
+    }
+}
+
+/// Sorts hits nearest first: by distance, then (videos) by query and compared percentage,
+/// highest first, then by bank and signal id.
 fn finish(mut out: Outcome) -> Outcome {
-    let key = |h: &Hit| (h.distance, h.bank_id, h.signal_id);
-    out.hits.sort_by_key(key);
-    out.allowed_by.sort_by_key(key);
+    let pcts = |h: &Hit| {
+        h.video.as_ref().map_or((0.0, 0.0), |v| {
+            (v.comparison.query_pct, v.comparison.compared_pct)
+        })
+    };
+    let order = |a: &Hit, b: &Hit| {
+        let (aq, ac) = pcts(a);
+        let (bq, bc) = pcts(b);
+        a.distance
+            .cmp(&b.distance)
+            .then(bq.total_cmp(&aq))
+            .then(bc.total_cmp(&ac))
+            .then(a.bank_id.cmp(&b.bank_id))
+            .then(a.signal_id.cmp(&b.signal_id))
+    };
+    out.hits.sort_by(order);
+    out.allowed_by.sort_by(order);
     out
 }

@@ -47,7 +47,7 @@ pub fn events_for(
             if a.bank.as_deref().is_some_and(|b| b != h.bank) {
                 continue;
             }
-            let payload = json!({
+            let mut payload = json!({
                 "action": a.name,
                 "at": at,
                 "by": who,
@@ -57,6 +57,9 @@ pub fn events_for(
                 "matched": {"kind": h.signal.kind().name(), "value": h.signal.value(),
                             "distance": h.distance},
             });
+            if let Some(d) = &h.video {
+                payload["matched"]["video"] = crate::api::video_json(d);
+            }
             out.push(NewActionEvent {
                 action_id: a.id,
                 at,

@@ -1,6 +1,6 @@
 //! Vigil's own API, `/api/v1` (the OpenAPI document is `GET /api/v1/openapi.json`): batch
-//! lookups whose matches carry bank, content item, matched hash, distance and (on request)
-//! provenance; analyst verdicts; quarantine of a hash or an item; banks browsed by page and
+//! lookups whose matches carry bank, content item, matched hash, distance (a video's: its match
+//! percentages and aligned time ranges) and (on request) provenance; analyst verdicts; quarantine of a hash or an item; banks browsed by page and
 //! searched; list imports (`POST /api/v1/banks/{bank}/import`, in [`crate::ui`]); the audit log;
 //! match actions and their events.
 
@@ -66,7 +66,7 @@ fn body(headers: &HeaderMap, body: &Bytes) -> ApiResult<serde_json::Map<String, 
 }
 
 fn hit_json(h: &Hit) -> Value {
-    json!({
+    let mut v = json!({
         "bank": h.bank,
         "bank_id": h.bank_id,
         "content_id": h.content_id,
@@ -75,6 +75,30 @@ fn hit_json(h: &Hit) -> Value {
         "hash": h.signal.value(),
         "distance": h.distance,
         "active": h.active,
+    });
+    if let Some(d) = &h.video {
+        v["video"] = video_json(d);
+    }
+    v
+}
+
+/// A vPDQ match's detail: percentages, frame counts and aligned time ranges (seconds).
+pub(crate) fn video_json(d: &vigil_matcher::VideoDetail) -> Value {
+    let c = &d.comparison;
+    json!({
+        "query_pct": c.query_pct,
+        "compared_pct": c.compared_pct,
+        "query_frames": c.query_frames,
+        "query_matched": c.query_matched,
+        "compared_frames": c.compared_frames,
+        "compared_matched": c.compared_matched,
+        "ranges": d.ranges.iter().map(|r| json!({
+            "query_start": r.query_start,
+            "query_end": r.query_end,
+            "compared_start": r.compared_start,
+            "compared_end": r.compared_end,
+            "frames": r.frames,
+        })).collect::<Vec<_>>(),
     })
 }
 

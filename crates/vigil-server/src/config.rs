@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Limits of image decoding.
     pub decode_limits: vigil_media::Limits,
+    /// How uploaded videos are hashed for `vpdq` ([`default_video_options`]: one frame a
+    /// second, as python-threatexchange and so HMA; at most 10 minutes of work a video).
+    pub video: vigil_video::Options,
     /// Fetching media by URL (`/h/hash?url=`, `/m/lookup?url=`).
     pub remote: RemoteConfig,
     /// How often the matcher follows the store's change feed (default 250 ms).
@@ -60,6 +63,19 @@ pub struct ServerConfig {
     pub fetch_every: Option<Duration>,
 }
 
+/// The server's video hashing: python-threatexchange's sampling (one frame a second), one
+/// thread a video (requests run side by side), `vigil-video`'s limits but a time budget of 10
+/// minutes rather than an hour (a request should not hold a thread that long).
+pub fn default_video_options() -> vigil_video::Options {
+    vigil_video::Options {
+        limits: vigil_video::Limits {
+            time_budget: std::time::Duration::from_secs(600),
+            ..vigil_video::Limits::default()
+        },
+        ..vigil_video::Options::default()
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -67,6 +83,7 @@ impl Default for ServerConfig {
             parts: Parts::default(),
             max_body_bytes: 32 << 20,
             decode_limits: vigil_media::Limits::default(),
+            video: default_video_options(),
             remote: RemoteConfig::default(),
             refresh_every: Duration::from_millis(250),
             stale_after: Duration::from_secs(65),

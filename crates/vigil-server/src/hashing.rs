@@ -1,4 +1,6 @@
-//! Media to signals, as HMA's hasher: a `photo` gives `pdq`, a `video` gives `video_md5`.
+//! Media to signals, as HMA's hasher: a `photo` gives `pdq`, a `video` gives `video_md5` and
+//! `vpdq` (python-threatexchange's vPDQ extension: one frame a second, the frames' PDQ hashes
+//! as its JSON list). Media is hashed in memory; nothing is written to disk.
 
 use std::collections::BTreeMap;
 
@@ -13,8 +15,11 @@ pub const MIN_QUALITY: i32 = 50;
 /// The content types, in HMA's order.
 pub const CONTENT_TYPES: [&str; 2] = ["photo", "video"];
 
-/// The signal types, in HMA's order, with the content type each applies to.
-pub const SIGNAL_TYPES: [(&str, &str); 2] = [("pdq", "photo"), ("video_md5", "video")];
+/// The signal types, in HMA's order (its default `pdq`, `video_md5`, then `vpdq`, the order in
+/// which an HMA deployment lists the vPDQ extension's type after the defaults), with the
+/// content type each applies to.
+pub const SIGNAL_TYPES: [(&str, &str); 3] =
+    [("pdq", "photo"), ("video_md5", "video"), ("vpdq", "video")];
 
 /// The signal types to compute for `content_type`, narrowed by HMA's `types` parameter
 /// (comma-separated; blank items skipped).
@@ -52,12 +57,15 @@ pub fn chosen_types(
 }
 
 /// Hashes `bytes` as `types` (from [`chosen_types`]): `{type: hash}`. A photo whose PDQ quality
-/// is under 50 gets `""`, as in HMA. Runs on the calling thread: call it from a blocking task.
+/// is under 50 gets `""`, as in HMA. A video's `vpdq` is hashed from the bytes in memory with
+/// `video` (python-threatexchange's one frame a second by default). Runs on the calling
+/// thread: call it from a blocking task.
 pub fn hash_media(
     bytes: &[u8],
     name: &str,
     types: &[&str],
     limits: &vigil_media::Limits,
+    video: &vigil_video::Options,
 ) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
     for t in types {
@@ -88,6 +96,18 @@ pub fn hash_media(
             }
             "video_md5" => {
                 out.insert("video_md5".to_string(), vigil_media::digests(bytes).md5);
+            }
+            "vpdq" => {
+                let hashed = vigil_video::hash_bytes(bytes, name, video)
+                    .map_err(|e| ApiError::bad(format!("cannot hash the video: {e}")))?;
+                // A video always has a hashed frame (the first); should one have none, it has
+                // no hash, as a low-quality photo has none.
+                let text = if hashed.frames.is_empty() {
+                    String::new()
+                } else {
+                    vigil_video::text::to_pytx_json(&hashed.frames)
+                };
+                out.insert("vpdq".to_string(), text);
             }
             other => {
                 return Err(ApiError::bad(format!(

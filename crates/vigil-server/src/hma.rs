@@ -182,10 +182,12 @@ async fn hash_bytes(
     types: Vec<&'static str>,
 ) -> ApiResult<BTreeMap<String, String>> {
     let limits = state.config().decode_limits;
-    let out =
-        tokio::task::spawn_blocking(move || hashing::hash_media(&bytes, &name, &types, &limits))
-            .await
-            .map_err(ApiError::internal)??;
+    let video = state.config().video.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        hashing::hash_media(&bytes, &name, &types, &limits, &video)
+    })
+    .await
+    .map_err(ApiError::internal)??;
     state.metrics().hashed.inc();
     Ok(out)
 }
@@ -248,7 +250,8 @@ enum BadSignal {
 }
 
 /// A signal of an HMA signal type, validated by its rule (PDQ: 64 lower-case hex digits;
-/// video_md5: 32 hex digits after trimming, any case).
+/// video_md5: 32 hex digits after trimming, any case; vpdq: python-threatexchange's JSON list
+/// of `"hex,quality,timestamp"` frames, at least one, kept in its canonical form).
 fn parse_signal(signal_type: &str, value: &str) -> Result<Signal, BadSignal> {
     match signal_type {
         "pdq" => {
@@ -270,6 +273,7 @@ fn parse_signal(signal_type: &str, value: &str) -> Result<Signal, BadSignal> {
             Signal::new(SignalKind::Md5, &v)
                 .map_err(|_| BadSignal::Invalid("invalid MD5 hash".into()))
         }
+        "vpdq" => Signal::new(SignalKind::Vpdq, value).map_err(|e| BadSignal::Invalid(e.0)),
         _ => Err(BadSignal::UnknownType),
     }
 }
@@ -377,14 +381,48 @@ pub(crate) async fn hash_post(
 
 /// One lookup's hits, grouped by bank: `{bank: [{"bank_content_id", "distance"}]}`.
 struct Lookup {
-    by_bank: BTreeMap<String, Vec<(i64, u32)>>,
+    by_bank: BTreeMap<String, Vec<(i64, Score)>>,
 }
 
-fn distance_text(signal_type: &str, d: u32) -> Value {
-    if signal_type == "pdq" {
-        Value::String(d.to_string())
-    } else {
-        Value::String("-".into())
+/// How near a hit is: a Hamming distance (PDQ; 0 for an exact kind), or a video's match
+/// percentages (query, compared).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Score {
+    Distance(u32),
+    Video(f64, f64),
+}
+
+impl Score {
+    fn of(h: &Hit) -> Score {
+        match &h.video {
+            Some(v) => Score::Video(v.comparison.query_pct, v.comparison.compared_pct),
+            None => Score::Distance(h.distance),
+        }
+    }
+
+    /// The better of two hits of one content item: the nearer, or the video matching more.
+    fn best(self, other: Score) -> Score {
+        match (self, other) {
+            (Score::Distance(a), Score::Distance(b)) => Score::Distance(a.min(b)),
+            (Score::Video(q1, c1), Score::Video(q2, c2)) => {
+                if q2.total_cmp(&q1).then(c2.total_cmp(&c1)).is_gt() {
+                    other
+                } else {
+                    self
+                }
+            }
+            _ => self,
+        }
+    }
+
+    /// HMA's `distance` text (`pretty_str` of the signal type's similarity): PDQ's distance,
+    /// vPDQ's `"<query %>%[<compared %>%]"` (each rounded as Python's `:.0f`), `-` for MD5.
+    fn text(self, signal_type: &str) -> Value {
+        match self {
+            Score::Distance(d) if signal_type == "pdq" => Value::String(d.to_string()),
+            Score::Video(q, c) => Value::String(format!("{q:.0}%[{c:.0}%]")),
+            Score::Distance(_) => Value::String("-".into()),
+        }
     }
 }
 
@@ -397,7 +435,7 @@ impl Lookup {
                     let list = hits
                         .iter()
                         .map(|(id, d)| {
-                            json!({"bank_content_id": id, "distance": distance_text(signal_type, *d)})
+                            json!({"bank_content_id": id, "distance": d.text(signal_type)})
                         })
                         .collect();
                     (bank.clone(), Value::Array(list))
@@ -407,17 +445,17 @@ impl Lookup {
     }
 }
 
-fn group(hits: &[Hit]) -> BTreeMap<String, Vec<(i64, u32)>> {
-    let mut by_bank: BTreeMap<String, Vec<(i64, u32)>> = BTreeMap::new();
+fn group(hits: &[Hit]) -> BTreeMap<String, Vec<(i64, Score)>> {
+    let mut by_bank: BTreeMap<String, Vec<(i64, Score)>> = BTreeMap::new();
     for h in hits {
         let list = by_bank.entry(h.bank.clone()).or_default();
         match list.iter_mut().find(|(id, _)| *id == h.content_id) {
-            Some(e) => e.1 = e.1.min(h.distance),
-            None => list.push((h.content_id, h.distance)),
+            Some(e) => e.1 = e.1.best(Score::of(h)),
+            None => list.push((h.content_id, Score::of(h))),
         }
     }
     for list in by_bank.values_mut() {
-        list.sort_unstable();
+        list.sort_unstable_by_key(|(id, _)| *id);
     }
     by_bank
 }
@@ -545,17 +583,17 @@ pub(crate) async fn raw_lookup(
     if let Some(banks) = p.banks() {
         hits.retain(|h| banks.contains(&h.bank));
     }
-    let mut by_id: BTreeMap<i64, u32> = BTreeMap::new();
+    let mut by_id: BTreeMap<i64, Score> = BTreeMap::new();
     for h in &hits {
-        let d = by_id.entry(h.content_id).or_insert(h.distance);
-        *d = (*d).min(h.distance);
+        let d = by_id.entry(h.content_id).or_insert(Score::of(h));
+        *d = d.best(Score::of(h));
     }
     count_and_audit(&state, &who, &signal, &hits, false).await;
     state.metrics().lookup_latency.observe(started.elapsed());
     let matches: Vec<Value> = if include_distance {
         by_id
             .iter()
-            .map(|(id, d)| json!({"bank_content_id": id, "distance": distance_text(signal_type, *d)}))
+            .map(|(id, d)| json!({"bank_content_id": id, "distance": d.text(signal_type)}))
             .collect()
     } else {
         by_id.keys().map(|id| json!(id)).collect()
@@ -696,12 +734,29 @@ pub(crate) async fn compare(headers: HeaderMap, body: Bytes) -> ApiResult<Json<V
                 let d = a.distance(&b);
                 json!([d <= vigil_matcher::DEFAULT_PDQ_THRESHOLD, {"distance": d}])
             }
+            _ if *sigs[0].kind() == SignalKind::Vpdq => compare_videos(&sigs[0], &sigs[1])?,
             // HMA answers 500 here (§9.8); an exact kind has no distance.
             _ => json!([sigs[0] == sigs[1], {}]),
         };
         out.insert(t, result);
     }
     Ok(Json(Value::Object(out)))
+}
+
+/// python-threatexchange's `VPDQSignal.compare_hash` (the first is the query):
+/// `[match, {"query_match_percent", "compared_match_percent"}]`.
+fn compare_videos(query: &Signal, compared: &Signal) -> ApiResult<Value> {
+    let frames = |s: &Signal| {
+        vigil_video::text::from_pytx_json(s.value())
+            .map_err(|e| ApiError::bad(format!("Invalid vpdq hash: {e}")))
+    };
+    let c = vigil_video::matching::compare(
+        &frames(query)?,
+        &frames(compared)?,
+        &vigil_matcher::video_params(),
+    );
+    Ok(json!([c.is_match, {"query_match_percent": c.query_pct,
+                            "compared_match_percent": c.compared_pct}]))
 }
 
 /// `?signal_type=` of the status routes: every type, or the one named (400 if unknown).
@@ -1424,7 +1479,10 @@ pub mod fuzzing {
             // An accepted hash is normalised: parsing it again gives it back.
             let again = parse_signal(t, s.value()).ok();
             assert_eq!(again.as_ref(), Some(&s), "{t} {v:?}");
-            assert!(s.value().bytes().all(|b| !b.is_ascii_uppercase()));
+            // Hex is lower-cased (a vpdq timestamp may keep an exponent's `E`).
+            if t != "vpdq" {
+                assert!(s.value().bytes().all(|b| !b.is_ascii_uppercase()));
+            }
         }
         if let Some(seed) = p.get("seed") {
             let u = crate::coinflip::seeded(seed);

@@ -800,6 +800,18 @@ fn verdict_buttons(bank: &str, signal: &str, content_id: i64, query: &str) -> St
     )
 }
 
+/// A `kind:value` signal as a table shows it: a video's vPDQ (one hash a frame, kilobytes
+/// long) as its number of frames, anything else as it is.
+fn shown(signal: &str) -> String {
+    match signal.split_once(':') {
+        Some(("vpdq", v)) => match serde_json::from_str::<Vec<String>>(v) {
+            Ok(frames) => format!("vpdq ({} frames)", frames.len()),
+            Err(_) => "vpdq".to_string(),
+        },
+        _ => signal.to_string(),
+    }
+}
+
 /// The stored signal of an item closest to a query (what a verdict is about), as `kind:value`.
 fn closest(content: &vigil_store::Content, query: &Signal) -> Option<String> {
     let q = Hash256::from_hex(query.value()).ok();
@@ -887,10 +899,13 @@ async fn dashboard_body(state: &AppState, ctx: &Ctx, p: Params) -> Result<String
                     .and_then(|(c, q)| closest(c, q));
                 let (hash_cell, verdict_cell) = match &stored {
                     Some(s) if can_write => (
-                        format!("<code>{}</code>", escape(s)),
+                        format!("<code>{}</code>", escape(&shown(s))),
                         verdict_buttons(bank, s, id, value),
                     ),
-                    Some(s) => (format!("<code>{}</code>", escape(s)), "—".to_string()),
+                    Some(s) => (
+                        format!("<code>{}</code>", escape(&shown(s))),
+                        "—".to_string(),
+                    ),
                     None => (
                         "<span class=\"muted\">(removed)</span>".to_string(),
                         "—".into(),
@@ -898,13 +913,12 @@ async fn dashboard_body(state: &AppState, ctx: &Ctx, p: Params) -> Result<String
                 };
                 let _ = write!(
                     out,
-                    "<tr class=\"match\"><td>{}</td><td>{}</td><td><code>{}:{}</code></td>\
+                    "<tr class=\"match\"><td>{}</td><td>{}</td><td><code>{}</code></td>\
                      <td><a href=\"/ui/banks/{}\">{}</a></td><td>#{id}</td><td>{hash_cell}</td>\
                      <td>{verdict_cell}</td></tr>",
                     time_text(e.at),
                     escape(&e.actor),
-                    escape(kind),
-                    escape(value),
+                    escape(&shown(&format!("{kind}:{value}"))),
                     url_part(bank),
                     escape(bank),
                 );
@@ -1102,9 +1116,12 @@ async fn bank_body(state: &AppState, bank: &str, p: Params) -> Result<String, Ap
             for s in &c.signals {
                 let _ = write!(
                     signals,
-                    "<div><code>{}:{}</code></div>",
-                    escape(s.signal.kind().name()),
-                    escape(s.signal.value())
+                    "<div><code>{}</code></div>",
+                    escape(&shown(&format!(
+                        "{}:{}",
+                        s.signal.kind().name(),
+                        s.signal.value()
+                    )))
                 );
             }
             let state_text = match c.disabled_until {
@@ -1520,6 +1537,16 @@ async fn import(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn videos_show_as_their_frame_count() {
+        let h = "ab".repeat(32);
+        let v = format!("vpdq:[\"{h},100,0.0\", \"{h},90,1.0\"]");
+        assert_eq!(shown(&v), "vpdq (2 frames)");
+        assert_eq!(shown("vpdq:nonsense"), "vpdq");
+        assert_eq!(shown(&format!("pdq:{h}")), format!("pdq:{h}"));
+        assert_eq!(shown("md5"), "md5");
+    }
 
     #[test]
     fn escape_leaves_no_markup() {

@@ -550,3 +550,92 @@ async fn webhooks_are_signed_retried_and_recorded() {
         env.stop().await;
     }
 }
+
+/// vpdq signals in `/api/v1` lookups (single and batch): a stored video is found from a cut of
+/// it, and the match carries the percentages and the aligned time range (worked out by hand:
+/// the query's 6 frames are the stored video's seconds 2–7, each 4 bits off); an unrelated video
+/// matches nothing; a vpdq value that does not parse is that signal's error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_lookup_carries_percentages_and_ranges() {
+    let frame = |i: usize, hex: &str| format!("{hex},100,{}.0", i);
+    let stored: Vec<String> = (0..10).map(|i| pdq(1000 + i as u64)).collect();
+    let stored_json = serde_json::to_string(
+        &stored
+            .iter()
+            .enumerate()
+            .map(|(i, h)| frame(i, h))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let query_json = serde_json::to_string(
+        &stored[2..8]
+            .iter()
+            .enumerate()
+            .map(|(i, h)| frame(i, &near(h, 4)))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let unrelated = serde_json::to_string(
+        &(0..6)
+            .map(|i| frame(i, &pdq(2000 + i as u64)))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    for db in vigil_testkit::postgres::databases("video_lookup_carries_percentages_and_ranges") {
+        let env = Env::start(db).await;
+        env.store
+            .create_bank("test", &vigil_store::NewBank::block("V"))
+            .await
+            .unwrap();
+        import(
+            &env.store,
+            "V",
+            vec![record(SignalKind::Vpdq, &stored_json, Some("clip-1"), None)],
+            "test",
+        )
+        .await;
+        env.settle().await;
+        let (status, v) = env
+            .call(
+                "POST",
+                "/api/v1/lookup",
+                Some(json!({"signals": [
+                    {"type": "vpdq", "value": query_json},
+                    format!("vpdq:{unrelated}"),
+                    {"type": "vpdq", "value": "[\"00,100,0.0\"]"},
+                ]})),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        let r = &v["results"];
+        assert_eq!(r[0]["match"], json!(true), "{v}");
+        let hit = &r[0]["matches"][0];
+        assert_eq!(hit["kind"], json!("vpdq"));
+        assert_eq!(hit["bank"], json!("V"));
+        assert_eq!(
+            hit["video"],
+            json!({
+                "query_pct": 100.0, "compared_pct": 60.0,
+                "query_frames": 6, "query_matched": 6,
+                "compared_frames": 10, "compared_matched": 6,
+                "ranges": [{"query_start": 0.0, "query_end": 5.0,
+                            "compared_start": 2.0, "compared_end": 7.0, "frames": 6}],
+            })
+        );
+        assert_eq!(r[1]["match"], json!(false));
+        assert_eq!(r[1]["matches"], json!([]));
+        assert!(r[2]["error"].as_str().unwrap().contains("vpdq"), "{v}");
+        // One signal by GET (URL-encoded).
+        let q: String =
+            url::form_urlencoded::byte_serialize(format!("vpdq:{query_json}").as_bytes()).collect();
+        let (status, one) = env
+            .call("GET", &format!("/api/v1/lookup?signal={q}"), None)
+            .await;
+        assert_eq!(status, 200, "{one}");
+        assert_eq!(one["matches"][0]["video"], hit["video"]);
+        assert!(
+            one["matches"][0].get("video").is_some() && r[0]["matches"][0]["distance"] == json!(0)
+        );
+        env.stop().await;
+    }
+}

@@ -13,6 +13,9 @@ use tokio::net::TcpListener;
 use vigil_server::{Parts, Server, ServerConfig};
 use vigil_store::Store;
 
+#[path = "support/videos.rs"]
+mod videos;
+
 const PDQ_A: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
 const PDQ_Z: &str = "62c9789627838f69f23cf98c29e37836d61c87c31c59587c4b49a783f496725c";
 const CMP_1: &str = "facd8bcb2a49bcebdec1985298d5fe84bcd006c187c598c720c3c087b3fdb318";
@@ -175,6 +178,21 @@ impl Env {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("{}: the index never reached {n} PDQ hashes", self.db);
+    }
+
+    /// Waits until the index holds `n` signals of HMA type `t`.
+    async fn wait_size(&self, t: &str, n: u64) {
+        for _ in 0..500 {
+            let s = self
+                .get(&format!("/m/index/status?signal_type={t}"))
+                .await
+                .json();
+            if s[t]["size"] == json!(n) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{}: the index never reached {n} {t} signals", self.db);
     }
 
     /// Waits for one more refresh than now (a change made before it is then visible).
@@ -900,8 +918,13 @@ async fn matching() {
             "{}",
             r.text
         );
-        let r = env.multipart("/m/lookup", &[("video", &image)], &[]).await;
+        let r = env
+            .multipart("/m/lookup?types=video_md5", &[("video", &image)], &[])
+            .await;
         assert!(r.json()["video_md5"].is_object(), "{}", r.text);
+        // A photo is no video: vpdq cannot hash it (400).
+        let r = env.multipart("/m/lookup", &[("video", &image)], &[]).await;
+        assert!(r.is_error(400), "{}", r.text);
         // 38, POST: bypass_coinflip lets the ratio-0 bank take part.
         env.post("/c/bank/BANK_A/signal", json!({"pdq": image_pdq}))
             .await;
@@ -930,7 +953,7 @@ async fn matching() {
         assert_eq!(env.post("/m/compare", json!({})).await.json(), json!({}));
         // 45
         let s = env.get("/m/index/status").await.json();
-        for t in ["pdq", "video_md5"] {
+        for t in ["pdq", "video_md5", "vpdq"] {
             for k in ["present", "built_to", "size"] {
                 assert!(s[t].get(k).is_some(), "{t}.{k} in {s}");
             }
@@ -998,10 +1021,23 @@ async fn hashing() {
         let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&image));
         let r = env
             .get(&format!(
-                "/h/hash?url=http://{media}/image1.png&content_type=video"
+                "/h/hash?url=http://{media}/image1.png&content_type=video&types=video_md5"
             ))
             .await;
         assert_eq!(r.json(), json!({"video_md5": md5}));
+        // Hashed as a video for vpdq too, a photo is a 400 naming the problem.
+        let r = env
+            .get(&format!(
+                "/h/hash?url=http://{media}/image1.png&content_type=video"
+            ))
+            .await;
+        assert!(r.is_error(400), "{}", r.text);
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot hash the video")
+        );
         assert!(
             env.get(&format!("/h/hash?url=http://{media}/image1.png&types="))
                 .await
@@ -1149,7 +1185,8 @@ async fn types_and_exchanges() {
         // 57
         assert_eq!(
             env.get("/c/signal_type").await.json(),
-            json!([{"enabled_ratio": 1.0, "name": "pdq"}, {"enabled_ratio": 1.0, "name": "video_md5"}])
+            json!([{"enabled_ratio": 1.0, "name": "pdq"}, {"enabled_ratio": 1.0, "name": "video_md5"},
+                   {"enabled_ratio": 1.0, "name": "vpdq"}])
         );
         assert_eq!(
             env.get("/c/content_type").await.json(),
@@ -1157,7 +1194,7 @@ async fn types_and_exchanges() {
         );
         // 58
         let s = env.get("/c/signal_type/index").await.json();
-        for t in ["pdq", "video_md5"] {
+        for t in ["pdq", "video_md5", "vpdq"] {
             for k in [
                 "db_size",
                 "index_size",
@@ -1442,4 +1479,301 @@ async fn status_reports_a_stale_index() {
     assert_eq!(r.status().as_u16(), 200);
     server.shutdown().await;
     store.close().await;
+}
+
+/// The `vpdq` the server should compute for a video (the library path; vPDQ itself is checked
+/// against Meta's reference in vigil-video, and through this API against the fixtures below).
+fn vpdq_of(bytes: &[u8]) -> String {
+    let h = vigil_video::hash_bytes(
+        bytes,
+        "test video",
+        &vigil_server::config::default_video_options(),
+    )
+    .unwrap();
+    vigil_video::text::to_pytx_json(&h.frames)
+}
+
+fn md5_of(bytes: &[u8]) -> String {
+    hex::encode(<md5::Md5 as md5::Digest>::digest(bytes))
+}
+
+fn url_enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// python-threatexchange's comparison of two vpdq signals (the query first).
+fn vpdq_compare(query: &str, stored: &str) -> vigil_video::matching::Comparison {
+    let f = |s: &str| vigil_video::text::from_pytx_json(s).unwrap();
+    vigil_video::matching::compare(
+        &f(query),
+        &f(stored),
+        &vigil_video::matching::MatchParams::default(),
+    )
+}
+
+/// HMA's `distance` of a vpdq match: `VPDQSimilarityInfo.pretty_str()`.
+fn vpdq_distance(c: &vigil_video::matching::Comparison) -> String {
+    format!("{:.0}%[{:.0}%]", c.query_pct, c.compared_pct)
+}
+
+/// Videos through the HMA routes (issue 6): `/h/hash` gives `video_md5` and `vpdq`; a video added
+/// to a bank stores both; `/m/lookup` (upload, URL, signal) finds the bank's video from a cut of
+/// it, with HMA's `"<query %>%[<compared %>%]"` distance, and not from an unrelated video;
+/// `/m/raw_lookup`, `/m/compare` and `/c/bank/<b>/signal` take vpdq signals; a quarantine hides
+/// the video from lookups but not from `raw_lookup`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video() {
+    let Some(v) = videos::videos("video") else {
+        return;
+    };
+    let (full, cut, other) = (vpdq_of(&v.full), vpdq_of(&v.cut), vpdq_of(&v.other));
+    let c = vpdq_compare(&cut, &full);
+    assert!(c.is_match, "the cut is a copy of part of the video: {c:?}");
+    assert!(!vpdq_compare(&other, &full).is_match);
+    let cut_distance = vpdq_distance(&c);
+    let media = media_server(HashMap::from([
+        (
+            "/full.mp4".to_string(),
+            (200, "video/mp4".to_string(), v.full.clone()),
+        ),
+        (
+            "/cut.mp4".to_string(),
+            (200, "video/mp4".to_string(), v.cut.clone()),
+        ),
+    ]))
+    .await;
+    for env in envs("video", config).await {
+        let db = env.db;
+        // Hashing: an upload and a URL.
+        let r = env.multipart("/h/hash", &[("video", &v.full)], &[]).await;
+        assert_eq!(
+            r.json(),
+            json!({"video_md5": md5_of(&v.full), "vpdq": full}),
+            "{db}"
+        );
+        let r = env
+            .get(&format!("/h/hash?url=http://{media}/cut.mp4"))
+            .await;
+        assert_eq!(r.json(), json!({"video_md5": md5_of(&v.cut), "vpdq": cut}));
+        let r = env
+            .get(&format!("/h/hash?url=http://{media}/cut.mp4&types=vpdq"))
+            .await;
+        assert_eq!(r.json(), json!({"vpdq": cut}));
+        // A corrupt video is a 400 naming the upload and the problem; the server goes on.
+        let r = env
+            .multipart(
+                "/h/hash",
+                &[("video", b"\0\0\0\x18ftypisom not a video")],
+                &[],
+            )
+            .await;
+        assert!(r.is_error(400), "{}", r.text);
+        let msg = r.json()["message"].as_str().unwrap().to_string();
+        assert!(msg.starts_with("cannot hash the video: video"), "{msg}");
+        assert_eq!(env.get("/status").await.status, 200);
+
+        // A video added to a bank keeps both signals.
+        env.post("/c/banks", json!({"name": "VIDEOS"})).await;
+        let r = env
+            .multipart("/c/bank/VIDEOS/content", &[("video", &v.full)], &[])
+            .await;
+        let id = r.json()["id"].as_i64().unwrap();
+        assert_eq!(
+            r.json()["signals"],
+            json!({"video_md5": md5_of(&v.full), "vpdq": full})
+        );
+        env.wait_size("vpdq", 1).await;
+        let got = env
+            .get(&format!("/c/bank/VIDEOS/content/{id}?include_signals=true"))
+            .await
+            .json();
+        assert_eq!(got["signals"]["vpdq"], json!(full));
+
+        // Lookups: the cut finds it by vpdq only; the video itself by both; an unrelated video
+        // finds nothing.
+        let found_cut = json!({"VIDEOS": [{"bank_content_id": id, "distance": cut_distance}]});
+        let r = env.multipart("/m/lookup", &[("video", &v.cut)], &[]).await;
+        assert_eq!(
+            r.json(),
+            json!({"video_md5": {}, "vpdq": found_cut}),
+            "{db}"
+        );
+        let r = env.multipart("/m/lookup", &[("video", &v.full)], &[]).await;
+        assert_eq!(
+            r.json(),
+            json!({"video_md5": {"VIDEOS": [{"bank_content_id": id, "distance": "-"}]},
+                   "vpdq": {"VIDEOS": [{"bank_content_id": id, "distance": "100%[100%]"}]}})
+        );
+        let r = env
+            .multipart("/m/lookup", &[("video", &v.other)], &[])
+            .await;
+        assert_eq!(r.json(), json!({"video_md5": {}, "vpdq": {}}));
+        let r = env
+            .get(&format!(
+                "/m/lookup?url=http://{media}/cut.mp4&signal_type=vpdq"
+            ))
+            .await;
+        assert_eq!(r.json(), found_cut);
+        let r = env
+            .get(&format!(
+                "/m/lookup?signal_type=vpdq&signal={}",
+                url_enc(&cut)
+            ))
+            .await;
+        assert_eq!(r.json(), found_cut);
+        let r = env
+            .get(&format!(
+                "/m/lookup?signal_type=vpdq&signal={}",
+                url_enc(&other)
+            ))
+            .await;
+        assert_eq!(r.json(), json!({}));
+
+        // raw_lookup, compare, and a vpdq signal added by itself.
+        let r = env
+            .get(&format!(
+                "/m/raw_lookup?signal_type=vpdq&signal={}",
+                url_enc(&cut)
+            ))
+            .await;
+        assert_eq!(r.json(), json!({"matches": [id]}));
+        let r = env
+            .get(&format!(
+                "/m/raw_lookup?signal_type=vpdq&signal={}&include_distance=true",
+                url_enc(&cut)
+            ))
+            .await;
+        assert_eq!(
+            r.json(),
+            json!({"matches": [{"bank_content_id": id, "distance": cut_distance}]})
+        );
+        for bad in ["[]", "nope", "[\"00,100,0.0\"]"] {
+            let r = env
+                .get(&format!(
+                    "/m/raw_lookup?signal_type=vpdq&signal={}",
+                    url_enc(bad)
+                ))
+                .await;
+            assert!(r.is_error(400), "{bad}: {}", r.text);
+        }
+        let r = env.post("/m/compare", json!({"vpdq": [cut, full]})).await;
+        assert_eq!(
+            r.json(),
+            json!({"vpdq": [true, {"query_match_percent": c.query_pct,
+                                   "compared_match_percent": c.compared_pct}]})
+        );
+        let o = vpdq_compare(&other, &full);
+        let r = env.post("/m/compare", json!({"vpdq": [other, full]})).await;
+        assert_eq!(
+            r.json(),
+            json!({"vpdq": [false, {"query_match_percent": o.query_pct,
+                                    "compared_match_percent": o.compared_pct}]})
+        );
+        let r = env
+            .post("/c/bank/VIDEOS/signal", json!({"vpdq": other}))
+            .await;
+        let other_id = r.json()["id"].as_i64().unwrap();
+        env.wait_size("vpdq", 2).await;
+        let r = env
+            .multipart("/m/lookup", &[("video", &v.other)], &[])
+            .await;
+        assert_eq!(
+            r.json(),
+            json!({"video_md5": {},
+                   "vpdq": {"VIDEOS": [{"bank_content_id": other_id, "distance": "100%[100%]"}]}})
+        );
+
+        // A quarantined item stops matching; raw_lookup still reports it.
+        let r = env
+            .put(
+                &format!("/c/bank/VIDEOS/content/{id}"),
+                json!({"disable_until_ts": 0}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        env.settle().await;
+        let r = env.multipart("/m/lookup", &[("video", &v.cut)], &[]).await;
+        assert_eq!(r.json(), json!({"video_md5": {}, "vpdq": {}}), "{db}");
+        let r = env
+            .get(&format!(
+                "/m/raw_lookup?signal_type=vpdq&signal={}",
+                url_enc(&cut)
+            ))
+            .await;
+        assert_eq!(r.json(), json!({"matches": [id]}));
+        env.stop().await;
+    }
+}
+
+/// The fixtures' sample clips through the API: `/h/hash` gives for a clip exactly the vpdq
+/// signal python-threatexchange (and so HMA) makes from the reference's hashes at 1 frame/s
+/// (`vpdq-expected/*-1fps.txt`, from `vpdq.computeHash`), and a bank holding the original chair
+/// clip is found by its edits with HMA's distances (worked out with python-threatexchange's
+/// rules from the reference hashes), and not by an unrelated clip or an edit too far off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_videos_hash_and_match_as_hma() {
+    let Some(dir) = vigil_testkit::fixtures("reference_videos_hash_and_match_as_hma") else {
+        return;
+    };
+    let clip = |n: &str| {
+        std::fs::read(dir.join(format!("threatexchange/tmk/sample-videos/{n}.mp4"))).unwrap()
+    };
+    // What python-threatexchange's `vpdq_to_json` writes for the reference's frames.
+    let expected = |n: &str| {
+        let text =
+            std::fs::read_to_string(dir.join(format!("vpdq-expected/{n}-1fps.txt"))).unwrap();
+        let items: Vec<String> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                let ts: f64 = f[3].parse().unwrap();
+                format!(
+                    "\"{},{},{}\"",
+                    f[2],
+                    f[1],
+                    vigil_video::text::format_py_precision(ts, 3)
+                )
+            })
+            .collect();
+        format!("[{}]", items.join(", "))
+    };
+    let db = vigil_testkit::postgres::sqlite_database();
+    let env = start(Store::open(&db.url).await.unwrap(), db, config()).await;
+    let orig = clip("chair-orig-22-sd-bar");
+    let r = env.multipart("/h/hash", &[("video", &orig)], &[]).await;
+    assert_eq!(
+        r.json(),
+        json!({"video_md5": md5_of(&orig), "vpdq": expected("chair-orig-22-sd-bar")})
+    );
+    let doorknob = clip("doorknob-hd-no-bar");
+    let r = env.multipart("/h/hash", &[("video", &doorknob)], &[]).await;
+    assert_eq!(r.json()["vpdq"], json!(expected("doorknob-hd-no-bar")));
+
+    env.post("/c/banks", json!({"name": "CHAIRS"})).await;
+    let r = env
+        .multipart("/c/bank/CHAIRS/content", &[("video", &orig)], &[])
+        .await;
+    let id = r.json()["id"].as_i64().unwrap();
+    env.wait_size("vpdq", 1).await;
+    for (name, want) in [
+        // All 21 frames of the cut have a partner; 22 of the original's 23 do.
+        ("chair-20-sd-bar", Some("100%[96%]")),
+        ("chair-22-sd-sepia-bar", Some("100%[100%]")),
+        ("chair-22-with-small-logo-bar", Some("100%[100%]")),
+        ("chair-19-sd-bar", None),
+        ("chair-22-with-large-logo-bar", None),
+        ("doorknob-hd-no-bar", None),
+        ("pattern-sd-grey-bar", None),
+    ] {
+        let r = env
+            .multipart("/m/lookup?types=vpdq", &[("video", &clip(name))], &[])
+            .await;
+        let found = match want {
+            Some(d) => json!({"CHAIRS": [{"bank_content_id": id, "distance": d}]}),
+            None => json!({}),
+        };
+        assert_eq!(r.json(), json!({ "vpdq": found }), "{name}");
+    }
+    env.stop().await;
 }

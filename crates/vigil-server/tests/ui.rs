@@ -64,9 +64,14 @@ fn photo() -> Vec<u8> {
 }
 
 fn photo_pdq() -> String {
-    let hashes =
-        vigil_server::hashing::hash_media(&photo(), "photo", &["pdq"], &Default::default())
-            .unwrap();
+    let hashes = vigil_server::hashing::hash_media(
+        &photo(),
+        "photo",
+        &["pdq"],
+        &Default::default(),
+        &Default::default(),
+    )
+    .unwrap();
     let h = hashes["pdq"].clone();
     assert_eq!(h.len(), 64, "the test picture must have a PDQ hash");
     h

@@ -488,7 +488,7 @@ pub(crate) fn decode<R: Read + Seek>(
                     max: max_duration,
                 });
             }
-            if number % frame_mod != 0 {
+            if !number.is_multiple_of(frame_mod) {
                 continue;
             }
             let key = (frame.format(), frame.width(), frame.height());

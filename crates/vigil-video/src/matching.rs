@@ -5,7 +5,7 @@
 //!
 //! A comparison counts, on each side, the frames that have a partner on the other side within a
 //! Hamming distance, and reports `query_pct` (matched query frames × 100 / query frames) and
-//! `compared_pct` (the same the other way). The two reference implementations differ in three
+//! `compared_pct` (the same the other way). The two reference implementations differ in two
 //! details, so [`Semantics`] names which one to follow:
 //!
 //! | | [`Semantics::ThreatExchange`] (default) | [`Semantics::Reference`] |
@@ -16,7 +16,9 @@
 //! | frames match when | distance **≤** [`MatchParams::distance`] | distance **<** [`MatchParams::distance`] |
 //!
 //! The order in the ThreatExchange column matters: a hash whose first occurrence has a low
-//! quality is dropped even when a later frame with the same hash has a high one.
+//! quality is dropped even when a later frame with the same hash has a high one. (Duplicates
+//! are found by hash value; python-threatexchange compares hex strings, which are lower-case
+//! in every signal it writes.)
 //! Percentages are computed as both do, `matched * 100 / frames` in `f64`, so they are equal
 //! bit for bit. A video matches when `query_pct >= query_pct threshold` (default 80) and
 //! `compared_pct >= compared_pct threshold` (default 0), as `VPDQSignal.compare_hash` decides.
@@ -50,13 +52,21 @@
 //!    changes up to 2× either way keep one chain, since the offset may drift; the slack absorbs
 //!    sampling jitter). Each pair takes the predecessor giving the longest chain, then the
 //!    smallest sum of distances (so the true alignment beats its near-duplicate neighbours in
-//!    a slowly changing video), then the step closest to real time. At most 4096 earlier pairs
-//!    are examined per pair, which bounds the work on hostile timestamps.
-//! 3. **Extraction.** Chains are taken from the best end pair down, each following its
-//!    predecessors until it meets a pair already taken; those shorter than
-//!    [`RangeParams::min_frames`] are dropped, and so is a chain that overlaps a better one on
-//!    *both* axes (a parallel, shifted copy of the same alignment). A segment that appears
-//!    twice in one video overlaps on one axis only, so it gives two ranges.
+//!    a slowly changing video), then the smallest sum of departures from real time,
+//!    `Σ |Δc − Δq|` (so that the identical frames of a still scene line up second for
+//!    second). At most 4096 earlier pairs are examined per pair, which bounds the work on
+//!    hostile timestamps.
+//! 3. **Extraction.** Chains are taken from the best end pair down (in the same order), each
+//!    following its predecessors until it meets a pair already taken. A chain is dropped when
+//!    it has fewer than [`RangeParams::min_frames`] frames; when from end to end it does not
+//!    keep strictly within the speed bounds (steps each within the slack can add up to a
+//!    stall); when it overlaps a better chain on *both* axes (a parallel, shifted copy of the
+//!    same alignment); or when it is a fragment beside a chain at least twice as long (its
+//!    query span inside that chain's, its compared span within `max_gap` of that chain's:
+//!    near-duplicate frames of a slowly changing scene matched a little off the true
+//!    alignment). A segment that appears twice in one video overlaps on one axis only, so it
+//!    gives two ranges (unless one copy is a fragment of the other's, half as long and within
+//!    `max_gap`).
 //!
 //! Ranges are reported sorted by query start, then compared start. The defaults derive from
 //! the sampling step (the median gap between consecutive timestamps, the coarser of the two
@@ -241,11 +251,13 @@ pub fn compare(query: &[Frame], compared: &[Frame], params: &MatchParams) -> Com
     let cn: usize = c.iter().map(|&(_, n)| n).sum();
     let (mut qm, mut cm) = (0, 0);
     if let Some(r) = params.radius() {
+        let cw: Vec<[u64; 4]> = c.iter().map(|(h, _)| h.words()).collect();
         let mut c_hit = vec![false; c.len()];
         for &(qh, qk) in &q {
+            let qw = qh.words();
             let mut hit = false;
-            for (j, &(ch, _)) in c.iter().enumerate() {
-                if qh.distance(&ch) <= r {
+            for (j, ch) in cw.iter().enumerate() {
+                if distance(&qw, ch) <= r {
                     hit = true;
                     c_hit[j] = true;
                 }
@@ -262,6 +274,15 @@ pub fn compare(query: &[Frame], compared: &[Frame], params: &MatchParams) -> Com
             .sum();
     }
     finish(qm, qn, cm, cn, params)
+}
+
+/// Hamming distance between two hashes' words (the brute-force loops' kernel).
+#[inline]
+fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
+    (a[0] ^ b[0]).count_ones()
+        + (a[1] ^ b[1]).count_ones()
+        + (a[2] ^ b[2]).count_ones()
+        + (a[3] ^ b[3]).count_ones()
 }
 
 /// The counted list of one side as distinct hashes with their multiplicity (always 1 under
@@ -331,17 +352,20 @@ pub fn time_ranges(query: &[Frame], compared: &[Frame], params: &MatchParams) ->
     if rp.max_partners == 0 {
         return Vec::new();
     }
-    let q_hash: Vec<Hash256> = q_sel.iter().map(|&i| query[q_all.order[i]].hash).collect();
-    let c_hash: Vec<Hash256> = c_sel
+    let q_hash: Vec<[u64; 4]> = q_sel
         .iter()
-        .map(|&i| compared[c_all.order[i]].hash)
+        .map(|&i| query[q_all.order[i]].hash.words())
+        .collect();
+    let c_hash: Vec<[u64; 4]> = c_sel
+        .iter()
+        .map(|&i| compared[c_all.order[i]].hash.words())
         .collect();
     let mut pairs = Vec::new();
     let mut cands = Vec::new();
     for (qi, qh) in q_hash.iter().enumerate() {
         cands.clear();
         for (ci, ch) in c_hash.iter().enumerate() {
-            let d = qh.distance(ch);
+            let d = distance(qh, ch);
             if d <= r {
                 cands.push((d, ci as u32));
             }
@@ -466,6 +490,7 @@ fn chain_ranges(tq: &[f64], tc: &[f64], pairs: &[Pair], rp: &Resolved) -> Vec<Ti
     const NONE: usize = usize::MAX;
     let mut len = vec![1u32; n];
     let mut sumd: Vec<u64> = pairs.iter().map(|p| u64::from(p.d)).collect();
+    let mut sumdev = vec![0.0f64; n];
     let mut prev = vec![NONE; n];
     let mut lo = 0;
     let mut group = 0;
@@ -475,7 +500,7 @@ fn chain_ranges(tq: &[f64], tc: &[f64], pairs: &[Pair], rp: &Resolved) -> Vec<Ti
         }
         let t = tq[pairs[p].q as usize];
         let tcp = tc[pairs[p].c as usize];
-        while lo < group && !(tq[pairs[lo].q as usize] >= t - rp.max_gap) {
+        while lo < group && tq[pairs[lo].q as usize] < t - rp.max_gap {
             lo += 1;
         }
         let mut best: Option<(usize, f64)> = None;
@@ -488,7 +513,7 @@ fn chain_ranges(tq: &[f64], tc: &[f64], pairs: &[Pair], rp: &Resolved) -> Vec<Ti
             if !(dc >= rp.min_ratio * dq - rp.slack && dc <= rp.max_ratio * dq + rp.slack) {
                 continue;
             }
-            let dev = (dc - dq).abs();
+            let dev = sumdev[p2] + (dc - dq).abs();
             let better = match best {
                 None => true,
                 Some((b, bdev)) => match len[p2].cmp(&len[b]) {
@@ -505,9 +530,10 @@ fn chain_ranges(tq: &[f64], tc: &[f64], pairs: &[Pair], rp: &Resolved) -> Vec<Ti
                 best = Some((p2, dev));
             }
         }
-        if let Some((b, _)) = best {
+        if let Some((b, dev)) = best {
             len[p] = len[b] + 1;
             sumd[p] += sumd[b];
+            sumdev[p] = dev;
             prev[p] = b;
         }
     }
@@ -518,6 +544,7 @@ fn chain_ranges(tq: &[f64], tc: &[f64], pairs: &[Pair], rp: &Resolved) -> Vec<Ti
         len[b]
             .cmp(&len[a])
             .then(sumd[a].cmp(&sumd[b]))
+            .then(sumdev[a].total_cmp(&sumdev[b]))
             .then(a.cmp(&b))
     });
     let mut used = vec![false; n];
@@ -536,6 +563,14 @@ fn chain_ranges(tq: &[f64], tc: &[f64], pairs: &[Pair], rp: &Resolved) -> Vec<Ti
         }
         let first = pairs[members[members.len() - 1]];
         let last = pairs[members[0]];
+        // The chain as a whole must keep strictly within the speed bounds: steps each within
+        // the slack can still add up to a stall (a slowly changing scene matched against one
+        // frame), and a short stall sits exactly on the bound.
+        let dq = tq[last.q as usize] - tq[first.q as usize];
+        let dc = tc[last.c as usize] - tc[first.c as usize];
+        if !(dc > rp.min_ratio * dq - rp.slack && dc < rp.max_ratio * dq + rp.slack) {
+            continue;
+        }
         let (mut c0, mut c1) = (f64::INFINITY, f64::NEG_INFINITY);
         let mut d = 0u64;
         for &m in &members {
@@ -566,13 +601,21 @@ fn chain_ranges(tq: &[f64], tc: &[f64], pairs: &[Pair], rp: &Resolved) -> Vec<Ti
     });
     let mut kept: Vec<TimeRange> = Vec::new();
     for (c, _) in chains {
-        let overlaps = |k: &TimeRange| {
-            c.query_start <= k.query_end
+        let dominated = |k: &TimeRange| {
+            let both_axes = c.query_start <= k.query_end
                 && k.query_start <= c.query_end
                 && c.compared_start <= k.compared_end
-                && k.compared_start <= c.compared_end
+                && k.compared_start <= c.compared_end;
+            // A fragment beside a much longer range: the near-duplicate frames of a slowly
+            // changing scene, matched a little off the true alignment.
+            let fragment = 2 * c.frames <= k.frames
+                && c.query_start >= k.query_start
+                && c.query_end <= k.query_end
+                && c.compared_end >= k.compared_start - rp.max_gap
+                && c.compared_start <= k.compared_end + rp.max_gap;
+            both_axes || fragment
         };
-        if !kept.iter().any(overlaps) {
+        if !kept.iter().any(dominated) {
             kept.push(c);
         }
     }

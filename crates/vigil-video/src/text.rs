@@ -164,13 +164,17 @@ fn clip(s: &str) -> String {
 
 /// Writes frames in the reference text format, one `number,quality,hex,timestamp` line each,
 /// the timestamp with 3 decimals rounded as C's `%.3f` does (to nearest, ties to even on the
-/// exact binary value).
+/// exact binary value; a timestamp of -0 is written as `0.000`).
 pub fn write_frames(mut w: impl Write, frames: &[Frame]) -> io::Result<()> {
     for f in frames {
+        // `+ 0.0` turns -0 into 0: "-0.000" would not read back as itself.
         writeln!(
             w,
             "{},{},{},{:.3}",
-            f.number, f.quality, f.hash, f.timestamp
+            f.number,
+            f.quality,
+            f.hash,
+            f.timestamp + 0.0
         )?;
     }
     Ok(())
@@ -340,7 +344,9 @@ pub fn format_py_precision(x: f64, precision: usize) -> String {
 }
 
 /// python-threatexchange's `vpdq` signal for these frames: `json.dumps` of the strings
-/// `"<hex>,<quality>,<timestamp:.3>"` (see the module docs). Frame numbers are not part of it.
+/// `"<hex>,<quality>,<timestamp:.3>"` (see the module docs; -0 is written as `0.0`). Frame
+/// numbers are not part of it. As in Python, a timestamp within 0.3 % of the largest double
+/// rounds up to `1.8e+308`, which does not read back (no video is that long).
 /// An empty list gives `[]`, which [`from_pytx_json`] refuses (a stored signal needs a frame).
 pub fn to_pytx_json(frames: &[Frame]) -> String {
     let mut out = String::with_capacity(2 + frames.len() * 80);
@@ -355,7 +361,7 @@ pub fn to_pytx_json(frames: &[Frame]) -> String {
             "{},{},{}",
             f.hash,
             f.quality,
-            format_py_precision(f.timestamp, 3)
+            format_py_precision(f.timestamp + 0.0, 3)
         ));
         out.push('"');
     }
