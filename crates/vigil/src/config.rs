@@ -20,6 +20,7 @@ pub(crate) struct Config {
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one value per process
 pub(crate) enum CommandConfig {
     Hash {
         paths: Vec<PathBuf>,

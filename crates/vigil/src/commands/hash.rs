@@ -43,8 +43,10 @@ pub(crate) struct Hashed {
     pub(crate) digests: Option<FileDigests>,
 }
 
-/// What a file held.
+/// What a file held. (One value per file in flight, at most `jobs × 16` of them: the size
+/// difference between the variants does not matter.)
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Media {
     Image(ImageHash),
     /// A video (recognised by its first bytes): its vPDQ frames and stream facts.
