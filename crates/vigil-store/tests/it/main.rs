@@ -6,5 +6,6 @@ mod changes;
 mod durability;
 mod exchanges;
 mod import;
+mod long_values;
 mod users;
 mod util;
