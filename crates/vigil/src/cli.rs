@@ -150,6 +150,21 @@ pub(crate) struct ServeArgs {
     /// through TLS (a reverse proxy), so that a session cookie never travels in clear.
     #[arg(long, env = "VIGIL_SECURE_COOKIES")]
     pub(crate) secure_cookies: bool,
+    /// Videos sent to /h/hash or /api/v1: hash one frame every S seconds (frame n when
+    /// n % int(S × fps) == 0); 0 hashes every frame [default: 1, as python-threatexchange and
+    /// HMA].
+    #[arg(long, value_name = "S", env = "VIGIL_SECONDS_PER_HASH", value_parser = parse_seconds)]
+    pub(crate) seconds_per_hash: Option<f64>,
+    /// Largest video to hash (uploads are also bounded by --max-body, downloads by
+    /// --max-remote) [default: 16G].
+    #[arg(long, value_name = "SIZE", env = "VIGIL_MAX_VIDEO_SIZE", value_parser = parse_bytes)]
+    pub(crate) max_video_size: Option<u64>,
+    /// Longest video to decode, in seconds [default: 21600].
+    #[arg(long, value_name = "SECONDS", env = "VIGIL_MAX_VIDEO_SECONDS")]
+    pub(crate) max_video_seconds: Option<u64>,
+    /// Wall-clock time one video may take to decode and hash, in seconds [default: 600].
+    #[arg(long, value_name = "SECONDS", env = "VIGIL_VIDEO_TIME_BUDGET")]
+    pub(crate) video_time_budget: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
