@@ -549,6 +549,31 @@ mod tests {
         }
     }
 
+    /// The URL to open a test database with directly, and its backend.
+    fn raw_url(name: &str, url: &str) -> (String, Backend) {
+        sqlx::any::install_default_drivers();
+        if name == "sqlite" {
+            (format!("{url}?mode=rwc"), Backend::Sqlite)
+        } else {
+            (url.to_string(), Backend::Postgres)
+        }
+    }
+
+    /// Moves PostgreSQL's id sequences past the ids a test wrote by hand (SQLite takes the
+    /// largest id + 1 by itself).
+    async fn past_test_ids(conn: &mut AnyConnection, backend: Backend) {
+        if backend == Backend::Postgres {
+            for t in ["banks", "content", "signals"] {
+                sqlx::query(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), 10)"
+                ))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            }
+        }
+    }
+
     /// A version-5 database holding a vPDQ value longer than `value::LONG` as an item's
     /// identity, a signal and a tombstone, migrated: the values move to their bodies, look-ups
     /// and re-imports find them, and the tombstone still names the whole value.
@@ -561,12 +586,7 @@ mod tests {
     }
 
     async fn v5_to_v6(name: &str, url: &str) {
-        sqlx::any::install_default_drivers();
-        let (raw, backend) = if name == "sqlite" {
-            (format!("{url}?mode=rwc"), Backend::Sqlite)
-        } else {
-            (url.to_string(), Backend::Postgres)
-        };
+        let (raw, backend) = raw_url(name, url);
         let frames = |seed: u64| -> String {
             let items: Vec<String> = (0..30)
                 .map(|i| {
@@ -603,16 +623,7 @@ mod tests {
             }
             q.execute(&mut conn).await.unwrap();
         }
-        if backend == Backend::Postgres {
-            for t in ["banks", "content", "signals"] {
-                sqlx::query(&format!(
-                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), 10)"
-                ))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            }
-        }
+        past_test_ids(&mut conn, backend).await;
         drop(conn);
 
         let store = Store::open(url).await.unwrap();
@@ -656,12 +667,7 @@ mod tests {
     }
 
     async fn v2_to_v3(name: &str, url: &str) {
-        sqlx::any::install_default_drivers();
-        let (raw, backend) = if name == "sqlite" {
-            (format!("{url}?mode=rwc"), Backend::Sqlite)
-        } else {
-            (url.to_string(), Backend::Postgres)
-        };
+        let (raw, backend) = raw_url(name, url);
         let mut conn = AnyConnection::connect(&raw).await.unwrap();
         migrate_to(&mut conn, backend, 2).await.unwrap();
         for stmt in [
@@ -688,16 +694,7 @@ mod tests {
         ] {
             sqlx::query(stmt).execute(&mut conn).await.unwrap();
         }
-        if backend == Backend::Postgres {
-            for t in ["banks", "content", "signals"] {
-                sqlx::query(&format!(
-                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), 10)"
-                ))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            }
-        }
+        past_test_ids(&mut conn, backend).await;
         drop(conn);
 
         let store = Store::open(url).await.unwrap();
