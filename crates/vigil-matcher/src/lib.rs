@@ -388,13 +388,7 @@ impl Matcher {
         let mut out = Outcome::default();
         for m in self.pdq.query(query, radius) {
             let id = m.id as i64;
-            let Some((bank_id, active)) = self.held.bank_and_active(id) else {
-                continue;
-            };
-            if !active && !q.include_inactive {
-                continue;
-            }
-            let Some(bank) = self.banks.get(&bank_id).filter(|b| b.enabled) else {
+            let Some(bank) = self.answering_bank(id, q) else {
                 continue;
             };
             if m.distance <= threshold(bank)
@@ -404,6 +398,16 @@ impl Matcher {
             }
         }
         finish(out)
+    }
+
+    /// The enabled bank of a held signal found by an index, if the signal may answer `q`
+    /// (active, or inactive ones asked for).
+    fn answering_bank(&self, id: i64, q: Query) -> Option<&Bank> {
+        let (bank_id, active) = self.held.bank_and_active(id)?;
+        if !active && !q.include_inactive {
+            return None;
+        }
+        self.banks.get(&bank_id).filter(|b| b.enabled)
     }
 
     /// Matches a video's frame hashes against the vPDQ signals of the enabled banks, under
@@ -424,13 +428,7 @@ impl Matcher {
                 break;
             }
             let id = m.id as i64;
-            let Some((bank_id, active)) = self.held.bank_and_active(id) else {
-                continue;
-            };
-            if !active && !q.include_inactive {
-                continue;
-            }
-            let Some(bank) = self.banks.get(&bank_id).filter(|b| b.enabled) else {
+            let Some(bank) = self.answering_bank(id, q) else {
                 continue;
             };
             if let Some(h) = self.held.get(id) {
