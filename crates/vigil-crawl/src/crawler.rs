@@ -235,13 +235,8 @@ pub async fn crawl<F: Frontier>(
                 break;
             }
             if ready.is_empty() {
-                // Taken nothing yet this round but the frontier may have more: loop to take.
-                frontier_empty = false;
-                let got = frontier.take(options.workers * 4).await?;
-                if got.is_empty() {
-                    break;
-                }
-                ready.extend(got);
+                // Nothing in flight, nothing taken, but the last take was before the last
+                // completion: take again at the top.
                 continue;
             }
             if let Some(t) = earliest {
@@ -258,6 +253,8 @@ pub async fn crawl<F: Frontier>(
             None => tasks.join_next().await,
         };
         let Some(done) = done else { continue };
+        // A completion may have queued new links: look at the frontier again.
+        frontier_empty = false;
         let done = match done {
             Ok(d) => d,
             Err(e) => {
@@ -315,8 +312,7 @@ pub async fn crawl<F: Frontier>(
                             links: new,
                             ..Completion::default()
                         };
-                        frontier.complete(&entry, &c).await?;
-                        known = frontier.counts().await?.total() as u64;
+                        known += frontier.complete(&entry, &c).await? as u64;
                     }
                     Ok(Fetch::Media { kind, body, ip }) => {
                         let sha = media::sha256(&body);
@@ -494,6 +490,8 @@ async fn fetch_one(
     cap: usize,
 ) -> Result<Fetch, Error> {
     let url = crate::scope::normalize(&entry.url)?;
+    // Refused before robots.txt, which would otherwise fail first and hide why.
+    fetcher.check(&url)?;
     if let Some(cell) = robots {
         let rules = cell
             .get_or_init(|| robots::fetch_rules(fetcher, &url))

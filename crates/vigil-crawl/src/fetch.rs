@@ -234,6 +234,12 @@ impl Fetcher {
         }
     }
 
+    /// Whether `url` may be fetched at all: an onion URL with no proxy may not (nothing is
+    /// resolved or sent).
+    pub fn check(&self, url: &Url) -> Result<(), Error> {
+        self.client_for(url).map(|_| ())
+    }
+
     /// Fetches `url` with retries on transient failures. `follow` decides whether a redirect
     /// target may be fetched (the crawl's scope).
     pub async fn fetch(

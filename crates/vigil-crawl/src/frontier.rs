@@ -30,8 +30,9 @@ pub trait Frontier {
     async fn push(&mut self, entries: &[NewFrontierEntry]) -> Result<usize, Error>;
     /// Takes up to `limit` queued entries, oldest first, marking them in flight.
     async fn take(&mut self, limit: usize) -> Result<Vec<FrontierEntry>, Error>;
-    /// Marks an entry done, with its links, its content and its findings, as one step.
-    async fn complete(&mut self, entry: &FrontierEntry, c: &Completion) -> Result<(), Error>;
+    /// Marks an entry done, with its links, its content and its findings, as one step; returns
+    /// how many links were new.
+    async fn complete(&mut self, entry: &FrontierEntry, c: &Completion) -> Result<usize, Error>;
     /// Marks an entry failed for good, with the error.
     async fn fail(&mut self, entry: &FrontierEntry, error: &str) -> Result<(), Error>;
     /// Queues again every entry taken and not completed; returns how many.
@@ -111,18 +112,18 @@ impl Frontier for MemoryFrontier {
         Ok(out)
     }
 
-    async fn complete(&mut self, entry: &FrontierEntry, c: &Completion) -> Result<(), Error> {
+    async fn complete(&mut self, entry: &FrontierEntry, c: &Completion) -> Result<usize, Error> {
         if let Some(e) = self.entries.get_mut(entry.id as usize) {
             e.1 = State::Done;
         }
-        self.push(&c.links).await?;
+        let new = self.push(&c.links).await?;
         if let Some(content) = &c.content {
             self.content
                 .entry(content.sha256)
                 .or_insert_with(|| content.clone());
         }
         self.findings.extend(c.findings.iter().cloned());
-        Ok(())
+        Ok(new)
     }
 
     async fn fail(&mut self, entry: &FrontierEntry, error: &str) -> Result<(), Error> {
@@ -204,7 +205,7 @@ impl Frontier for StoreFrontier {
         Ok(self.store.crawl_take(self.crawl_id, limit).await?)
     }
 
-    async fn complete(&mut self, entry: &FrontierEntry, c: &Completion) -> Result<(), Error> {
+    async fn complete(&mut self, entry: &FrontierEntry, c: &Completion) -> Result<usize, Error> {
         Ok(self
             .store
             .crawl_complete(self.crawl_id, entry.id, c)

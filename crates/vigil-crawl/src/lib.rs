@@ -40,6 +40,7 @@ pub mod fetch;
 pub mod frontier;
 pub mod links;
 pub mod media;
+pub mod notice;
 pub mod robots;
 pub mod scope;
 

@@ -300,13 +300,13 @@ impl Store {
     }
 
     /// Completes an entry: marks it done and writes its links, its content and its findings,
-    /// all in one transaction.
+    /// all in one transaction. Returns how many of the links were new to the frontier.
     pub async fn crawl_complete(
         &self,
         crawl_id: i64,
         entry_id: i64,
         c: &Completion,
-    ) -> Result<(), Error> {
+    ) -> Result<usize, Error> {
         let mut tx = self.pool.begin().await?;
         let now = now_ms();
         sqlx::query(
@@ -320,7 +320,7 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        push_in(&mut tx, crawl_id, &c.links, now).await?;
+        let new_links = push_in(&mut tx, crawl_id, &c.links, now).await?;
         if let Some(content) = &c.content {
             sqlx::query(
                 "INSERT INTO crawl_content (sha256, kind, md5, sha1, pdq, quality, frames, \
@@ -365,7 +365,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(new_links)
     }
 
     /// Records a failed attempt at an entry: queued again if `retry`, else `failed` for good.
