@@ -271,7 +271,7 @@ pub async fn crawl<F: Frontier>(
                 }
                 match result {
                     Err(e) => {
-                        fail(frontier, &mut report, &entry, &e.to_string()).await?;
+                        fail(frontier, &mut report, &entry, &error_chain(&e)).await?;
                     }
                     Ok(Fetch::Disallowed) => {
                         fail(frontier, &mut report, &entry, "disallowed by robots.txt").await?;
@@ -397,6 +397,26 @@ async fn fail<F: Frontier>(
         report.errors.push((entry.url.clone(), error.to_string()));
     }
     frontier.fail(entry, error).await
+}
+
+/// An error with its causes, `: `-separated (reqwest's own message does not say whether TLS,
+/// DNS or the connection failed; its sources do).
+fn error_chain(e: &Error) -> String {
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    // The top message of `Request` already shows its source's own message.
+    if matches!(e, Error::Request { .. }) {
+        source = source.and_then(std::error::Error::source);
+    }
+    while let Some(cause) = source {
+        let msg = cause.to_string();
+        if !s.ends_with(&msg) {
+            s += ": ";
+            s += &msg;
+        }
+        source = cause.source();
+    }
+    s
 }
 
 /// The completion of a media URL whose content is `content` (hashed now if `first`).

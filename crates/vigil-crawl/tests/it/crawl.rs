@@ -424,3 +424,79 @@ async fn a_stopped_crawl_resumes_without_repeating_or_losing_work() {
         store.close().await;
     }
 }
+
+/// Serves HTTPS on 127.0.0.1 with a self-signed certificate (made for this test, valid for
+/// 127.0.0.1), answering a small page to whoever completes the handshake.
+async fn self_signed_server() -> std::net::SocketAddr {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let cert = CertificateDer::from_pem_slice(include_bytes!("tls/self-signed.crt")).unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("tls/self-signed.key")).unwrap();
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(conn).await {
+                    let mut buf = [0u8; 4096];
+                    let _ = tls.read(&mut buf).await;
+                    let body = "<html><a href=\"/next\">n</a></html>";
+                    let _ = tls
+                        .write_all(
+                            format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .as_bytes(),
+                        )
+                        .await;
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_certificate_is_an_error_for_that_url() {
+    let tls = self_signed_server().await;
+    let fixtures = vigil_testkit::fixtures("invalid_tls");
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let matcher = vigil_matcher::Matcher::load(&store).await.unwrap();
+    let mut seeds = vec![normalize(&format!("https://{tls}/")).unwrap()];
+    // A plain-HTTP site beside it: the crawl goes on.
+    let site = match &fixtures {
+        Some(f) => Some(site::serve(Images::load(f)).await),
+        None => None,
+    };
+    if let Some(s) = &site {
+        seeds.push(normalize(&format!("{}/deep", s.base())).unwrap());
+    }
+    let mut opts = options();
+    opts.obey_robots = false;
+    opts.scope.max_depth = 0;
+    let mut frontier = MemoryFrontier::new();
+    let report = crawl(&mut frontier, &seeds, &matcher, &opts).await.unwrap();
+    assert_eq!(report.failed, 1, "{report:?}");
+    let (url, error) = &frontier.failures[0];
+    assert_eq!(url, &format!("https://{tls}/"));
+    assert!(error.contains("certificate"), "{error}");
+    // The crawl went on and fetched the other seed.
+    if let Some(s) = &site {
+        assert_eq!(s.hits().get("/deep"), Some(&1));
+    }
+}
