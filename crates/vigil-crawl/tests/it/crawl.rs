@@ -500,3 +500,55 @@ async fn an_invalid_certificate_is_an_error_for_that_url() {
         assert_eq!(s.hits().get("/deep"), Some(&1));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn videos_are_hashed_with_vpdq_and_matched() {
+    let Some(fixtures) = vigil_testkit::fixtures("crawl_videos") else {
+        return;
+    };
+    let site = site::serve(Images::load(&fixtures)).await;
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    // The reference's frames of the clip at one frame a second, as a vPDQ signal.
+    let text =
+        std::fs::read_to_string(fixtures.join("vpdq-expected/chair-19-sd-bar-1fps.txt")).unwrap();
+    let frames: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            format!("{},{},{}", c[2], c[1], c[3])
+        })
+        .collect();
+    let vpdq = serde_json::to_string(&frames).unwrap();
+    store
+        .create_bank("test", &NewBank::block("videos"))
+        .await
+        .unwrap();
+    let opts = ImportOptions {
+        source: "test".into(),
+        skip_bad: false,
+        sort_memory: None,
+    };
+    let record = Record::with_signals([Signal::new(SignalKind::Vpdq, &vpdq).unwrap()]);
+    store
+        .import("test", "videos", [Ok::<_, String>(record)], &opts)
+        .await
+        .unwrap();
+    let matcher = vigil_matcher::Matcher::load(&store).await.unwrap();
+    let base = site.base();
+    let seeds = [normalize(&format!("{base}/watch")).unwrap()];
+    let mut o = options();
+    o.fetch.max_bytes = 8 << 20;
+    o.fetch.timeout = Duration::from_secs(120);
+    o.scope.max_depth = 1;
+    let mut frontier = MemoryFrontier::new();
+    let report = crawl(&mut frontier, &seeds, &matcher, &o).await.unwrap();
+    assert_eq!(report.hashed, 1, "{report:?}: {:?}", frontier.failures);
+    assert_eq!(
+        finding_set(&frontier.findings, &base),
+        set(&[("/media/clip", "/watch", "videos")])
+    );
+    let f = &frontier.findings[0];
+    assert_eq!((f.kind.as_str(), f.signal_kind.as_str()), ("video", "vpdq"));
+    assert_eq!(f.pdq, None);
+}

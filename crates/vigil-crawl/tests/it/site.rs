@@ -32,6 +32,8 @@ pub(crate) struct Images {
     pub(crate) blur: Vec<u8>,
     /// pen-and-coaster.png: banked by SHA-256.
     pub(crate) pen: Vec<u8>,
+    /// tmk chair-19-sd-bar.mp4: a benign sample video (banked by vPDQ in the video test).
+    pub(crate) video: Vec<u8>,
 }
 
 pub(crate) fn fixture_dir(fixtures: &Path) -> PathBuf {
@@ -50,6 +52,10 @@ impl Images {
             q0746: r("reg-test-input/labelme-subset/q0746.jpg"),
             blur: r("bridge-mods/blur-a-little.jpg"),
             pen: r("reg-test-input/pen-and-coaster.png"),
+            video: std::fs::read(
+                fixtures.join("threatexchange/tmk/sample-videos/chair-19-sd-bar.mp4"),
+            )
+            .expect("chair-19-sd-bar.mp4"),
         }
     }
 }
@@ -135,6 +141,11 @@ async fn image(State(s): State<Site>, UrlPath(name): UrlPath<String>) -> Respons
 async fn blur(State(s): State<Site>) -> Response {
     // No extension, a generic type: the bytes decide.
     jpeg(s.images.blur.clone(), "application/octet-stream")
+}
+
+async fn clip(State(s): State<Site>) -> Response {
+    // A video with no extension, served as text: sniffed as MP4.
+    jpeg(s.images.video.clone(), "text/plain")
 }
 
 async fn lie_jpeg(State(s): State<Site>) -> Response {
@@ -317,6 +328,11 @@ pub(crate) async fn serve(images: Images) -> Running {
         .route("/p2", get(p2))
         .route("/img/{name}", get(image))
         .route("/media/blur", get(blur))
+        .route("/media/clip", get(clip))
+        .route(
+            "/watch",
+            get(|| async { html("<html><body><video src=\"/media/clip\"></video>".into()) }),
+        )
         .route("/data/lie.html", get(lie_jpeg))
         .route("/copy/q0122.jpg", get(copy))
         .route("/lies/page.jpg", get(lie_page))
