@@ -17,7 +17,8 @@
 //!
 //! It writes no media anywhere (no cache, no temporary file: bytes are dropped once hashed),
 //! resolves no onion name locally, and reaches no host outside the crawl's scope (redirects
-//! included). Notices and re-checks of findings are to come (issue 7).
+//! included). Notices are rendered ([`notice`]) but not sent; findings are re-checked
+//! ([`recheck()`]) when the operator runs it.
 //!
 //! # Example
 //!
@@ -41,6 +42,7 @@ pub mod frontier;
 pub mod links;
 pub mod media;
 pub mod notice;
+pub mod recheck;
 pub mod robots;
 pub mod scope;
 
@@ -48,4 +50,5 @@ pub use crawler::{CrawlOptions, Report, crawl};
 pub use error::Error;
 pub use fetch::{FetchOptions, Fetcher, Kind};
 pub use frontier::{Frontier, MemoryFrontier, StoreFrontier};
+pub use recheck::{RecheckReport, recheck};
 pub use scope::{Hosts, Scope};

@@ -115,11 +115,11 @@ impl Notice {
     }
 }
 
-/// Groups findings per provider (by their IP) and host. One entry per URL: several bank items
-/// matched by one URL are one item to remove.
+/// Groups the open findings (not recorded as removed) per provider (by their IP) and host. One
+/// entry per URL: several bank items matched by one URL are one item to remove.
 pub fn group(findings: &[Finding], providers: &Providers) -> Vec<Notice> {
     let mut by: BTreeMap<(String, String), BTreeMap<String, Vec<Finding>>> = BTreeMap::new();
-    for f in findings {
+    for f in findings.iter().filter(|f| f.removed_at.is_none()) {
         let range = f
             .finding
             .ip
@@ -234,6 +234,8 @@ mod tests {
             id: 0,
             crawl: "c".into(),
             found_at: 1000,
+            checked_at: None,
+            removed_at: None,
             finding: NewFinding {
                 url: url.into(),
                 page_url: Some("http://p/".into()),

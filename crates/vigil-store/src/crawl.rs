@@ -126,6 +126,10 @@ pub struct Finding {
     pub crawl: String,
     /// When it was recorded, ms since the Unix epoch.
     pub found_at: i64,
+    /// When it was last re-checked and found still up.
+    pub checked_at: Option<i64>,
+    /// When a re-check first found it gone.
+    pub removed_at: Option<i64>,
     /// Everything else as recorded.
     pub finding: NewFinding,
 }
@@ -461,11 +465,30 @@ impl Store {
         .transpose()
     }
 
+    /// Records a re-check of the findings at `url` (of every crawl) that are not removed yet:
+    /// still up (`removed` false: `checked_at` set) or gone (`removed_at` set). Returns how
+    /// many findings changed.
+    pub async fn crawl_recheck(&self, url: &str, removed: bool) -> Result<u64, Error> {
+        let now = now_ms();
+        let sql = if removed {
+            "UPDATE crawl_findings SET removed_at = $2 WHERE url = $1 AND removed_at IS NULL"
+        } else {
+            "UPDATE crawl_findings SET checked_at = $2 WHERE url = $1 AND removed_at IS NULL"
+        };
+        Ok(sqlx::query(sql)
+            .bind(url)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     /// The findings of one crawl (by name) or of all, by host, then URL, then bank.
     pub async fn crawl_findings(&self, crawl: Option<&str>) -> Result<Vec<Finding>, Error> {
         let sql = format!(
             "SELECT f.id, c.name, f.found_at, f.url, f.page_url, f.host, f.ip, f.kind, f.sha256, \
-             f.md5, f.sha1, f.pdq, f.bank, f.content_id, f.signal_kind, f.distance \
+             f.md5, f.sha1, f.pdq, f.bank, f.content_id, f.signal_kind, f.distance, \
+             f.checked_at, f.removed_at \
              FROM crawl_findings f JOIN crawls c ON c.id = f.crawl_id {} \
              ORDER BY f.host, f.url, f.bank, f.content_id, c.name",
             if crawl.is_some() {
@@ -485,6 +508,8 @@ impl Store {
                     id: r.try_get(0)?,
                     crawl: r.try_get(1)?,
                     found_at: r.try_get(2)?,
+                    checked_at: r.try_get(16)?,
+                    removed_at: r.try_get(17)?,
                     finding: NewFinding {
                         url: r.try_get(3)?,
                         page_url: r.try_get(4)?,

@@ -409,6 +409,8 @@ CREATE TABLE crawl_findings (
     content_id {INT} NOT NULL,
     signal_kind TEXT NOT NULL,
     distance {INT} NOT NULL,
+    checked_at {TS} NULL,
+    removed_at {TS} NULL,
     UNIQUE (crawl_id, url, bank, content_id)
 );
 CREATE INDEX crawl_findings_by_host ON crawl_findings (crawl_id, host)

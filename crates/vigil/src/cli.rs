@@ -115,6 +115,26 @@ pub(crate) enum CrawlCommand {
     /// Removal notices: findings grouped per hosting provider (from an IP-range table) and
     /// host, rendered from a template (text) or as JSON. Nothing is sent.
     Notices(CrawlNoticesArgs),
+    /// Re-check the open findings: still up (same bytes), or taken down (404/410 or other
+    /// bytes: the removal time is recorded). Run it on a schedule (a systemd timer, cron).
+    Recheck(CrawlRecheckArgs),
+}
+
+/// `vigil crawl recheck`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CrawlRecheckArgs {
+    /// Only this crawl's findings (default: every crawl's).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) crawl: Option<String>,
+    /// SOCKS5 proxy with remote DNS for onion hosts (Tor: socks5h://127.0.0.1:9050).
+    #[arg(long, value_name = "URL", env = "VIGIL_CRAWL_PROXY")]
+    pub(crate) proxy: Option<String>,
+    /// Send every request through --proxy, not only onion hosts.
+    #[arg(long, requires = "proxy")]
+    pub(crate) proxy_all: bool,
+    /// Seconds allowed for one fetch.
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    pub(crate) timeout: u64,
 }
 
 /// `vigil crawl notices`.

@@ -552,3 +552,55 @@ async fn videos_are_hashed_with_vpdq_and_matched() {
     assert_eq!((f.kind.as_str(), f.signal_kind.as_str()), ("video", "vpdq"));
     assert_eq!(f.pdq, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rechecks_record_what_was_taken_down() {
+    let Some(fixtures) = vigil_testkit::fixtures("crawl_recheck") else {
+        return;
+    };
+    let site = site::serve(Images::load(&fixtures)).await;
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    banks(&store, &fixtures).await;
+    let matcher = vigil_matcher::Matcher::load(&store).await.unwrap();
+    let base = site.base();
+    let seeds = [normalize(&format!("{base}/p2")).unwrap()];
+    let mut opts = options();
+    opts.scope.max_depth = 1;
+    let (mut frontier, _) = StoreFrontier::open(store.clone(), "rc", "{}")
+        .await
+        .unwrap();
+    crawl(&mut frontier, &seeds, &matcher, &opts).await.unwrap();
+    assert_eq!(store.crawl_findings(Some("rc")).await.unwrap().len(), 3);
+
+    // Everything still up.
+    let r = vigil_crawl::recheck(&store, Some("rc"), &opts.fetch)
+        .await
+        .unwrap();
+    assert_eq!((r.checked, r.still_up, r.removed), (3, 3, 0), "{r:?}");
+
+    // Two taken down (404): removed; the third still up.
+    site.remove("/copy/q0122.jpg");
+    site.remove("/img/pen.png");
+    let r = vigil_crawl::recheck(&store, Some("rc"), &opts.fetch)
+        .await
+        .unwrap();
+    assert_eq!((r.checked, r.still_up, r.removed), (3, 1, 2), "{r:?}");
+    let findings = store.crawl_findings(Some("rc")).await.unwrap();
+    let removed: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| f.removed_at.is_some())
+        .map(|f| f.finding.url.strip_prefix(&base).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        removed,
+        ["/copy/q0122.jpg", "/img/pen.png"].map(String::from).into()
+    );
+    // Removed findings are checked no more and leave the notices.
+    let r = vigil_crawl::recheck(&store, Some("rc"), &opts.fetch)
+        .await
+        .unwrap();
+    assert_eq!(r.checked, 1);
+    let notices = vigil_crawl::notice::group(&findings, &Default::default());
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].count(), 1);
+}

@@ -65,17 +65,24 @@ struct Site {
     images: Arc<Images>,
     bomb: Arc<Vec<u8>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
+    removed: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 /// A running test site.
 pub(crate) struct Running {
     pub(crate) addr: SocketAddr,
     hits: Arc<Mutex<HashMap<String, usize>>>,
+    removed: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 impl Running {
     pub(crate) fn base(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// From now on, `path` answers 404 (taken down).
+    pub(crate) fn remove(&self, path: &str) {
+        self.removed.lock().unwrap().insert(path.to_string());
     }
 
     /// Requests per path so far.
@@ -311,6 +318,9 @@ async fn count(
         .unwrap()
         .entry(uri.path().to_string())
         .or_default() += 1;
+    if s.removed.lock().unwrap().contains(uri.path()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     next.run(req).await
 }
 
@@ -321,6 +331,7 @@ pub(crate) async fn serve(images: Images) -> Running {
         // 16 MiB of zeros in ~16 KB.
         bomb: Arc::new(gzip(&vec![0u8; 16 << 20])),
         hits: Arc::default(),
+        removed: Arc::default(),
     };
     let app = Router::new()
         .route("/", get(index))
@@ -365,5 +376,6 @@ pub(crate) async fn serve(images: Images) -> Running {
     Running {
         addr,
         hits: site.hits,
+        removed: site.removed,
     }
 }

@@ -121,6 +121,37 @@ async fn frontier_dedups_takes_completes_and_requeues() {
         assert_eq!(s.crawl_findings(Some("c2")).await.unwrap().len(), 0);
         assert_eq!(s.crawl_findings(Some("c1")).await.unwrap().len(), 1);
 
+        // Re-checks: still up, then gone; a removal is recorded once.
+        assert_eq!(all[0].checked_at, None);
+        assert_eq!(
+            s.crawl_recheck("http://site.test/a.jpg", false)
+                .await
+                .unwrap(),
+            1
+        );
+        let f = &s.crawl_findings(None).await.unwrap()[0];
+        assert!(f.checked_at.is_some() && f.removed_at.is_none());
+        assert_eq!(
+            s.crawl_recheck("http://site.test/a.jpg", true)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.crawl_recheck("http://site.test/a.jpg", true)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            s.crawl_recheck("http://site.test/other", true)
+                .await
+                .unwrap(),
+            0
+        );
+        let f = &s.crawl_findings(None).await.unwrap()[0];
+        assert!(f.removed_at.is_some_and(|r| r >= f.found_at));
+
         s.crawl_finish(c.id).await.unwrap();
         assert!(s.crawl("c1").await.unwrap().unwrap().finished_at.is_some());
         assert_eq!(

@@ -15,7 +15,9 @@ use serde::Serialize;
 use vigil_crawl::scope::normalize;
 use vigil_crawl::{CrawlOptions, FetchOptions, Hosts, Scope, StoreFrontier};
 
-use crate::cli::{CrawlCommand, CrawlNoticesArgs, CrawlReportArgs, CrawlRunArgs, ReportFormat};
+use crate::cli::{
+    CrawlCommand, CrawlNoticesArgs, CrawlRecheckArgs, CrawlReportArgs, CrawlRunArgs, ReportFormat,
+};
 use crate::commands::store::open;
 use crate::exit::ExitStatus;
 
@@ -30,6 +32,7 @@ pub(crate) fn run(db: &str, command: CrawlCommand) -> anyhow::Result<ExitStatus>
             CrawlCommand::Run(a) => crawl_run(db, a).await,
             CrawlCommand::Report(a) => report(db, a).await,
             CrawlCommand::Notices(a) => notices(db, a).await,
+            CrawlCommand::Recheck(a) => recheck(db, a).await,
         }
     })
 }
@@ -183,12 +186,41 @@ struct FindingRecord {
     content_id: i64,
     signal_kind: String,
     distance: i64,
+    checked_at_ms: Option<i64>,
+    removed_at_ms: Option<i64>,
 }
 
 #[derive(Serialize)]
 struct HostRecord {
     host: String,
+    open: usize,
+    removed: usize,
+    median_removal_ms: Option<i64>,
+    p90_removal_ms: Option<i64>,
     findings: Vec<FindingRecord>,
+}
+
+/// Findings of a host: open, removed, and the median and 90th percentile of the time from
+/// finding to removal (nearest rank).
+fn host_stats(findings: &[FindingRecord]) -> (usize, usize, Option<i64>, Option<i64>) {
+    let mut times: Vec<i64> = findings
+        .iter()
+        .filter_map(|f| f.removed_at_ms.map(|r| r - f.found_at_ms))
+        .collect();
+    times.sort_unstable();
+    let rank = |p: f64| -> Option<i64> {
+        if times.is_empty() {
+            return None;
+        }
+        let i = ((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1;
+        Some(times[i])
+    };
+    (
+        findings.len() - times.len(),
+        times.len(),
+        rank(0.5),
+        rank(0.9),
+    )
 }
 
 async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
@@ -222,6 +254,8 @@ async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
                 content_id: n.content_id,
                 signal_kind: n.signal_kind,
                 distance: n.distance,
+                checked_at_ms: f.checked_at,
+                removed_at_ms: f.removed_at,
             });
     }
     let mut out = io::stdout().lock();
@@ -229,7 +263,17 @@ async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
         ReportFormat::Json => {
             let hosts: Vec<HostRecord> = by_host
                 .into_iter()
-                .map(|(host, findings)| HostRecord { host, findings })
+                .map(|(host, findings)| {
+                    let (open, removed, median_removal_ms, p90_removal_ms) = host_stats(&findings);
+                    HostRecord {
+                        host,
+                        open,
+                        removed,
+                        median_removal_ms,
+                        p90_removal_ms,
+                        findings,
+                    }
+                })
                 .collect();
             serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "hosts": hosts }))?;
             writeln!(out)?;
@@ -268,7 +312,18 @@ async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
                 writeln!(out, "no findings")?;
             }
             for (host, findings) in &by_host {
-                writeln!(out, "\n{host}: {} finding(s)", findings.len())?;
+                let (open, removed, median, p90) = host_stats(findings);
+                let hours = |ms: Option<i64>| {
+                    ms.map_or("-".to_string(), |ms| format!("{:.1} h", ms as f64 / 3.6e6))
+                };
+                writeln!(
+                    out,
+                    "\n{host}: {} finding(s), {open} open, {removed} removed (time to removal: \
+                     median {}, 90th percentile {})",
+                    findings.len(),
+                    hours(median),
+                    hours(p90),
+                )?;
                 for f in findings {
                     writeln!(
                         out,
@@ -329,6 +384,44 @@ async fn notices(db: &str, a: CrawlNoticesArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+async fn recheck(db: &str, a: CrawlRecheckArgs) -> anyhow::Result<ExitStatus> {
+    if a.timeout == 0 {
+        bail!("--timeout must be at least 1 second");
+    }
+    let fetch = FetchOptions {
+        timeout: Duration::from_secs(a.timeout),
+        proxy: a.proxy.clone(),
+        proxy_all: a.proxy_all,
+        ..FetchOptions::default()
+    };
+    vigil_crawl::Fetcher::new(fetch.clone())?;
+    let store = open(db).await?;
+    if let Some(name) = &a.crawl
+        && store.crawl(name).await?.is_none()
+    {
+        store.close().await;
+        bail!("no crawl named {name:?}");
+    }
+    let r = vigil_crawl::recheck(&store, a.crawl.as_deref(), &fetch).await;
+    store.close().await;
+    let r = r.context("re-checking findings")?;
+    for (url, error) in &r.errors {
+        eprintln!("vigil: re-check of {url}: {error}");
+    }
+    eprintln!(
+        "re-checked {} URL(s): {} still up, {} removed, {} could not be checked",
+        r.checked,
+        r.still_up,
+        r.removed,
+        r.errors.len()
+    );
+    Ok(if r.errors.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 fn hex_of(bytes: &[u8]) -> String {

@@ -173,7 +173,7 @@ fn crawl_run_records_findings_reports_them_and_resumes() {
     r.code(0);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", r.stdout);
-    assert!(lines[0].starts_with("crawl,host,url,page_url,ip,found_at_ms,kind,sha256,md5,pdq,bank,content_id,signal_kind,distance"));
+    assert!(lines[0].starts_with("crawl,host,url,page_url,ip,found_at_ms,kind,sha256,md5,pdq,bank,content_id,signal_kind,distance,checked_at_ms,removed_at_ms"));
     assert!(lines[1].starts_with(&format!(
         "r1,127.0.0.1,{base}/pics/a,{base}/more,127.0.0.1,"
     )));
@@ -186,7 +186,21 @@ fn crawl_run_records_findings_reports_them_and_resumes() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("127.0.0.1: 1 finding(s)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("127.0.0.1: 1 finding(s), 1 open, 0 removed (time to removal: median -, 90th percentile -)"),
+        "{}",
+        r.stdout
+    );
+
+    // A re-check: still up.
+    let r = run(&["crawl", "recheck", "--crawl", "r1"]);
+    r.code(0);
+    assert!(
+        r.stderr
+            .contains("re-checked 1 URL(s): 1 still up, 0 removed, 0 could not be checked"),
+        "{}",
+        r.stderr
+    );
 
     // Notices per provider: the finding's IP falls in the operator's loopback range.
     d.write(
@@ -252,8 +266,9 @@ fn crawl_run_records_findings_reports_them_and_resumes() {
     let mut before_ = before.clone();
     before_.remove("/robots.txt");
     assert_eq!(after, before_);
-    for p in ["/", "/more", "/pics/a", "/b.jpg"] {
-        assert_eq!(after.get(p), Some(&1), "{p}");
+    // Each fetched once by the crawl; the finding's URL once more by the re-check.
+    for (p, n) in [("/", 1), ("/more", 1), ("/pics/a", 2), ("/b.jpg", 1)] {
+        assert_eq!(after.get(p), Some(&n), "{p}");
     }
 
     // Nothing but the store was written: no media, no cache, no temporary file.
