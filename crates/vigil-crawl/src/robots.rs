@@ -35,6 +35,15 @@ impl Rules {
     }
 }
 
+/// The product token of a User-Agent (`vigil-crawl/0.1.0` → `vigil-crawl`).
+fn product_token(user_agent: &str) -> &str {
+    user_agent
+        .split(['/', ' '])
+        .next()
+        .filter(|t| !t.is_empty())
+        .unwrap_or(user_agent)
+}
+
 /// Fetches and parses the rules for the host of `url`.
 pub async fn fetch_rules(fetcher: &Fetcher, url: &Url) -> Rules {
     let mut robots = url.clone();
@@ -43,7 +52,9 @@ pub async fn fetch_rules(fetcher: &Fetcher, url: &Url) -> Rules {
     let host = robots.host_str().map(str::to_string);
     let same_host = |u: &Url| u.host_str().map(str::to_string) == host;
     match fetcher.fetch(&robots, &same_host).await {
-        Ok(f) => match Robot::new(&fetcher.options().user_agent, &f.body) {
+        // Groups are matched on the product token ("vigil-crawl"), not the whole
+        // User-Agent with its version.
+        Ok(f) => match Robot::new(product_token(&fetcher.options().user_agent), &f.body) {
             Ok(r) => Rules::Parsed(Box::new(r)),
             Err(e) => {
                 tracing::warn!(url = %robots, error = %e, "unparsable robots.txt: allowing all");
@@ -55,5 +66,23 @@ pub async fn fetch_rules(fetcher: &Fetcher, url: &Url) -> Rules {
             tracing::warn!(url = %robots, error = %e, "robots.txt unavailable: disallowing the host for this run");
             Rules::DisallowAll
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_for_our_product_token() {
+        let txt = b"User-agent: vigil-crawl\nDisallow: /mine/\n\nUser-agent: *\nDisallow: /all/\n";
+        let r = Rules::Parsed(Box::new(
+            Robot::new(product_token("vigil-crawl/0.1.0"), txt).unwrap(),
+        ));
+        let u = |p: &str| Url::parse(&format!("http://site.test{p}")).unwrap();
+        assert!(!r.allowed(&u("/mine/x")));
+        // Our own group applies, not the catch-all one.
+        assert!(r.allowed(&u("/all/x")));
+        assert_eq!(product_token("agent"), "agent");
     }
 }
