@@ -43,6 +43,7 @@ mod banks;
 mod bulk;
 mod codec;
 mod content;
+mod crawl;
 mod error;
 mod exchanges;
 mod keys;
@@ -61,6 +62,10 @@ pub use banks::{Bank, BankKind, BankUpdate, NewBank};
 pub use content::{
     AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,
     NewContent, RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,
+};
+pub use crawl::{
+    Completion, Crawl, CrawlContent, Finding, FrontierCounts, FrontierEntry, NewFinding,
+    NewFrontierEntry,
 };
 pub use error::Error;
 

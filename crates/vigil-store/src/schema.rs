@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     ),
     (5, "users and sessions", Sql::Both(V5)),
     (6, "long signal values as a key and a body", Sql::Both(V6)),
+    (
+        7,
+        "crawls: frontier, fetched content, findings",
+        Sql::Both(V7),
+    ),
 ];
 
 const V1: &str = r#"
@@ -407,6 +412,71 @@ async fn rekey_long_values(tx: &mut AnyConnection, backend: Backend) -> Result<(
     }
     Ok(())
 }
+
+/// The crawler's tables (`crawl.rs`): a crawl by name with its settings, its frontier (one row
+/// per URL, unique per crawl: the URL de-duplication), the media content it hashed (by SHA-256,
+/// shared by every crawl: the same bytes are hashed once) and its findings (matches, kept even
+/// when the bank or item they matched is deleted later, hence no foreign key to them).
+const V7: &str = r#"
+CREATE TABLE crawls (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    settings TEXT NOT NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL,
+    finished_at {TS} NULL
+);
+CREATE TABLE crawl_frontier (
+    id {ID},
+    crawl_id {INT} NOT NULL REFERENCES crawls (id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    depth {INT} NOT NULL,
+    parent_url TEXT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'fetching', 'done', 'failed')),
+    attempts {INT} NOT NULL,
+    kind TEXT NULL,
+    content_sha256 {BLOB} NULL,
+    error TEXT NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL,
+    UNIQUE (crawl_id, url)
+);
+CREATE INDEX crawl_frontier_by_state ON crawl_frontier (crawl_id, state, id);
+CREATE TABLE crawl_content (
+    sha256 {BLOB} PRIMARY KEY,
+    kind TEXT NOT NULL,
+    md5 TEXT NOT NULL,
+    sha1 TEXT NOT NULL,
+    pdq TEXT NULL,
+    quality {INT} NULL,
+    frames {INT} NULL,
+    matches TEXT NOT NULL,
+    hashed_at {TS} NOT NULL
+);
+CREATE TABLE crawl_findings (
+    id {ID},
+    crawl_id {INT} NOT NULL REFERENCES crawls (id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    page_url TEXT NULL,
+    host TEXT NOT NULL,
+    ip TEXT NULL,
+    found_at {TS} NOT NULL,
+    kind TEXT NOT NULL,
+    sha256 {BLOB} NOT NULL,
+    md5 TEXT NOT NULL,
+    sha1 TEXT NOT NULL,
+    pdq TEXT NULL,
+    bank TEXT NOT NULL,
+    content_id {INT} NOT NULL,
+    signal_kind TEXT NOT NULL,
+    distance {INT} NOT NULL,
+    checked_at {TS} NULL,
+    removed_at {TS} NULL,
+    UNIQUE (crawl_id, url, bank, content_id)
+);
+CREATE INDEX crawl_findings_by_host ON crawl_findings (crawl_id, host)
+"#;
 
 /// The schema version this build writes.
 pub(crate) const CURRENT: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

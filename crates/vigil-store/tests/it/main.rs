@@ -3,6 +3,7 @@
 
 mod banks;
 mod changes;
+mod crawl;
 mod durability;
 mod exchanges;
 mod import;

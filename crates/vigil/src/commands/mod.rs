@@ -1,6 +1,7 @@
 //! One module per subcommand. Each calls into the library crates; logic a server handler would
 //! also need belongs in a library, not here.
 
+pub(crate) mod crawl;
 pub(crate) mod demo;
 pub(crate) mod hash;
 pub(crate) mod index;
@@ -20,5 +21,6 @@ pub(crate) fn run(cfg: Config) -> anyhow::Result<ExitStatus> {
         CommandConfig::IndexBuild { lists, out } => index::build(&lists, &out, cfg.printer),
         CommandConfig::Store { db, command } => store::run(&db, command),
         CommandConfig::Serve { db, args } => serve::run(&db, args),
+        CommandConfig::Crawl { db, command } => crawl::run(&db, command),
     }
 }

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod crawl;
 mod demo;
 mod exchange;
 mod fixtures;
