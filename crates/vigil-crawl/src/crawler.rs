@@ -516,6 +516,12 @@ async fn fetch_one(
         let rules = cell
             .get_or_init(|| robots::fetch_rules(fetcher, &url))
             .await;
+        if let Rules::Refused(why) = rules {
+            return Err(Error::Refused {
+                url: url.to_string(),
+                why: why.clone(),
+            });
+        }
         if !rules.allowed(&url) {
             return Ok(Fetch::Disallowed);
         }

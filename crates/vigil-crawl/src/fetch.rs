@@ -9,16 +9,26 @@
 //! What the bytes *are* is sniffed from their first bytes, never taken from the
 //! `Content-Type` header or the extension, which a site may set to anything.
 //!
+//! Direct connections reach public addresses only (SSRF: a reported page, or its redirect, must
+//! not make the crawler request an internal service, a cloud metadata address or the operator's
+//! own machine): every address a name resolves to must be public ([`vigil_core::net::is_public`])
+//! or inside a network the operator allows ([`FetchOptions::allow_private`]), checked by the
+//! client's own resolver — so the addresses checked are the ones connected to — and IP-literal
+//! hosts are checked before anything is sent. Through the proxy, names are the proxy's to
+//! resolve (Tor's exits do not reach private networks).
+//!
 //! Onion hosts go through the SOCKS5 proxy with remote name resolution (`socks5h`), so the name
 //! is handed to Tor and never to the local resolver; with no proxy an onion URL is refused
 //! before anything is sent. With `proxy_all`, every URL goes through the proxy.
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use url::Url;
+use url::{Host, Url};
+use vigil_core::net::{IpNet, is_public};
 
 use crate::Error;
 use crate::scope::{is_onion, normalize_url};
@@ -48,6 +58,59 @@ pub struct FetchOptions {
     pub proxy_all: bool,
     /// The `User-Agent` sent (and the name robots.txt rules are matched against).
     pub user_agent: String,
+    /// Non-public networks direct connections may reach (none by default: private, loopback,
+    /// link-local and other special addresses are refused).
+    pub allow_private: Vec<IpNet>,
+}
+
+/// Why a direct connection was refused: an address that is not public and not allowed.
+#[derive(Debug)]
+struct PrivateAddress(String);
+
+impl std::fmt::Display for PrivateAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PrivateAddress {}
+
+/// Whether `ip` may be connected to directly.
+fn allowed(ip: IpAddr, allow: &[IpNet]) -> bool {
+    is_public(ip) || allow.iter().any(|n| n.contains(ip))
+}
+
+/// Why `ip`, reached for `host`, may not be connected to.
+fn refusal(host: &str, ip: IpAddr) -> String {
+    let what = if host == ip.to_string() {
+        format!("{ip} is not a public address")
+    } else {
+        format!("{host} is at {ip}, which is not a public address")
+    };
+    format!("{what} (allow its network with --allow-private to crawl it)")
+}
+
+/// The direct client's resolver: the system's, then every address vetted; a name with any
+/// address that is not allowed is refused whole (no mixing of public and private answers).
+struct VettingResolver {
+    allow: Arc<Vec<IpNet>>,
+}
+
+impl reqwest::dns::Resolve for VettingResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.allow.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if let Some(bad) = addrs.iter().find(|a| !allowed(a.ip(), &allow)) {
+                return Err(Box::new(PrivateAddress(refusal(&host, bad.ip())))
+                    as Box<dyn std::error::Error + Send + Sync>);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 impl Default for FetchOptions {
@@ -64,6 +127,7 @@ impl Default for FetchOptions {
             proxy: None,
             proxy_all: false,
             user_agent: concat!("vigil-crawl/", env!("CARGO_PKG_VERSION")).to_string(),
+            allow_private: Vec::new(),
         }
     }
 }
@@ -180,6 +244,9 @@ impl Fetcher {
         };
         let direct = builder()
             .no_proxy()
+            .dns_resolver(Arc::new(VettingResolver {
+                allow: Arc::new(options.allow_private.clone()),
+            }))
             .build()
             .map_err(|e| Error::Settings(format!("building the HTTP client: {e}")))?;
         let proxied = match &options.proxy {
@@ -220,8 +287,23 @@ impl Fetcher {
         &self.options
     }
 
-    /// The client for `url`, or why it may not be fetched at all.
+    /// The client for `url`, or why it may not be fetched at all (an onion with no proxy; a
+    /// direct IP-literal host that is not public and not allowed).
     fn client_for(&self, url: &Url) -> Result<(&reqwest::Client, bool), Error> {
+        let via_proxy = self.proxied.is_some() && (self.options.proxy_all || is_onion(url));
+        if !via_proxy {
+            let literal = match url.host() {
+                Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+                Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+                _ => None,
+            };
+            if let Some(ip) = literal.filter(|ip| !allowed(*ip, &self.options.allow_private)) {
+                return Err(Error::Refused {
+                    url: url.to_string(),
+                    why: refusal(&ip.to_string(), ip),
+                });
+            }
+        }
         match &self.proxied {
             Some(p) if self.options.proxy_all || is_onion(url) => Ok((p, true)),
             None if is_onion(url) => Err(Error::Refused {
@@ -234,8 +316,8 @@ impl Fetcher {
         }
     }
 
-    /// Whether `url` may be fetched at all: an onion URL with no proxy may not (nothing is
-    /// resolved or sent).
+    /// Whether `url` may be fetched at all: an onion URL with no proxy may not, nor a direct
+    /// IP-literal host that is not public and not allowed (nothing is resolved or sent).
     pub fn check(&self, url: &Url) -> Result<(), Error> {
         self.client_for(url).map(|_| ())
     }
@@ -289,9 +371,21 @@ impl Fetcher {
                 .header("Accept-Encoding", "gzip, deflate, br")
                 .send()
                 .await
-                .map_err(|source| Error::Request {
-                    url: url.to_string(),
-                    source,
+                .map_err(|source| {
+                    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
+                    while let Some(c) = cause {
+                        if let Some(p) = c.downcast_ref::<PrivateAddress>() {
+                            return Error::Refused {
+                                url: url.to_string(),
+                                why: p.0.clone(),
+                            };
+                        }
+                        cause = c.source();
+                    }
+                    Error::Request {
+                        url: url.to_string(),
+                        source,
+                    }
                 })?;
             let status = resp.status();
             if status.is_redirection() {

@@ -22,6 +22,8 @@ pub enum Rules {
     DisallowAll,
     /// The parsed file.
     Parsed(Box<Robot>),
+    /// The host may not be contacted at all (a private address not allowed): why.
+    Refused(String),
 }
 
 impl Rules {
@@ -29,7 +31,7 @@ impl Rules {
     pub fn allowed(&self, url: &Url) -> bool {
         match self {
             Rules::AllowAll => true,
-            Rules::DisallowAll => false,
+            Rules::DisallowAll | Rules::Refused(_) => false,
             Rules::Parsed(r) => r.allowed(url.as_str()),
         }
     }
@@ -62,6 +64,7 @@ pub async fn fetch_rules(fetcher: &Fetcher, url: &Url) -> Rules {
             }
         },
         Err(Error::Status { status, .. }) if (400..500).contains(&status) => Rules::AllowAll,
+        Err(Error::Refused { why, .. }) => Rules::Refused(why),
         Err(e) => {
             tracing::warn!(url = %robots, error = %e, "robots.txt unavailable: disallowing the host for this run");
             Rules::DisallowAll

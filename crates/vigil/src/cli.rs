@@ -132,6 +132,11 @@ pub(crate) struct CrawlRecheckArgs {
     /// Send every request through --proxy, not only onion hosts.
     #[arg(long, requires = "proxy")]
     pub(crate) proxy_all: bool,
+    /// Non-public networks direct connections may reach (CIDR, e.g. 10.0.0.0/8; repeatable or
+    /// comma-separated). None by default: a host at a private, loopback or link-local address
+    /// is refused, so a reported page cannot point the crawler at internal services.
+    #[arg(long = "allow-private", value_name = "CIDR", value_delimiter = ',')]
+    pub(crate) allow_private: Vec<vigil_core::net::IpNet>,
     /// Seconds allowed for one fetch.
     #[arg(long, default_value_t = 60, value_name = "S")]
     pub(crate) timeout: u64,
@@ -181,6 +186,11 @@ pub(crate) struct CrawlRunArgs {
     /// Send every request through --proxy, not only onion hosts.
     #[arg(long, requires = "proxy")]
     pub(crate) proxy_all: bool,
+    /// Non-public networks direct connections may reach (CIDR, e.g. 10.0.0.0/8; repeatable or
+    /// comma-separated). None by default: a host at a private, loopback or link-local address
+    /// is refused, so a reported page cannot point the crawler at internal services.
+    #[arg(long = "allow-private", value_name = "CIDR", value_delimiter = ',')]
+    pub(crate) allow_private: Vec<vigil_core::net::IpNet>,
     /// Fetches in flight at most.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub(crate) workers: usize,

@@ -88,6 +88,8 @@ fn options() -> CrawlOptions {
             timeout: Duration::from_secs(2),
             retries: 2,
             backoff: Duration::from_millis(20),
+            // The test site is on loopback, which a crawl refuses unless allowed.
+            allow_private: vec!["127.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()],
             ..FetchOptions::default()
         },
         scope: Scope {
@@ -287,6 +289,52 @@ async fn ignoring_robots_and_page_limit() {
     assert_eq!(report.fetched, 10, "{report:?}");
     assert!(report.over_max_pages >= 11, "{report:?}");
     assert!(report.finished);
+}
+
+/// SSRF: without `allow_private`, a loopback address is refused — as an IP literal before
+/// anything is sent, and as a name (`localhost`) by the resolver, so nothing reaches the site —
+/// and the crawl reports each refusal and ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_addresses_are_refused_unless_allowed() {
+    let Some(fixtures) = vigil_testkit::fixtures("private_addresses_are_refused") else {
+        return;
+    };
+    let site = site::serve(Images::load(&fixtures)).await;
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let matcher = vigil_matcher::Matcher::load(&store).await.unwrap();
+    let base = site.base();
+    let port = base.rsplit(':').next().unwrap().to_string();
+    let seeds = [
+        normalize(&format!("{base}/")).unwrap(),
+        normalize(&format!("http://localhost:{port}/p1")).unwrap(),
+    ];
+    let mut opts = options();
+    opts.fetch.allow_private.clear();
+    opts.fetch.retries = 0;
+    let mut frontier = MemoryFrontier::new();
+    let report = crawl(&mut frontier, &seeds, &matcher, &opts).await.unwrap();
+    assert!(site.hits().is_empty(), "{:?}", site.hits());
+    assert_eq!(report.failed, 2, "{report:?}");
+    assert!(report.finished, "{report:?}");
+    let failed = format!("{:?}", frontier.failures);
+    assert_eq!(frontier.failures.len(), 2, "{failed}");
+    assert!(
+        failed.contains("127.0.0.1 is not a public address"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("localhost is at") && failed.contains("not a public address"),
+        "{failed}"
+    );
+
+    // Allowed, the same seeds are fetched.
+    let mut frontier = MemoryFrontier::new();
+    let opts = CrawlOptions {
+        max_pages: 2,
+        ..options()
+    };
+    let report = crawl(&mut frontier, &seeds, &matcher, &opts).await.unwrap();
+    assert_eq!(report.fetched, 2, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

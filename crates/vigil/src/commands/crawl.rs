@@ -85,6 +85,7 @@ fn options(a: &CrawlRunArgs) -> anyhow::Result<CrawlOptions> {
             timeout: Duration::from_secs(a.timeout),
             proxy: a.proxy.clone(),
             proxy_all: a.proxy_all,
+            allow_private: a.allow_private.clone(),
             ..FetchOptions::default()
         },
         scope: Scope {
@@ -394,6 +395,7 @@ async fn recheck(db: &str, a: CrawlRecheckArgs) -> anyhow::Result<ExitStatus> {
         timeout: Duration::from_secs(a.timeout),
         proxy: a.proxy.clone(),
         proxy_all: a.proxy_all,
+        allow_private: a.allow_private.clone(),
         ..FetchOptions::default()
     };
     vigil_crawl::Fetcher::new(fetch.clone())?;

@@ -129,9 +129,19 @@ fn crawl_run_records_findings_reports_them_and_resumes() {
         format!("# reported\n\nhttp://127.0.0.1:{port}/\n").as_bytes(),
     );
 
+    // Without --allow-private the loopback site is refused, and nothing is fetched from it.
+    let r = run(&["crawl", "run", "--seeds", "seeds.txt", "--name", "denied"]);
+    r.code(0);
+    assert!(r.stderr.contains("1 failed"), "{}", r.stderr);
+    assert!(hits.lock().unwrap().is_empty());
+    let r = run(&["crawl", "report", "--crawl", "denied"]);
+    assert!(r.stdout.contains("not a public address"), "{}", r.stdout);
+
     let r = run(&[
         "crawl",
         "run",
+        "--allow-private",
+        "127.0.0.0/8",
         "--seeds",
         "seeds.txt",
         "--name",
@@ -193,7 +203,14 @@ fn crawl_run_records_findings_reports_them_and_resumes() {
     );
 
     // A re-check: still up.
-    let r = run(&["crawl", "recheck", "--crawl", "r1"]);
+    let r = run(&[
+        "crawl",
+        "recheck",
+        "--crawl",
+        "r1",
+        "--allow-private",
+        "127.0.0.1",
+    ]);
     r.code(0);
     assert!(
         r.stderr
@@ -248,6 +265,8 @@ fn crawl_run_records_findings_reports_them_and_resumes() {
     let r = run(&[
         "crawl",
         "run",
+        "--allow-private",
+        "127.0.0.0/8",
         "--seeds",
         "seeds.txt",
         "--name",
