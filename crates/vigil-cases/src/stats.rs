@@ -139,6 +139,9 @@ fn value(
     })
 }
 
+/// A sortable label: (enum order, text).
+type Label = (u32, String);
+
 /// A table of counts: rows × columns (a one-way table has the single column "count").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CrossTab {
@@ -211,7 +214,7 @@ pub fn crosstab(incidents: &[Incident], rows: Dim, cols: Option<Dim>) -> Result<
         Some(2) => Unit::Abuser,
         _ => Unit::Incident,
     };
-    let mut counts: BTreeMap<((u32, String), (u32, String)), u64> = BTreeMap::new();
+    let mut counts: BTreeMap<(Label, Label), u64> = BTreeMap::new();
     let mut rset = BTreeSet::new();
     let mut cset = BTreeSet::new();
     let mut add = |inc: &Incident, v: Option<&Victim>, a: Option<&Abuser>| {
@@ -515,14 +518,13 @@ pub fn suppress(table: &CrossTab, k: u64) -> Suppressed {
             .iter()
             .filter(|&&(r, c)| status[r][c] != Status::Shown)
             .count();
-        if hidden == 1 {
-            if let Some(&(r, c)) = cells
+        if hidden == 1
+            && let Some(&(r, c)) = cells
                 .iter()
                 .filter(|&&(r, c)| status[r][c] == Status::Shown)
                 .min_by_key(|&&(r, c)| cost(r, c))
-            {
-                status[r][c] = Status::Secondary;
-            }
+        {
+            status[r][c] = Status::Secondary;
         }
         return Suppressed {
             table: table.clone(),

@@ -8,7 +8,8 @@
 //! may be coarser); a split (one old code to several new ones) cannot be decided from the code
 //! alone and is refused rather than guessed.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RowError};
+use crate::model::Incident;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -207,6 +208,37 @@ impl Taxonomies {
             }
         };
         Ok((cat.to_string(), sub))
+    }
+}
+
+impl Taxonomies {
+    /// Maps every incident's codes into version `to` (for a multi-year series in one scheme).
+    /// Fails with one [`RowError`] per incident that cannot be mapped.
+    pub fn harmonise(
+        &self,
+        incidents: &[Incident],
+        to: &str,
+    ) -> std::result::Result<Vec<Incident>, Vec<RowError>> {
+        let mut out = Vec::with_capacity(incidents.len());
+        let mut errs = Vec::new();
+        for (i, inc) in incidents.iter().enumerate() {
+            match self.map(&inc.taxonomy, to, &inc.category, inc.subtype.as_deref()) {
+                Ok((category, subtype)) => {
+                    let mut m = inc.clone();
+                    m.taxonomy = to.to_string();
+                    m.category = category;
+                    m.subtype = subtype;
+                    out.push(m);
+                }
+                Err(e) => errs.push(RowError {
+                    row: i + 1,
+                    incident: Some(inc.id.clone()),
+                    field: "subtype".into(),
+                    problem: e.to_string(),
+                }),
+            }
+        }
+        if errs.is_empty() { Ok(out) } else { Err(errs) }
     }
 }
 

@@ -48,7 +48,7 @@ pub fn validate_incident(
                         "subtype",
                         format!("unknown subtype {s:?} in taxonomy {}", t.version),
                     );
-                } else if inc.category != "csa" {
+                } else if inc.category != "csa" && t.has_category(&inc.category) {
                     err(
                         "subtype",
                         format!(
@@ -67,10 +67,10 @@ pub fn validate_incident(
             "date",
             format!("year {} outside 1900..={}", inc.date.year, today.year),
         );
-    } else if let Some(d) = inc.date.date() {
-        if d > today {
-            err("date", format!("date {d} is in the future"));
-        }
+    } else if let Some(d) = inc.date.date()
+        && d > today
+    {
+        err("date", format!("date {d} is in the future"));
     }
     if inc.sources.is_empty() {
         err("sources", "no source".into());
@@ -79,13 +79,13 @@ pub fn validate_incident(
         if s.outlet.trim().is_empty() {
             err(&format!("sources[{i}].outlet"), "empty outlet".into());
         }
-        if let Some(d) = inc.date.date() {
-            if s.date < d {
-                err(
-                    &format!("sources[{i}].date"),
-                    format!("report date {} before the incident date {d}", s.date),
-                );
-            }
+        if let Some(d) = inc.date.date()
+            && s.date < d
+        {
+            err(
+                &format!("sources[{i}].date"),
+                format!("report date {} before the incident date {d}", s.date),
+            );
         }
         if s.date > today {
             err(
@@ -125,23 +125,23 @@ pub fn validate_incident(
             Some(_) => {}
         }
     }
-    if let Some(p) = a.point {
-        if !(-90.0..=90.0).contains(&p.lat) || !(-180.0..=180.0).contains(&p.lon) {
-            err(
-                "area.point",
-                format!("point ({}, {}) outside the globe", p.lat, p.lon),
-            );
-        }
+    if let Some(p) = a.point
+        && (!(-90.0..=90.0).contains(&p.lat) || !(-180.0..=180.0).contains(&p.lon))
+    {
+        err(
+            "area.point",
+            format!("point ({}, {}) outside the globe", p.lat, p.lon),
+        );
     }
     let mut pids = HashSet::new();
     for (i, v) in inc.victims.iter().enumerate() {
-        if let Age::Years(y) = v.age {
-            if y > 18 {
-                err(
-                    &format!("victims[{i}].age"),
-                    format!("age {y} is not a child's (0..=18)"),
-                );
-            }
+        if let Age::Years(y) = v.age
+            && y > 18
+        {
+            err(
+                &format!("victims[{i}].age"),
+                format!("age {y} is not a child's (0..=18)"),
+            );
         }
         if !pids.insert(v.pid.as_str()) {
             err(
@@ -171,13 +171,13 @@ pub fn validate_incident(
         if id.value.is_empty() {
             err(&format!("identifiers[{i}].value"), "empty value".into());
         }
-        if let (Some(f), Some(l)) = (id.first_seen, id.last_seen) {
-            if f > l {
-                err(
-                    &format!("identifiers[{i}].first_seen"),
-                    format!("first seen {f} after last seen {l}"),
-                );
-            }
+        if let (Some(f), Some(l)) = (id.first_seen, id.last_seen)
+            && f > l
+        {
+            err(
+                &format!("identifiers[{i}].first_seen"),
+                format!("first seen {f} after last seen {l}"),
+            );
         }
     }
     errs
