@@ -4,12 +4,13 @@
 //! Two records are taken for the same incident when they agree on district, category and
 //! subtype, on the victims' profile (the multiset of sex and age band; pseudonyms differ between
 //! outlets), on the date (both known to the day and at most `window_days` apart, or equal at the
-//! same coarser precision), and come from different outlets (one paper does not report one case
+//! same coarser precision), on place type, urban/rural and tehsil where both records give them,
+//! and come from different outlets (one paper does not report one case
 //! as two). The rule is deliberately strict: a missed duplicate inflates a count by one, a false
 //! merge hides a case, and the second is worse for an NGO's credibility. Groups are the
 //! connected components of the pairwise matches (union–find).
 
-use crate::model::{AgeBand, Incident, Precision, Sex};
+use crate::model::{AgeBand, Incident, Locality, PlaceType, Precision, Sex};
 use std::collections::{BTreeMap, HashSet};
 
 /// Options of duplicate detection.
@@ -51,6 +52,19 @@ fn disjoint_outlets(a: &Incident, b: &Incident) -> bool {
     b.sources.iter().all(|s| !outs.contains(s.outlet.as_str()))
 }
 
+/// Place type and urban/rural must agree where both records report them.
+fn compatible(a: &Incident, b: &Incident) -> bool {
+    let place = a.place == PlaceType::Unknown || b.place == PlaceType::Unknown || a.place == b.place;
+    let loc = a.area.locality == Locality::Unknown
+        || b.area.locality == Locality::Unknown
+        || a.area.locality == b.area.locality;
+    let tehsil = match (&a.area.tehsil, &b.area.tehsil) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    };
+    place && loc && tehsil
+}
+
 fn find(p: &mut [usize], mut x: usize) -> usize {
     while p[x] != x {
         p[x] = p[p[x]];
@@ -70,7 +84,7 @@ pub fn find_duplicates(incidents: &[Incident], opts: &DedupOptions) -> Vec<Vec<u
         for x in 0..members.len() {
             for y in x + 1..members.len() {
                 let (a, b) = (&incidents[members[x]], &incidents[members[y]]);
-                if same_date(a, b, opts.window_days) && disjoint_outlets(a, b) {
+                if same_date(a, b, opts.window_days) && disjoint_outlets(a, b) && compatible(a, b) {
                     let (ra, rb) = (find(&mut parent, members[x]), find(&mut parent, members[y]));
                     if ra != rb {
                         parent[ra.max(rb)] = ra.min(rb);
