@@ -24,7 +24,10 @@ use vigil_cases::stats::{self, Dim};
 
 fn dataset() -> Vec<Incident> {
     let t = Instant::now();
-    let d = demo::generate(&DemoOptions { per_year: 19_000, ..Default::default() });
+    let d = demo::generate(&DemoOptions {
+        per_year: 19_000,
+        ..Default::default()
+    });
     let mut inc = d.incidents;
     let mut serial = 0u64;
     let mut ids = 0usize;
@@ -40,7 +43,11 @@ fn dataset() -> Vec<Incident> {
         }
         ids += i.identifiers.len();
     }
-    eprintln!("dataset: {} incidents, {ids} identifiers, generated in {:.2?}", inc.len(), t.elapsed());
+    eprintln!(
+        "dataset: {} incidents, {ids} identifiers, generated in {:.2?}",
+        inc.len(),
+        t.elapsed()
+    );
     inc
 }
 
@@ -64,7 +71,11 @@ fn all_tables(inc: &[Incident]) -> usize {
         let t = stats::table(inc, d).expect("one-way table");
         cells += stats::suppress(&t, 5).status.len();
     }
-    for (r, c) in [(Dim::Category, Dim::Year), (Dim::Sex, Dim::AgeBand), (Dim::District, Dim::Year)] {
+    for (r, c) in [
+        (Dim::Category, Dim::Year),
+        (Dim::Sex, Dim::AgeBand),
+        (Dim::District, Dim::Year),
+    ] {
         let t = stats::crosstab(inc, r, Some(c)).expect("cross-tab");
         cells += stats::suppress(&t, 5).status.len();
     }
@@ -88,8 +99,12 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("cases/100k");
     g.sample_size(10);
     g.bench_function("tables/all", |b| b.iter(|| black_box(all_tables(&inc))));
-    g.bench_function("network/full", |b| b.iter(|| black_box(analyse(&inc, &NetworkOptions::default()).links.len())));
-    g.bench_function("dedup/find", |b| b.iter(|| black_box(find_duplicates(&inc, &DedupOptions::default()).len())));
+    g.bench_function("network/full", |b| {
+        b.iter(|| black_box(analyse(&inc, &NetworkOptions::default()).links.len()))
+    });
+    g.bench_function("dedup/find", |b| {
+        b.iter(|| black_box(find_duplicates(&inc, &DedupOptions::default()).len()))
+    });
     g.finish();
 }
 

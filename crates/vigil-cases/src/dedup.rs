@@ -54,7 +54,8 @@ fn disjoint_outlets(a: &Incident, b: &Incident) -> bool {
 
 /// Place type and urban/rural must agree where both records report them.
 fn compatible(a: &Incident, b: &Incident) -> bool {
-    let place = a.place == PlaceType::Unknown || b.place == PlaceType::Unknown || a.place == b.place;
+    let place =
+        a.place == PlaceType::Unknown || b.place == PlaceType::Unknown || a.place == b.place;
     let loc = a.area.locality == Locality::Unknown
         || b.area.locality == Locality::Unknown
         || a.area.locality == b.area.locality;

@@ -206,6 +206,11 @@ pub enum Tri {
     Unknown,
 }
 
+impl Tri {
+    /// Every variant, in declaration order (`ALL[v as usize] == v`).
+    pub const ALL: [Tri; 3] = [Tri::Yes, Tri::No, Tri::Unknown];
+}
+
 /// Sex of a victim or abuser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -216,6 +221,11 @@ pub enum Sex {
     Male,
     /// Not reported.
     Unknown,
+}
+
+impl Sex {
+    /// Every variant, in declaration order (`ALL[v as usize] == v`).
+    pub const ALL: [Sex; 3] = [Sex::Female, Sex::Male, Sex::Unknown];
 }
 
 /// The age bands Sahil publishes (0–5, 6–10, 11–15, 16–18) plus "not reported".
@@ -237,6 +247,17 @@ pub enum AgeBand {
     /// Not reported.
     #[serde(rename = "unknown")]
     Unknown,
+}
+
+impl AgeBand {
+    /// Every variant, in declaration order (`ALL[v as usize] == v`).
+    pub const ALL: [AgeBand; 5] = [
+        AgeBand::A0to5,
+        AgeBand::A6to10,
+        AgeBand::A11to15,
+        AgeBand::A16to18,
+        AgeBand::Unknown,
+    ];
 }
 
 impl AgeBand {
@@ -295,6 +316,19 @@ pub enum AbuserCategory {
     Unknown,
 }
 
+impl AbuserCategory {
+    /// Every variant, in declaration order (`ALL[v as usize] == v`).
+    pub const ALL: [AbuserCategory; 7] = [
+        AbuserCategory::Acquaintance,
+        AbuserCategory::Stranger,
+        AbuserCategory::Relative,
+        AbuserCategory::Neighbour,
+        AbuserCategory::ServiceProvider,
+        AbuserCategory::OnlineContact,
+        AbuserCategory::Unknown,
+    ];
+}
+
 /// Where the abuse happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -327,6 +361,25 @@ pub enum PlaceType {
     Unknown,
 }
 
+impl PlaceType {
+    /// Every variant, in declaration order (`ALL[v as usize] == v`).
+    pub const ALL: [PlaceType; 13] = [
+        PlaceType::AbuserPlace,
+        PlaceType::VictimPlace,
+        PlaceType::Street,
+        PlaceType::Field,
+        PlaceType::PlaceOfWorship,
+        PlaceType::EducationalInstitute,
+        PlaceType::Workplace,
+        PlaceType::Shop,
+        PlaceType::Vehicle,
+        PlaceType::Hotel,
+        PlaceType::Online,
+        PlaceType::Other,
+        PlaceType::Unknown,
+    ];
+}
+
 /// Urban or rural.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -337,6 +390,11 @@ pub enum Locality {
     Rural,
     /// Not reported.
     Unknown,
+}
+
+impl Locality {
+    /// Every variant, in declaration order (`ALL[v as usize] == v`).
+    pub const ALL: [Locality; 3] = [Locality::Urban, Locality::Rural, Locality::Unknown];
 }
 
 /// Stage of the justice process.
@@ -586,4 +644,90 @@ pub struct Incident {
     pub abusers: Vec<Abuser>,
     /// Identifiers named in the reports.
     pub identifiers: Vec<Identifier>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_follow_declaration_order() {
+        assert!(Tri::ALL.iter().enumerate().all(|(i, v)| *v as usize == i));
+        assert!(Sex::ALL.iter().enumerate().all(|(i, v)| *v as usize == i));
+        assert!(
+            AgeBand::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, v)| *v as usize == i)
+        );
+        assert!(
+            AbuserCategory::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, v)| *v as usize == i)
+        );
+        assert!(
+            PlaceType::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, v)| *v as usize == i)
+        );
+        assert!(
+            Locality::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, v)| *v as usize == i)
+        );
+    }
+
+    #[test]
+    fn dates_round_trip_and_reject_impossible_days() {
+        for z in (-800_000..800_000i64).step_by(997) {
+            assert_eq!(Date::from_days(z).days(), z);
+        }
+        assert_eq!(
+            Date {
+                year: 1970,
+                month: 1,
+                day: 1
+            }
+            .days(),
+            0
+        );
+        // 30 years of 365 days plus 7 leap days (72..96) plus Jan and Feb 2000 (31 + 29).
+        assert_eq!(
+            Date {
+                year: 2000,
+                month: 3,
+                day: 1
+            }
+            .days(),
+            30 * 365 + 7 + 60
+        );
+        assert!(Date::new(2023, 2, 29).is_none());
+        assert!(Date::new(2024, 2, 29).is_some());
+        assert!(PartialDate::parse("2023-13").is_none());
+        assert_eq!(
+            PartialDate::parse("2023-05").map(|d| d.precision()),
+            Some(Precision::Month)
+        );
+    }
+
+    #[test]
+    fn identifiers_normalise() {
+        assert_eq!(
+            IdentifierKind::Phone.normalise("0092 300-123 4567"),
+            "+923001234567"
+        );
+        assert_eq!(IdentifierKind::Handle.normalise("@Shadow_1"), "shadow_1");
+        assert_eq!(
+            IdentifierKind::Url.normalise("HTTPS://www.Example.org/a/"),
+            "example.org/a"
+        );
+        assert_eq!(IdentifierKind::Vehicle.normalise("lea-1234 "), "LEA1234");
+        assert_eq!(
+            IdentifierKind::Place.normalise(" District  Hospital "),
+            "district hospital"
+        );
+    }
 }

@@ -380,8 +380,8 @@ pub struct Analysis {
     pub hubs: Vec<(String, usize)>,
     /// Candidate networks, highest evidence first.
     pub candidates: Vec<Candidate>,
-    /// Louvain community per incident.
-    pub community: Vec<usize>,
+    /// Louvain community per incident (`None` for incidents without links).
+    pub community: Vec<Option<usize>>,
     /// Betweenness per incident.
     pub betweenness: Vec<f64>,
 }
@@ -403,7 +403,12 @@ pub fn analyse(incidents: &[Incident], opts: &NetworkOptions) -> Analysis {
     }
     let mut pairs: HashMap<(usize, usize), Vec<Evidence>> = HashMap::new();
     let mut hubs = Vec::new();
-    let mut keys: Vec<&(IdentifierKind, &str)> = postings.keys().collect();
+    // Only identifiers named twice or more can link (most are named once).
+    let mut keys: Vec<&(IdentifierKind, &str)> = postings
+        .iter()
+        .filter(|(_, p)| p.len() >= 2)
+        .map(|(k, _)| k)
+        .collect();
     keys.sort();
     for key in keys {
         let p = &postings[key];
@@ -481,15 +486,26 @@ pub fn analyse(incidents: &[Incident], opts: &NetworkOptions) -> Analysis {
         .collect();
     links.sort_by_key(|l| (l.a, l.b));
     hubs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // The graph algorithms run on the linked incidents only (most incidents have no link).
+    let mut nodes: Vec<usize> = links.iter().flat_map(|l| [l.a, l.b]).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let pos: HashMap<usize, usize> = nodes.iter().enumerate().map(|(p, &x)| (x, p)).collect();
     let g = Graph::new(
-        n,
+        nodes.len(),
         &links
             .iter()
-            .map(|l| (l.a, l.b, l.score))
+            .map(|l| (pos[&l.a], pos[&l.b], l.score))
             .collect::<Vec<_>>(),
     );
-    let community = louvain(&g);
-    let bc = betweenness(&g);
+    let comm_c = louvain(&g);
+    let bc_c = betweenness(&g);
+    let mut community = vec![None; n];
+    let mut bc = vec![0.0; n];
+    for (p, &x) in nodes.iter().enumerate() {
+        community[x] = Some(comm_c[p]);
+        bc[x] = bc_c[p];
+    }
     let mut link_of: HashMap<usize, Vec<usize>> = HashMap::new();
     for (li, l) in links.iter().enumerate() {
         link_of.entry(l.a).or_default().push(li);
@@ -497,6 +513,7 @@ pub fn analyse(incidents: &[Incident], opts: &NetworkOptions) -> Analysis {
     let mut candidates: Vec<Candidate> = components(&g)
         .into_iter()
         .filter(|c| c.len() >= 2)
+        .map(|c| c.into_iter().map(|p| nodes[p]).collect::<Vec<usize>>())
         .map(|c| {
             let mut ls: Vec<usize> = c
                 .iter()
@@ -506,7 +523,7 @@ pub fn analyse(incidents: &[Incident], opts: &NetworkOptions) -> Analysis {
             let mut comms: BTreeMap<usize, Vec<String>> = BTreeMap::new();
             for &x in &c {
                 comms
-                    .entry(community[x])
+                    .entry(community[x].unwrap_or(usize::MAX))
                     .or_default()
                     .push(incidents[x].id.clone());
             }

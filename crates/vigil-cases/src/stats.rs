@@ -20,7 +20,9 @@
 
 use crate::areas::Population;
 use crate::error::{Error, Result};
-use crate::model::{Abuser, Incident, Tri, Victim, is_leap};
+use crate::model::{
+    Abuser, AbuserCategory, AgeBand, Incident, Locality, PlaceType, Sex, Tri, Victim, is_leap,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -104,18 +106,11 @@ fn label<T: Serialize>(t: &T) -> String {
         .unwrap_or_default()
 }
 
-fn tri(t: Tri) -> (u32, String) {
-    (t as u32, label(&t))
-}
-
-/// The value of a dimension for one counted item: (sort key, label), `None` when the item is not
-/// counted in this dimension (a subtype of a non-CSA incident).
-fn value(
-    dim: Dim,
-    inc: &Incident,
-    v: Option<&Victim>,
-    a: Option<&Abuser>,
-) -> Option<(u32, String)> {
+/// The value of a dimension for one counted item as a sort key: (enum ordinal, text). Enum
+/// dimensions carry only the ordinal (no allocation per item); [`enum_label`] names it once per
+/// row at the end. `None` when the item is not counted in this dimension (a subtype of a non-CSA
+/// incident).
+fn value(dim: Dim, inc: &Incident, v: Option<&Victim>, a: Option<&Abuser>) -> Option<Label> {
     Some(match dim {
         Dim::Year => (0, inc.date.year.to_string()),
         Dim::HalfYear => match inc.date.half() {
@@ -124,19 +119,30 @@ fn value(
         },
         Dim::Category => (0, inc.category.clone()),
         Dim::Subtype => (0, inc.subtype.clone()?),
-        Dim::Sex => (v?.sex as u32, label(&v?.sex)),
-        Dim::AgeBand => {
-            let b = v?.age.band();
-            (b as u32, label(&b))
-        }
-        Dim::AbuserCategory => (a?.category as u32, label(&a?.category)),
-        Dim::Place => (inc.place as u32, label(&inc.place)),
+        Dim::Sex => (v?.sex as u32, String::new()),
+        Dim::AgeBand => (v?.age.band() as u32, String::new()),
+        Dim::AbuserCategory => (a?.category as u32, String::new()),
+        Dim::Place => (inc.place as u32, String::new()),
         Dim::Province => (0, inc.area.province.clone()),
         Dim::District => (0, inc.area.district.clone()),
-        Dim::Locality => (inc.area.locality as u32, label(&inc.area.locality)),
-        Dim::Registered => tri(inc.case_registered),
-        Dim::Reported => tri(inc.reported_to_police),
+        Dim::Locality => (inc.area.locality as u32, String::new()),
+        Dim::Registered => (inc.case_registered as u32, String::new()),
+        Dim::Reported => (inc.reported_to_police as u32, String::new()),
     })
+}
+
+/// The label of a row or column key.
+fn enum_label(dim: Dim, key: &Label) -> String {
+    let i = key.0 as usize;
+    match dim {
+        Dim::Sex => label(&Sex::ALL[i]),
+        Dim::AgeBand => label(&AgeBand::ALL[i]),
+        Dim::AbuserCategory => label(&AbuserCategory::ALL[i]),
+        Dim::Place => label(&PlaceType::ALL[i]),
+        Dim::Locality => label(&Locality::ALL[i]),
+        Dim::Registered | Dim::Reported => label(&Tri::ALL[i]),
+        _ => key.1.clone(),
+    }
 }
 
 /// A sortable label: (enum order, text).
@@ -254,8 +260,11 @@ pub fn crosstab(incidents: &[Incident], rows: Dim, cols: Option<Dim>) -> Result<
         row_dim: rows,
         col_dim: cols,
         unit,
-        rows: rows_v.into_iter().map(|x| x.1).collect(),
-        cols: cols_v.into_iter().map(|x| x.1).collect(),
+        rows: rows_v.iter().map(|x| enum_label(rows, x)).collect(),
+        cols: cols_v
+            .iter()
+            .map(|x| cols.map_or_else(|| x.1.clone(), |d| enum_label(d, x)))
+            .collect(),
         cells,
     })
 }
