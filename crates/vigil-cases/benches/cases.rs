@@ -34,7 +34,7 @@ fn dataset() -> Vec<Incident> {
     for i in &mut inc {
         while i.identifiers.len() < 5 {
             serial += 1;
-            let (kind, v) = if serial % 2 == 0 {
+            let (kind, v) = if serial.is_multiple_of(2) {
                 (IdentifierKind::Phone, format!("+99 311 {serial:07}"))
             } else {
                 (IdentifierKind::Person, format!("P-B{serial:07}"))
