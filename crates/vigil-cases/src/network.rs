@@ -563,3 +563,51 @@ pub fn analyse(incidents: &[Incident], opts: &NetworkOptions) -> Analysis {
         betweenness: bc,
     }
 }
+
+/// A plain-text report of the `top` candidate networks, highest evidence first: members,
+/// communities, brokers and every link in words, then the hubs set aside.
+pub fn report(analysis: &Analysis, incidents: &[Incident], top: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (k, c) in analysis.candidates.iter().take(top).enumerate() {
+        let _ = writeln!(
+            out,
+            "candidate network {}: {} incidents, evidence {:.2}, {} links, {} communities",
+            k + 1,
+            c.incidents.len(),
+            c.score,
+            c.links.len(),
+            c.communities.len()
+        );
+        let _ = writeln!(out, "  incidents: {}", c.incidents.join(", "));
+        if c.communities.len() > 1 {
+            for (i, m) in c.communities.iter().enumerate() {
+                let _ = writeln!(out, "  community {}: {}", i + 1, m.join(", "));
+            }
+        }
+        if !c.brokers.is_empty() {
+            let b: Vec<String> = c
+                .brokers
+                .iter()
+                .map(|(id, v)| format!("{id} ({v:.1})"))
+                .collect();
+            let _ = writeln!(out, "  brokers (betweenness): {}", b.join(", "));
+        }
+        for &l in &c.links {
+            let _ = writeln!(out, "  - {}", analysis.links[l].explain(incidents));
+        }
+    }
+    if !analysis.hubs.is_empty() {
+        let h: Vec<String> = analysis
+            .hubs
+            .iter()
+            .map(|(v, df)| format!("{v} ({df})"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "hubs set aside (named by too many incidents to link them): {}",
+            h.join(", ")
+        );
+    }
+    out
+}

@@ -324,3 +324,44 @@ fn planted_networks_are_recovered_and_hubs_do_not_merge() {
         "hubs should merge unrelated incidents when not down-weighted ({biggest})"
     );
 }
+
+#[test]
+fn report_ranks_candidates_and_explains_links() {
+    use IdentifierKind::*;
+    // A chain 0-1-2 through a phone and a handle (1 is the broker), and a pair 3-4 through a
+    // wallet named with lower confidence; 10 fillers share a hub person.
+    let mut rows: Vec<Vec<(IdentifierKind, &str)>> = vec![
+        vec![(Phone, "+99 345 0000001")],
+        vec![(Phone, "+99 345 0000001"), (Handle, "@ring")],
+        vec![(Handle, "@ring")],
+        vec![(CryptoAddress, "btc:bc1qexample")],
+        vec![(CryptoAddress, "btc:bc1qexample")],
+    ];
+    for _ in 0..10 {
+        rows.push(vec![(Person, "hub")]);
+    }
+    let refs: Vec<&[(IdentifierKind, &str)]> = rows.iter().map(|r| r.as_slice()).collect();
+    let mut inc = small_incidents(&refs);
+    inc[4].identifiers[0].confidence = 0.8;
+    let a = analyse(
+        &inc,
+        &NetworkOptions {
+            hub_cap: 5,
+            ..Default::default()
+        },
+    );
+    // Weights with N = 15 (normalised by ln 1000): 1 − ln 2 / ln 1000 = 0.8997 each.
+    let w = 1.0 - 2f64.ln() / 1000f64.ln();
+    assert_eq!(a.candidates.len(), 2);
+    assert!((a.candidates[0].score - 2.0 * w).abs() < 1e-9);
+    assert!((a.candidates[1].score - 0.8 * w).abs() < 1e-6);
+    let text = report(&a, &inc, 10);
+    let expected = format!(
+        "candidate network 1: 3 incidents, evidence {:.2}, 2 links, 1 communities\n  incidents: I-0, I-1, I-2\n  brokers (betweenness): I-1 (1.0)\n  - I-0 and I-1 (score {w:.2}): both name phone +993450000001 (named by 2 incidents, weight {w:.2})\n  - I-1 and I-2 (score {w:.2}): both name handle ring (named by 2 incidents, weight {w:.2})\ncandidate network 2: 2 incidents, evidence {:.2}, 1 links, 1 communities\n  incidents: I-3, I-4\n  - I-3 and I-4 (score {:.2}): both name crypto address btc:bc1qexample (named by 2 incidents, weight {:.2})\nhubs set aside (named by too many incidents to link them): person:hub (10)\n",
+        2.0 * w,
+        0.8 * w,
+        0.8 * w,
+        0.8 * w
+    );
+    assert_eq!(text, expected);
+}
