@@ -23,6 +23,7 @@
 //! ```
 
 pub mod areas;
+pub mod dataset;
 pub mod dedup;
 pub mod demo;
 pub mod error;
