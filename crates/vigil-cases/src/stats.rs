@@ -442,11 +442,13 @@ pub struct Suppressed {
 }
 
 impl Suppressed {
-    /// The text of a cell as published.
+    /// The text of a cell as published: the count, `<k` for a primary cell, `x` for a
+    /// secondary one (it need not be small, so "<k" would be false).
     pub fn cell_text(&self, r: usize, c: usize) -> String {
         match self.status[r][c] {
             Status::Shown => self.table.cells[r][c].to_string(),
-            _ => format!("<{}", self.k),
+            Status::Primary => format!("<{}", self.k),
+            Status::Secondary => "x".to_string(),
         }
     }
 
@@ -591,7 +593,8 @@ fn csv_err(what: &str, e: csv::Error) -> Error {
 }
 
 /// Writes the table as CSV: a header (row dimension, column labels, "total"), one line per row
-/// with its total, and a "total" line. Hidden cells read "<k"; totals are published.
+/// with its total, and a "total" line. Primary cells read "<k", secondary ones "x"; totals are
+/// published.
 pub fn write_csv<W: Write>(out: W, s: &Suppressed) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let t = &s.table;

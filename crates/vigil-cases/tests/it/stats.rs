@@ -256,7 +256,7 @@ fn csv_and_sdmx_exports() {
     write_csv(&mut out, &s).unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        "category,2022,2023,total\nabduction,3,3,6\nchild_marriage,<3,<3,1\ncsa,5,8,13\nmissing,<3,<3,2\ntotal,10,12,22\n"
+        "category,2022,2023,total\nabduction,3,3,6\nchild_marriage,<3,x,1\ncsa,5,8,13\nmissing,<3,<3,2\ntotal,10,12,22\n"
     );
     let mut out = Vec::new();
     let meta = SdmxMeta {

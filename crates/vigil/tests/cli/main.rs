@@ -4,6 +4,7 @@
 
 mod util;
 
+mod cases;
 mod demo;
 mod exchange;
 mod fixtures;
