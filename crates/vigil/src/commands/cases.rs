@@ -178,7 +178,7 @@ pub(crate) fn run(cmd: CasesCommand) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
         CasesCommand::Network(a) => {
-            if !(a.min_score >= 0.0) {
+            if a.min_score.is_nan() || a.min_score < 0.0 {
                 bail!("--min-score must be 0 or more");
             }
             let ds = read_dataset(&a.dataset)?;
