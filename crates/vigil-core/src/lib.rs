@@ -1,6 +1,8 @@
-//! Shared vocabulary of Vigil: fixed-size binary hashes, their hex form and Hamming distance.
+//! Shared vocabulary of Vigil: fixed-size binary hashes, their hex form and Hamming distance;
+//! and ([`net`]) IP networks and which addresses an outside fetch may reach.
 //!
-//! This crate deliberately knows nothing about images, files, SQL or HTTP. Every other crate that
+//! This crate deliberately knows nothing about images, files, SQL or HTTP (nor sockets: [`net`]
+//! only classifies addresses). Every other crate that
 //! speaks about a perceptual hash speaks about a [`Hash256`] (PDQ, and vPDQ frames) defined here.
 //!
 //! # Bit layout
@@ -19,6 +21,8 @@
 
 use std::fmt;
 use std::str::FromStr;
+
+pub mod net;
 
 /// Errors of this crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -311,7 +311,7 @@ impl Matcher {
             banks: HashMap::new(),
             held: Slots::default(),
             pdq: Index::with_options(index_options()),
-            video: VideoIndex::new(),
+            video: VideoIndex::with_options(index_options()),
             exact: HashMap::new(),
             counts: HashMap::new(),
             lapses: BTreeSet::new(),
@@ -388,13 +388,7 @@ impl Matcher {
         let mut out = Outcome::default();
         for m in self.pdq.query(query, radius) {
             let id = m.id as i64;
-            let Some((bank_id, active)) = self.held.bank_and_active(id) else {
-                continue;
-            };
-            if !active && !q.include_inactive {
-                continue;
-            }
-            let Some(bank) = self.banks.get(&bank_id).filter(|b| b.enabled) else {
+            let Some(bank) = self.answering_bank(id, q) else {
                 continue;
             };
             if m.distance <= threshold(bank)
@@ -404,6 +398,16 @@ impl Matcher {
             }
         }
         finish(out)
+    }
+
+    /// The enabled bank of a held signal found by an index, if the signal may answer `q`
+    /// (active, or inactive ones asked for).
+    fn answering_bank(&self, id: i64, q: Query) -> Option<&Bank> {
+        let (bank_id, active) = self.held.bank_and_active(id)?;
+        if !active && !q.include_inactive {
+            return None;
+        }
+        self.banks.get(&bank_id).filter(|b| b.enabled)
     }
 
     /// Matches a video's frame hashes against the vPDQ signals of the enabled banks, under
@@ -424,13 +428,7 @@ impl Matcher {
                 break;
             }
             let id = m.id as i64;
-            let Some((bank_id, active)) = self.held.bank_and_active(id) else {
-                continue;
-            };
-            if !active && !q.include_inactive {
-                continue;
-            }
-            let Some(bank) = self.banks.get(&bank_id).filter(|b| b.enabled) else {
+            let Some(bank) = self.answering_bank(id, q) else {
                 continue;
             };
             if let Some(h) = self.held.get(id) {
@@ -816,6 +814,15 @@ impl Shared {
             r.compacted = true;
             tracing::debug!(secs = started.elapsed().as_secs_f64(), "index compacted");
         }
+        if m.video.needs_compaction() {
+            let started = std::time::Instant::now();
+            m.video.compact();
+            r.compacted = true;
+            tracing::debug!(
+                secs = started.elapsed().as_secs_f64(),
+                "video index compacted"
+            );
+        }
         drop(m);
         if r.changes > 0 || r.banks_loaded > 0 {
             tracing::debug!(?r, "matcher refreshed");
@@ -832,11 +839,14 @@ fn threshold(b: &Bank) -> u32 {
 /// that fail (an index holds 2³² − 1 videos of 2³² − 1 frames each; a stored value is at most
 /// a few MB), the videos are inserted one by one, and those refused are logged and not held.
 fn build_videos(videos: Vec<(u64, Vec<Frame>)>) -> (VideoIndex, usize) {
-    match VideoIndex::from_videos(videos.iter().map(|(id, f)| (*id, f.as_slice()))) {
+    match VideoIndex::from_videos_with(
+        videos.iter().map(|(id, f)| (*id, f.as_slice())),
+        index_options(),
+    ) {
         Ok(v) => (v, 0),
         Err(e) => {
             tracing::warn!(error = %e, "building the video index at once failed: one at a time");
-            let mut v = VideoIndex::new();
+            let mut v = VideoIndex::with_options(index_options());
             let mut refused = 0;
             for (id, frames) in &videos {
                 if let Err(e) = v.insert(*id, frames) {
@@ -844,6 +854,7 @@ fn build_videos(videos: Vec<(u64, Vec<Frame>)>) -> (VideoIndex, usize) {
                     refused += 1;
                 }
             }
+            v.compact();
             (v, refused)
         }
     }

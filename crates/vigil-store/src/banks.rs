@@ -350,8 +350,8 @@ impl Store {
             .try_get(0)?;
         let seq = w.seq;
         sqlx::query(
-            "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value) \
-             SELECT $1, bank_id, id, kind, value FROM signals WHERE bank_id = $2",
+            "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value, body) \
+             SELECT $1, bank_id, id, kind, value, body FROM signals WHERE bank_id = $2",
         )
         .bind(seq)
         .bind(id)

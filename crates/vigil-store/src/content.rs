@@ -487,8 +487,8 @@ impl Store {
         for id in external_ids {
             let ikey = id.as_bytes();
             sqlx::query(
-                "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value) \
-                 SELECT $1, s.bank_id, s.id, s.kind, s.value FROM signals s \
+                "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value, body) \
+                 SELECT $1, s.bank_id, s.id, s.kind, s.value, s.body FROM signals s \
                  JOIN content c ON c.id = s.content_id \
                  WHERE c.bank_id = $2 AND c.ikind = '' AND c.ikey = $3",
             )
@@ -588,14 +588,16 @@ impl Store {
         .await?
         .try_get(0)?;
         for signal in &new.signals {
+            let (key, body) = value::stored(signal);
             sqlx::query(
-                "INSERT INTO signals (content_id, bank_id, kind, value, seq) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, value, content_id) DO NOTHING",
+                "INSERT INTO signals (content_id, bank_id, kind, value, body, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, value, content_id) DO NOTHING",
             )
             .bind(id)
             .bind(bank_id)
             .bind(signal.kind().name())
-            .bind(value::signal_bytes(signal))
+            .bind(key)
+            .bind(body)
             .bind(w.seq)
             .execute(&mut *w.tx)
             .await?;
@@ -659,8 +661,9 @@ impl Store {
         let mut w = self.write().await?;
         let bank_id = bank_id(&mut w, bank).await?;
         sqlx::query(
-            "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value) \
-             SELECT $1, bank_id, id, kind, value FROM signals WHERE content_id = $2 AND bank_id = $3",
+            "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value, body) \
+             SELECT $1, bank_id, id, kind, value, body FROM signals \
+             WHERE content_id = $2 AND bank_id = $3",
         )
         .bind(w.seq)
         .bind(id)
@@ -751,7 +754,7 @@ impl Store {
         .bind(until)
         .bind(w.seq)
         .bind(signal.kind().name())
-        .bind(value::signal_bytes(signal))
+        .bind(value::signal_key(signal))
         .bind(i64::from(bank_id.is_some()))
         .bind(bank_id.unwrap_or(0))
         .execute(&mut *w.tx)
@@ -792,7 +795,7 @@ impl Store {
         })?;
         let mut c = content_from_row(&row, bank)?;
         for r in sqlx::query(
-            "SELECT id, content_id, bank_id, kind, value, disabled_until FROM signals \
+            "SELECT id, content_id, bank_id, kind, COALESCE(body, value), disabled_until FROM signals \
              WHERE content_id = $1 ORDER BY id",
         )
         .bind(id)
@@ -878,7 +881,7 @@ impl Store {
         }
         if let (Some(first), Some(last)) = (out.first().map(|c| c.id), out.last().map(|c| c.id)) {
             let sigs = sqlx::query(
-                "SELECT id, content_id, bank_id, kind, value, disabled_until FROM signals \
+                "SELECT id, content_id, bank_id, kind, COALESCE(body, value), disabled_until FROM signals \
                  WHERE bank_id = $1 AND content_id BETWEEN $2 AND $3 ORDER BY content_id, id",
             )
             .bind(b.id)
@@ -907,7 +910,7 @@ impl Store {
              WHERE s.kind = $1 AND s.value = $2 ORDER BY b.name, s.content_id",
         )
         .bind(signal.kind().name())
-        .bind(value::signal_bytes(signal))
+        .bind(value::signal_key(signal))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -946,7 +949,7 @@ impl Store {
             let Some(last) = rows.last() else { break };
             let last_id: i64 = last.try_get(0)?;
             let mut sigs = sqlx::query(
-                "SELECT content_id, kind, value FROM signals \
+                "SELECT content_id, kind, COALESCE(body, value) FROM signals \
                  WHERE bank_id = $1 AND content_id > $2 AND content_id <= $3 \
                  ORDER BY content_id, id",
             )
@@ -1014,7 +1017,7 @@ impl Store {
         let mut after = 0i64;
         loop {
             let rows = sqlx::query(
-                "SELECT s.id, s.content_id, s.bank_id, s.kind, s.value, s.disabled_until \
+                "SELECT s.id, s.content_id, s.bank_id, s.kind, COALESCE(s.body, s.value), s.disabled_until \
                  FROM signals s JOIN content c ON c.id = s.content_id \
                  JOIN banks b ON b.id = s.bank_id \
                  WHERE s.id > $1 AND b.enabled = 1 AND ($2 = '' OR s.kind = $2) \
@@ -1059,7 +1062,7 @@ impl Store {
         let mut after = 0i64;
         loop {
             let rows = sqlx::query(
-                "SELECT s.seq, s.id, s.bank_id, s.kind, s.value, \
+                "SELECT s.seq, s.id, s.bank_id, s.kind, COALESCE(s.body, s.value), \
                  CASE WHEN c.disabled_until IS NULL THEN s.disabled_until \
                       WHEN s.disabled_until IS NULL THEN c.disabled_until \
                       WHEN s.disabled_until > c.disabled_until THEN s.disabled_until \
@@ -1134,13 +1137,14 @@ impl Store {
         // Each table is read in two steps, the rest of the cursor's change number, then the
         // later ones: a single `(seq, id) > cursor` condition is not an index range for
         // SQLite (which would scan a whole bulk import's run of one change number per page).
-        const PRESENT: &str = "SELECT s.seq, s.id, s.bank_id, s.kind, s.value, \
+        const PRESENT: &str = "SELECT s.seq, s.id, s.bank_id, s.kind, COALESCE(s.body, s.value), \
              CASE WHEN c.disabled_until IS NULL THEN s.disabled_until \
                   WHEN s.disabled_until IS NULL THEN c.disabled_until \
                   WHEN s.disabled_until > c.disabled_until THEN s.disabled_until \
                   ELSE c.disabled_until END, s.content_id \
              FROM signals s JOIN content c ON c.id = s.content_id WHERE ";
-        const GONE: &str = "SELECT seq, signal_id, bank_id, kind, value FROM tombstones WHERE ";
+        const GONE: &str =
+            "SELECT seq, signal_id, bank_id, kind, COALESCE(body, value) FROM tombstones WHERE ";
         let mut present = Vec::new();
         let mut gone = Vec::new();
         for (rows, select, seq, id) in [
@@ -1355,6 +1359,8 @@ pub(crate) async fn bank_id(w: &mut Write<'_>, bank: &str) -> Result<i64, Error>
 
 /// Signal rows per `INSERT`.
 const BATCH_SIGNALS: usize = bulk::BATCH_SIGNALS;
+/// Bound bytes of signal values after which a batch is cut (long vPDQ values).
+const BATCH_BYTES: usize = 1 << 20;
 
 /// `rows` copies of `row` joined by commas, each `?` a parameter: `?` itself on SQLite (its
 /// driver resolves named parameters by a scan of all of them, quadratic in a long statement),
@@ -1594,17 +1600,43 @@ impl<'a> Batch<'a> {
                     .map(move |(k, v)| (i, k.as_str(), v.as_slice()))
             })
             .collect();
-        for chunk in sigs.chunks(BATCH_SIGNALS) {
-            let sql = format!(
-                "INSERT INTO signals (content_id, bank_id, kind, value, seq) {} \
-                 ON CONFLICT (kind, value, content_id) DO NOTHING",
-                source(&format!("{b},?,?,{seq}"), chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for &(i, kind, value) in chunk {
-                q = key(i).bind(q).bind(kind).bind(value);
+        // A batch holding long values (vPDQ) binds their bodies too, and is cut short by
+        // bytes: a long value can be megabytes.
+        let mut from = 0;
+        while from < sigs.len() {
+            let (mut to, mut bytes, mut long) = (from, 0usize, false);
+            while to < sigs.len() && to - from < BATCH_SIGNALS && bytes < BATCH_BYTES {
+                bytes += sigs[to].2.len();
+                long |= sigs[to].2.len() > value::LONG;
+                to += 1;
             }
-            report.signals_added += q.execute(&mut *w.tx).await?.rows_affected();
+            let chunk = &sigs[from..to];
+            from = to;
+            let q = if long {
+                let sql = format!(
+                    "INSERT INTO signals (content_id, bank_id, kind, value, body, seq) {} \
+                     ON CONFLICT (kind, value, content_id) DO NOTHING",
+                    source(&format!("{b},?,?,?,{seq}"), chunk.len())
+                );
+                let mut q = sqlx::query(&sql);
+                for &(i, kind, bytes) in chunk {
+                    let (stored, body) = value::split_long(bytes.to_vec());
+                    q = key(i).bind(q).bind(kind).bind(stored).bind(body);
+                }
+                q.execute(&mut *w.tx).await?
+            } else {
+                let sql = format!(
+                    "INSERT INTO signals (content_id, bank_id, kind, value, seq) {} \
+                     ON CONFLICT (kind, value, content_id) DO NOTHING",
+                    source(&format!("{b},?,?,{seq}"), chunk.len())
+                );
+                let mut q = sqlx::query(&sql);
+                for &(i, kind, value) in chunk {
+                    q = key(i).bind(q).bind(kind).bind(value);
+                }
+                q.execute(&mut *w.tx).await?
+            };
+            report.signals_added += q.rows_affected();
         }
 
         let prov: Vec<(usize, &Meta)> = items

@@ -44,6 +44,7 @@ mod bulk;
 mod cases;
 mod codec;
 mod content;
+mod crawl;
 mod error;
 mod exchanges;
 mod keys;
@@ -63,6 +64,10 @@ pub use cases::CasesSaved;
 pub use content::{
     AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,
     NewContent, RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,
+};
+pub use crawl::{
+    Completion, Crawl, CrawlContent, Finding, FrontierCounts, FrontierEntry, NewFinding,
+    NewFrontierEntry,
 };
 pub use error::Error;
 

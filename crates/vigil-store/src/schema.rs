@@ -47,6 +47,12 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         Sql::Both(V4),
     ),
     (5, "users and sessions", Sql::Both(V5)),
+    (6, "long signal values as a key and a body", Sql::Both(V6)),
+    (
+        7,
+        "crawls: frontier, fetched content, findings",
+        Sql::Both(V7),
+    ),
     (8, "case registry", Sql::Both(V8)),
 ];
 
@@ -347,6 +353,132 @@ CREATE INDEX sessions_by_end ON sessions (expires_at);
 CREATE INDEX audit_by_action ON audit (action, id)
 "#;
 
+/// Version 6: long signal values (vPDQ: one PDQ hash per sampled frame) as a key and a body.
+/// PostgreSQL refuses a B-tree entry over about 2.7 KB, so the unique indexes on a signal's
+/// `(kind, value, content_id)` and an item's `(bank_id, ikind, ikey)` cannot hold a long
+/// video's vPDQ; `value` (and `ikey`) now hold the value's SHA-256 form when it is longer than
+/// `value::LONG` bytes, and `body` the whole value (see `value`). Existing long values are
+/// re-keyed by [`rekey_long_values`] in the same transaction.
+const V6: &str = r#"
+ALTER TABLE signals ADD COLUMN body {BLOB} NULL;
+ALTER TABLE tombstones ADD COLUMN body {BLOB} NULL
+"#;
+
+/// Moves every value longer than `value::LONG` into `body` and keys it by its SHA-256 form
+/// (migration 6). Long values could be written before only on SQLite, or on PostgreSQL up to
+/// its index limit; they are few (one per video), so they are read and rewritten one by one.
+async fn rekey_long_values(tx: &mut AnyConnection, backend: Backend) -> Result<(), Error> {
+    let len = match backend {
+        Backend::Sqlite => "length",
+        Backend::Postgres => "octet_length",
+    };
+    let long = crate::value::LONG as i64;
+    for table in ["signals", "tombstones"] {
+        let id = if table == "signals" {
+            "id"
+        } else {
+            "signal_id"
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {id}, value FROM {table} WHERE {len}(value) > $1"
+        ))
+        .bind(long)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in rows {
+            let (key, body) = crate::value::split_long(r.try_get::<Vec<u8>, _>(1)?);
+            sqlx::query(&format!(
+                "UPDATE {table} SET value = $1, body = $2 WHERE {id} = $3"
+            ))
+            .bind(key)
+            .bind(body)
+            .bind(r.try_get::<i64, _>(0)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT id, ikey FROM content WHERE ikind <> '' AND {len}(ikey) > $1"
+    ))
+    .bind(long)
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in rows {
+        let ikey: Vec<u8> = r.try_get(1)?;
+        sqlx::query("UPDATE content SET ikey = $1 WHERE id = $2")
+            .bind(crate::value::index_key(&ikey).into_owned())
+            .bind(r.try_get::<i64, _>(0)?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The crawler's tables (`crawl.rs`): a crawl by name with its settings, its frontier (one row
+/// per URL, unique per crawl: the URL de-duplication), the media content it hashed (by SHA-256,
+/// shared by every crawl: the same bytes are hashed once) and its findings (matches, kept even
+/// when the bank or item they matched is deleted later, hence no foreign key to them).
+const V7: &str = r#"
+CREATE TABLE crawls (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    settings TEXT NOT NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL,
+    finished_at {TS} NULL
+);
+CREATE TABLE crawl_frontier (
+    id {ID},
+    crawl_id {INT} NOT NULL REFERENCES crawls (id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    depth {INT} NOT NULL,
+    parent_url TEXT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'fetching', 'done', 'failed')),
+    attempts {INT} NOT NULL,
+    kind TEXT NULL,
+    content_sha256 {BLOB} NULL,
+    error TEXT NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL,
+    UNIQUE (crawl_id, url)
+);
+CREATE INDEX crawl_frontier_by_state ON crawl_frontier (crawl_id, state, id);
+CREATE TABLE crawl_content (
+    sha256 {BLOB} PRIMARY KEY,
+    kind TEXT NOT NULL,
+    md5 TEXT NOT NULL,
+    sha1 TEXT NOT NULL,
+    pdq TEXT NULL,
+    quality {INT} NULL,
+    frames {INT} NULL,
+    matches TEXT NOT NULL,
+    hashed_at {TS} NOT NULL
+);
+CREATE TABLE crawl_findings (
+    id {ID},
+    crawl_id {INT} NOT NULL REFERENCES crawls (id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    page_url TEXT NULL,
+    host TEXT NOT NULL,
+    ip TEXT NULL,
+    found_at {TS} NOT NULL,
+    kind TEXT NOT NULL,
+    sha256 {BLOB} NOT NULL,
+    md5 TEXT NOT NULL,
+    sha1 TEXT NOT NULL,
+    pdq TEXT NULL,
+    bank TEXT NOT NULL,
+    content_id {INT} NOT NULL,
+    signal_kind TEXT NOT NULL,
+    distance {INT} NOT NULL,
+    checked_at {TS} NULL,
+    removed_at {TS} NULL,
+    UNIQUE (crawl_id, url, bank, content_id)
+);
+CREATE INDEX crawl_findings_by_host ON crawl_findings (crawl_id, host)
+"#;
+
 /// The case registry (`vigil-cases`): incidents as JSON records beside the columns statistics
 /// filter on, their sources, the identifiers they name (indexed by kind and value for link
 /// look-ups) and, apart, their points. Confidence is kept in thousandths and coordinates in
@@ -492,6 +624,9 @@ async fn apply(
                 sqlx::query(stmt).execute(&mut *tx).await?;
             }
         }
+        if version == 6 {
+            rekey_long_values(&mut tx, backend).await?;
+        }
         if backend == Backend::Sqlite
             && let Some(r) = sqlx::query("PRAGMA foreign_key_check")
                 .fetch_optional(&mut *tx)
@@ -533,13 +668,125 @@ mod tests {
         }
     }
 
-    async fn v2_to_v3(name: &str, url: &str) {
+    /// The URL to open a test database with directly, and its backend.
+    fn raw_url(name: &str, url: &str) -> (String, Backend) {
         sqlx::any::install_default_drivers();
-        let (raw, backend) = if name == "sqlite" {
+        if name == "sqlite" {
             (format!("{url}?mode=rwc"), Backend::Sqlite)
         } else {
             (url.to_string(), Backend::Postgres)
+        }
+    }
+
+    /// Moves PostgreSQL's id sequences past the ids a test wrote by hand (SQLite takes the
+    /// largest id + 1 by itself).
+    async fn past_test_ids(conn: &mut AnyConnection, backend: Backend) {
+        if backend == Backend::Postgres {
+            for t in ["banks", "content", "signals"] {
+                sqlx::query(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), 10)"
+                ))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            }
+        }
+    }
+
+    /// A version-5 database holding a vPDQ value longer than `value::LONG` as an item's
+    /// identity, a signal and a tombstone, migrated: the values move to their bodies, look-ups
+    /// and re-imports find them, and the tombstone still names the whole value.
+    #[test]
+    fn version_5_long_values_are_rekeyed() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        for db in vigil_testkit::postgres::databases("schema_v5_to_v6") {
+            rt.block_on(v5_to_v6(db.name, &db.url));
+        }
+    }
+
+    async fn v5_to_v6(name: &str, url: &str) {
+        let (raw, backend) = raw_url(name, url);
+        let frames = |seed: u64| -> String {
+            let items: Vec<String> = (0..30)
+                .map(|i| {
+                    format!(
+                        "\"{},100,{i}.000\"",
+                        vigil_testkit::seeded_pdq_hex(seed * 1000 + i)
+                    )
+                })
+                .collect();
+            sig("vpdq", &format!("[{}]", items.join(", ")))
+                .value()
+                .to_string()
         };
+        let (a, gone) = (frames(1), frames(2));
+        assert!(a.len() > crate::value::LONG && a.len() < 2500);
+        let mut conn = AnyConnection::connect(&raw).await.unwrap();
+        migrate_to(&mut conn, backend, 5).await.unwrap();
+        for stmt in [
+            "INSERT INTO banks (id, name, kind, created_at, updated_at, seq) \
+             VALUES (1, 'b', 'block', 0, 0, 1)",
+            "INSERT INTO content (id, bank_id, ikind, ikey, source, created_at, updated_at, seq) \
+             VALUES (1, 1, 'vpdq', $1, 'file:a', 0, 0, 1)",
+            "INSERT INTO signals (id, content_id, bank_id, kind, value, seq) \
+             VALUES (1, 1, 1, 'vpdq', $1, 1)",
+            "INSERT INTO tombstones (seq, bank_id, signal_id, kind, value) \
+             VALUES (1, 1, 9, 'vpdq', $1) -- gone",
+            "UPDATE counters SET value = 1 WHERE name = 'seq'",
+        ] {
+            let mut q = sqlx::query(stmt);
+            if stmt.ends_with("-- gone") {
+                q = q.bind(gone.as_bytes().to_vec());
+            } else if stmt.contains("$1") {
+                q = q.bind(a.as_bytes().to_vec());
+            }
+            q.execute(&mut conn).await.unwrap();
+        }
+        past_test_ids(&mut conn, backend).await;
+        drop(conn);
+
+        let store = Store::open(url).await.unwrap();
+        let (a, gone) = (sig("vpdq", &a), sig("vpdq", &gone));
+        assert_eq!(
+            store.find(&a).await.unwrap(),
+            vec![("b".to_string(), 1)],
+            "{name}"
+        );
+        assert_eq!(store.content("b", 1).await.unwrap().signals[0].signal, a);
+        let changes = store.changes_since(0).await.unwrap();
+        assert!(
+            changes
+                .signals
+                .iter()
+                .any(|c| !c.present && c.signal == gone),
+            "{name}: tombstone kept"
+        );
+        let report = store
+            .import::<String>(
+                "test",
+                "b",
+                [Ok(Record {
+                    signals: vec![a.clone()],
+                    ..Record::default()
+                })],
+                &ImportOptions {
+                    source: "file:b".to_string(),
+                    skip_bad: false,
+                    sort_memory: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.created, report.updated, report.signals_added),
+            (0, 1, 0),
+            "{name}: the re-keyed identity is found"
+        );
+        store.close().await;
+    }
+
+    async fn v2_to_v3(name: &str, url: &str) {
+        let (raw, backend) = raw_url(name, url);
         let mut conn = AnyConnection::connect(&raw).await.unwrap();
         migrate_to(&mut conn, backend, 2).await.unwrap();
         for stmt in [
@@ -566,16 +813,7 @@ mod tests {
         ] {
             sqlx::query(stmt).execute(&mut conn).await.unwrap();
         }
-        if backend == Backend::Postgres {
-            for t in ["banks", "content", "signals"] {
-                sqlx::query(&format!(
-                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), 10)"
-                ))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            }
-        }
+        past_test_ids(&mut conn, backend).await;
         drop(conn);
 
         let store = Store::open(url).await.unwrap();

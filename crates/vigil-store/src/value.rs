@@ -8,6 +8,14 @@
 //! first external id, `(kind, value bytes)` for one known by its first signal. In memory (the
 //! import's sort key) the two are one byte string, `ikind`, a zero byte, `ikey`: kind names
 //! hold no zero byte, and sorting these strings sorts as the `(bank_id, ikind, ikey)` index does.
+//!
+//! **Long values** (a vPDQ signal is one PDQ hash per sampled frame: tens of kilobytes for a
+//! long video) cannot be index keys: PostgreSQL refuses a B-tree entry over about 2.7 KB, and
+//! the unique indexes on `(kind, value, content_id)` and `(bank_id, ikind, ikey)` would refuse
+//! the row. A value longer than [`LONG`] bytes is therefore stored as its *key*, a marker byte
+//! `0xff`, `sha256:` and the 32 bytes of its SHA-256, with the whole value beside it in `body`
+//! (signals, tombstones); an identity made of such a value is its key. No short value can equal
+//! a key: hex kinds are at most 32 bytes, text kinds are UTF-8, where `0xff` never occurs.
 
 use vigil_exchange::record::{Record, Signal, SignalKind};
 
@@ -34,6 +42,49 @@ pub(crate) fn signal_bytes(s: &Signal) -> Vec<u8> {
     to_bytes(s.kind().name(), s.value())
 }
 
+/// Values longer than this are kept as a key and a body (see the module's documentation).
+/// PhotoDNA's 144 bytes (192 in base64) and every digest stay keys of their own.
+pub(crate) const LONG: usize = 256;
+
+/// The marker that starts a long value's key.
+const LONG_MARK: &[u8] = b"\xffsha256:";
+
+/// The key of stored bytes: the bytes themselves, or for a long value its SHA-256 form.
+pub(crate) fn index_key(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use sha2::{Digest, Sha256};
+    if bytes.len() <= LONG {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut k = Vec::with_capacity(LONG_MARK.len() + 32);
+    k.extend_from_slice(LONG_MARK);
+    k.extend_from_slice(&Sha256::digest(bytes));
+    std::borrow::Cow::Owned(k)
+}
+
+/// Whether `key` is a long value's SHA-256 form.
+pub(crate) fn is_long_key(key: &[u8]) -> bool {
+    key.len() == LONG_MARK.len() + 32 && key.starts_with(LONG_MARK)
+}
+
+/// A signal's stored columns: its key (`value`) and, for a long value, its `body`.
+pub(crate) fn stored(s: &Signal) -> (Vec<u8>, Option<Vec<u8>>) {
+    split_long(signal_bytes(s))
+}
+
+/// Stored bytes as `(value, body)` columns.
+pub(crate) fn split_long(bytes: Vec<u8>) -> (Vec<u8>, Option<Vec<u8>>) {
+    if bytes.len() <= LONG {
+        (bytes, None)
+    } else {
+        (index_key(&bytes).into_owned(), Some(bytes))
+    }
+}
+
+/// A signal's key, as the `value` column holds it (for look-ups).
+pub(crate) fn signal_key(s: &Signal) -> Vec<u8> {
+    index_key(&signal_bytes(s)).into_owned()
+}
+
 /// The signal a stored `(kind, value)` pair holds, validated again.
 pub(crate) fn from_bytes(kind: &str, value: &[u8]) -> Result<Signal, Error> {
     let text = if is_hex_kind(kind) {
@@ -54,7 +105,7 @@ pub(crate) fn identity(r: &Record) -> Option<Vec<u8>> {
     }
     r.signals
         .first()
-        .map(|s| key(s.kind().name(), &signal_bytes(s)))
+        .map(|s| key(s.kind().name(), &signal_key(s)))
 }
 
 /// The sort key of `(ikind, ikey)`.
@@ -79,6 +130,11 @@ pub(crate) fn shown(key: &[u8]) -> String {
     let (ikind, ikey) = split(key);
     if ikind.is_empty() {
         format!("id {:?}", String::from_utf8_lossy(ikey))
+    } else if is_long_key(ikey) {
+        format!(
+            "{ikind} with SHA-256 {}",
+            hex::encode(&ikey[LONG_MARK.len()..])
+        )
     } else if is_hex_kind(ikind) {
         format!("{ikind} {}", hex::encode(ikey))
     } else {
@@ -109,6 +165,22 @@ mod tests {
             );
             assert_eq!(from_bytes(kind, &b).unwrap(), s);
         }
+    }
+
+    #[test]
+    fn long_values_are_keyed_by_their_digest() {
+        use sha2::{Digest, Sha256};
+        let short = vec![b'a'; LONG];
+        assert_eq!(split_long(short.clone()), (short.clone(), None));
+        let long = vec![b'a'; LONG + 1];
+        let (k, body) = split_long(long.clone());
+        assert_eq!(body.as_deref(), Some(&long[..]));
+        assert_eq!(k.len(), 40);
+        assert_eq!(k[0], 0xff);
+        assert_eq!(&k[1..8], b"sha256:");
+        assert_eq!(&k[8..], &Sha256::digest(&long)[..]);
+        assert!(is_long_key(&k) && !is_long_key(&short));
+        assert!(shown(&key("vpdq", &k)).starts_with("vpdq with SHA-256 "));
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! * [`postgres::databases`] gives a store test a fresh SQLite file and a fresh database on a
 //!   throwaway PostgreSQL server ([`postgres::database`])
 //!   (Unix socket only), or skips loudly — or fails when `VIGIL_REQUIRE_POSTGRES=1`.
+//! * [`ffmpeg`] runs the `ffmpeg` tool that makes test videos, or skips loudly — or fails when
+//!   `VIGIL_REQUIRE_FFMPEG=1`.
 
+pub mod ffmpeg;
 pub mod postgres;
 
 use std::collections::HashMap;

@@ -92,7 +92,7 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use vigil_core::Hash256;
-use vigil_index::Index;
+use vigil_index::{Index, IndexOptions};
 
 use crate::Frame;
 
@@ -721,6 +721,7 @@ fn key(slot: u32, distinct: u32) -> u64 {
 #[derive(Debug, Default)]
 pub struct VideoIndex {
     index: Index,
+    options: IndexOptions,
     slots: Vec<Option<Video>>,
     free: Vec<u32>,
     ids: HashMap<u64, u32>,
@@ -732,6 +733,18 @@ impl VideoIndex {
         VideoIndex::default()
     }
 
+    /// An empty index whose frame-hash index has these options. With `auto_compact` off, an
+    /// insert never compacts (which may take a while on a large index, in the inserting
+    /// thread, under whatever lock it holds): the owner calls [`VideoIndex::compact`] when
+    /// [`VideoIndex::needs_compaction`] says so, which needs only `&self`.
+    pub fn with_options(options: IndexOptions) -> Self {
+        VideoIndex {
+            index: Index::with_options(options.clone()),
+            options,
+            ..VideoIndex::default()
+        }
+    }
+
     /// Builds an index from many videos at once (much faster than inserting them one by one).
     /// A repeated id keeps the last video given for it.
     pub fn from_videos<I, F>(videos: I) -> Result<Self, VideoIndexError>
@@ -739,7 +752,16 @@ impl VideoIndex {
         I: IntoIterator<Item = (u64, F)>,
         F: AsRef<[Frame]>,
     {
-        let mut me = VideoIndex::new();
+        VideoIndex::from_videos_with(videos, IndexOptions::default())
+    }
+
+    /// [`VideoIndex::from_videos`] with the frame-hash index's options.
+    pub fn from_videos_with<I, F>(videos: I, options: IndexOptions) -> Result<Self, VideoIndexError>
+    where
+        I: IntoIterator<Item = (u64, F)>,
+        F: AsRef<[Frame]>,
+    {
+        let mut me = VideoIndex::with_options(options);
         for (id, frames) in videos {
             let video = Video::new(id, frames.as_ref())?;
             match me.ids.get(&id) {
@@ -759,8 +781,23 @@ impl VideoIndex {
                     .map(move |(i, h)| (*h, key(s as u32, i as u32)))
             })
         });
-        me.index = Index::from_pairs(pairs);
+        me.index = Index::from_pairs_with(pairs, me.options.clone());
         Ok(me)
+    }
+
+    /// Whether the frame-hash index's recent changes have grown enough to fold into a new
+    /// segment: its delta (scanned linearly by every query) past 1/64 of the segment
+    /// (4,096–65,536 hashes), or removals pending past 1/8 of it.
+    pub fn needs_compaction(&self) -> bool {
+        let s = self.index.stats();
+        let base = s.base_hashes.max(1);
+        s.delta_hashes > (base / 64).clamp(4096, 65_536) || s.removed_pending > (base / 8).max(4096)
+    }
+
+    /// Folds the frame-hash index's recent changes into a rebuilt segment. Queries and other
+    /// calls may run meanwhile (`&self`); the new segment is swapped in under a short lock.
+    pub fn compact(&self) {
+        self.index.compact();
     }
 
     fn next_slot(&mut self, id: u64) -> Result<u32, VideoIndexError> {

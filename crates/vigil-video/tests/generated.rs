@@ -7,7 +7,6 @@
 //! (CI) makes them fail.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -19,31 +18,17 @@ struct Set {
     dir: PathBuf,
 }
 
-/// Runs ffmpeg; `None` (after a loud skip) when it is not installed.
-fn ffmpeg(args: &[&str]) -> bool {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-y"])
-        .args(args)
-        .output();
-    match out {
-        Ok(o) if o.status.success() => true,
-        Ok(o) => panic!(
-            "ffmpeg {args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => {
-            assert!(
-                std::env::var("VIGIL_REQUIRE_FFMPEG").as_deref() != Ok("1"),
-                "ffmpeg is required (VIGIL_REQUIRE_FFMPEG=1) but cannot run: {e}"
-            );
-            false
-        }
-    }
+/// Runs ffmpeg (absolute paths in `args`).
+fn ffmpeg(args: &[&str]) {
+    vigil_testkit::ffmpeg::run(Path::new("/"), args);
 }
 
 /// The generated set, made once per test process.
 fn set(test: &str) -> Option<&'static Set> {
     static SET: OnceLock<Option<Set>> = OnceLock::new();
+    if !vigil_testkit::ffmpeg::available(test) {
+        return None;
+    }
     let s = SET.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
@@ -62,9 +47,7 @@ fn set(test: &str) -> Option<&'static Set> {
         args.extend_from_slice(&x264);
         let base = p("base.mp4");
         args.push(&base);
-        if !ffmpeg(&args) {
-            return None;
-        }
+        ffmpeg(&args);
         let edits: [(&str, Vec<&str>); 4] = [
             ("reencode.mp4", vec!["-crf", "35"]),
             ("cut.mp4", vec!["-ss", "20", "-t", "10"]),
@@ -96,11 +79,6 @@ fn set(test: &str) -> Option<&'static Set> {
         ffmpeg(&["-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", &audio]);
         Some(Set { _dir: tmp, dir })
     });
-    if s.is_none() {
-        eprintln!(
-            "SKIPPED {test}: the ffmpeg tool is not installed (set VIGIL_REQUIRE_FFMPEG=1 to fail)"
-        );
-    }
     s.as_ref()
 }
 

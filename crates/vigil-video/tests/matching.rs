@@ -535,6 +535,60 @@ fn index_equals_brute_force_on_a_large_bank() {
     }
 }
 
+/// An index updated one video at a time with compaction left to its owner (as the live
+/// matcher does): the delta grows until `needs_compaction`, and results equal brute force
+/// before and after `compact`, with removals pending and after more inserts.
+#[test]
+fn manual_compaction_keeps_results_exact() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let centres = randoms(&mut rng, 3);
+    let mut bank: Vec<(u64, Vec<Frame>)> = Vec::new();
+    let mut index =
+        VideoIndex::with_options(vigil_index::IndexOptions::default().auto_compact(false));
+    for id in 0..80u64 {
+        let start = flip(centres[rng.gen_range(0..3)], rng.gen_range(0..24), &mut rng);
+        let frames = video(&walk(&mut rng, start, 120, 4), 1.0);
+        index.insert(id, &frames).unwrap();
+        bank.push((id, frames));
+    }
+    assert!(
+        index.needs_compaction(),
+        "9,600 frames inserted one by one leave a delta past 4,096"
+    );
+    let src = bank[7].1.clone();
+    let queries = [
+        noisy(&retime(&src[10..70], 3.0), 5, &mut rng),
+        video(&walk(&mut rng, centres[1], 60, 3), 1.0),
+    ];
+    let p = MatchParams::default();
+    for q in &queries {
+        check_index(&index, &bank, q, &p);
+    }
+    index.compact();
+    assert!(!index.needs_compaction());
+    for q in &queries {
+        check_index(&index, &bank, q, &p);
+    }
+    // Remove half, add some: exact throughout.
+    for id in (0..80u64).step_by(2) {
+        assert!(index.remove(id));
+    }
+    bank.retain(|(id, _)| id % 2 == 1);
+    for id in 100..110u64 {
+        let frames = noisy(&src, 3, &mut rng);
+        index.insert(id, &frames).unwrap();
+        bank.push((id, frames));
+    }
+    for q in &queries {
+        check_index(&index, &bank, q, &p);
+    }
+    index.compact();
+    for q in &queries {
+        check_index(&index, &bank, q, &p);
+    }
+    assert_eq!(index.len(), 50);
+}
+
 #[test]
 fn index_results_are_sorted_and_leave_out_nothing_matched() {
     let mut rng = ChaCha8Rng::seed_from_u64(6);

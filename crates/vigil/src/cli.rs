@@ -93,6 +93,147 @@ pub(crate) enum Command {
     /// set a new password, disable.
     #[command(subcommand)]
     User(UserCommand),
+    /// Crawl reported sites (clear web and Tor): follow links within a scope, hash media in
+    /// memory (never written to disk), match against the store's banks and record findings.
+    #[command(subcommand)]
+    Crawl(CrawlCommand),
+}
+
+const CRAWL_HELP: &str = "\
+A crawl is kept in the store under its --name: running it again resumes it (URLs done are not
+fetched again; URLs left in flight by a killed run are fetched again). Media is hashed in memory
+and never written to disk. robots.txt is honoured unless --ignore-robots. Onion hosts need
+--proxy socks5h://127.0.0.1:9050 (Tor's SOCKS port; names are resolved by Tor, never locally).
+
+Exit status: 0 the crawl ran (URL failures are recorded, see `vigil crawl report`), 2 usage or
+fatal error (the store failed).";
+
+/// `vigil crawl …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CrawlCommand {
+    /// Crawl from seed URLs (or resume the crawl of the same --name).
+    #[command(after_help = CRAWL_HELP)]
+    Run(CrawlRunArgs),
+    /// Findings per host (and the crawl's frontier counts with --format table).
+    Report(CrawlReportArgs),
+    /// Removal notices: findings grouped per hosting provider (from an IP-range table) and
+    /// host, rendered from a template (text) or as JSON. Nothing is sent.
+    Notices(CrawlNoticesArgs),
+    /// Re-check the open findings: still up (same bytes), or taken down (404/410 or other
+    /// bytes: the removal time is recorded). Run it on a schedule (a systemd timer, cron).
+    Recheck(CrawlRecheckArgs),
+}
+
+/// `vigil crawl recheck`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CrawlRecheckArgs {
+    /// Only this crawl's findings (default: every crawl's).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) crawl: Option<String>,
+    /// SOCKS5 proxy with remote DNS for onion hosts (Tor: socks5h://127.0.0.1:9050).
+    #[arg(long, value_name = "URL", env = "VIGIL_CRAWL_PROXY")]
+    pub(crate) proxy: Option<String>,
+    /// Send every request through --proxy, not only onion hosts.
+    #[arg(long, requires = "proxy")]
+    pub(crate) proxy_all: bool,
+    /// Seconds allowed for one fetch.
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    pub(crate) timeout: u64,
+}
+
+/// `vigil crawl notices`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CrawlNoticesArgs {
+    /// Only this crawl's findings (default: every crawl's).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) crawl: Option<String>,
+    /// CSV of `cidr,provider,contact` lines: which provider hosts which addresses.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) providers: Option<PathBuf>,
+    /// A text template with {provider}, {contact}, {count} and {items} (default: built in).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) template: Option<PathBuf>,
+    /// `text` (notices separated by a line of `=`) or `json` (one array).
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub(crate) format: String,
+}
+
+/// `vigil crawl run`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CrawlRunArgs {
+    /// A file of seed URLs, one per line (blank lines and lines starting with # are skipped).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) seeds: PathBuf,
+    /// The crawl's name in the store (running again with the same name resumes it).
+    #[arg(long, default_value = "default")]
+    pub(crate) name: String,
+    /// Hosts to crawl: `same-host` (the seeds' hosts) or `hosts:a.example,b.example`.
+    #[arg(long, default_value = "same-host", value_name = "SCOPE")]
+    pub(crate) scope: String,
+    /// Links followed from a seed at most.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub(crate) max_depth: u32,
+    /// Crawl only URLs matching this regular expression (repeatable: any of them).
+    #[arg(long, value_name = "RE")]
+    pub(crate) include: Vec<String>,
+    /// Leave out URLs matching this regular expression (repeatable).
+    #[arg(long, value_name = "RE")]
+    pub(crate) exclude: Vec<String>,
+    /// SOCKS5 proxy with remote DNS for onion hosts (Tor: socks5h://127.0.0.1:9050).
+    #[arg(long, value_name = "URL", env = "VIGIL_CRAWL_PROXY")]
+    pub(crate) proxy: Option<String>,
+    /// Send every request through --proxy, not only onion hosts.
+    #[arg(long, requires = "proxy")]
+    pub(crate) proxy_all: bool,
+    /// Fetches in flight at most.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub(crate) workers: usize,
+    /// Fetches in flight to one host at most.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub(crate) per_host_concurrency: usize,
+    /// Milliseconds between the starts of two requests to one host.
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    pub(crate) delay_ms: u64,
+    /// URLs one crawl admits at most (over all its runs).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub(crate) max_pages: u64,
+    /// Links taken from one page at most.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub(crate) max_links_per_page: usize,
+    /// Largest body fetched, in bytes.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub(crate) max_bytes: u64,
+    /// Seconds allowed for one fetch (redirects, headers and body).
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    pub(crate) timeout: u64,
+    /// Do not fetch or honour robots.txt.
+    #[arg(long)]
+    pub(crate) ignore_robots: bool,
+    /// Stop after this many fetches in this run (the rest stays queued for the next run).
+    #[arg(long, value_name = "N")]
+    pub(crate) stop_after: Option<u64>,
+}
+
+/// Output formats of `vigil crawl report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// A table per host, for people.
+    Table,
+    /// One line per finding: crawl,host,url,page_url,ip,found_at,kind,sha256,md5,pdq,bank,content_id,signal_kind,distance.
+    Csv,
+    /// One JSON object: hosts, each with its findings.
+    Json,
+}
+
+/// `vigil crawl report`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CrawlReportArgs {
+    /// Only this crawl (default: every crawl).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) crawl: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub(crate) format: ReportFormat,
 }
 
 const SERVE_HELP: &str = "\
@@ -154,6 +295,21 @@ pub(crate) struct ServeArgs {
     /// through TLS (a reverse proxy), so that a session cookie never travels in clear.
     #[arg(long, env = "VIGIL_SECURE_COOKIES")]
     pub(crate) secure_cookies: bool,
+    /// Videos sent to /h/hash or /api/v1: hash one frame every S seconds (frame n when
+    /// n % int(S × fps) == 0); 0 hashes every frame [default: 1, as python-threatexchange and
+    /// HMA].
+    #[arg(long, value_name = "S", env = "VIGIL_SECONDS_PER_HASH", value_parser = parse_seconds)]
+    pub(crate) seconds_per_hash: Option<f64>,
+    /// Largest video to hash (uploads are also bounded by --max-body, downloads by
+    /// --max-remote) [default: 16G].
+    #[arg(long, value_name = "SIZE", env = "VIGIL_MAX_VIDEO_SIZE", value_parser = parse_bytes)]
+    pub(crate) max_video_size: Option<u64>,
+    /// Longest video to decode, in seconds [default: 21600].
+    #[arg(long, value_name = "SECONDS", env = "VIGIL_MAX_VIDEO_SECONDS")]
+    pub(crate) max_video_seconds: Option<u64>,
+    /// Wall-clock time one video may take to decode and hash, in seconds [default: 600].
+    #[arg(long, value_name = "SECONDS", env = "VIGIL_VIDEO_TIME_BUDGET")]
+    pub(crate) video_time_budget: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

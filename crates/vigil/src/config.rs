@@ -47,6 +47,11 @@ pub(crate) enum CommandConfig {
         db: String,
         args: cli::ServeArgs,
     },
+    /// `vigil crawl …`.
+    Crawl {
+        db: String,
+        command: cli::CrawlCommand,
+    },
 }
 
 /// The store commands, as parsed (they need no further resolution).
@@ -198,6 +203,10 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
         Command::Exchange(e) => CommandConfig::Store {
             db: db_url(args.db.as_deref())?,
             command: StoreCommand::Exchange(e),
+        },
+        Command::Crawl(c) => CommandConfig::Crawl {
+            db: db_url(args.db.as_deref())?,
+            command: c,
         },
     };
     Ok(Config {

@@ -3,8 +3,7 @@
 //! re-encoded (a partial copy: every one of its frames is in `full`); `other`, 6 s of
 //! `mandelbrot`, unrelated. All 320×240 at 30 frames a second, H.264 in MP4.
 
-use std::path::Path;
-use std::process::Command;
+use vigil_testkit::ffmpeg::run as ffmpeg;
 
 pub(crate) struct Videos {
     pub(crate) full: Vec<u8>,
@@ -12,34 +11,10 @@ pub(crate) struct Videos {
     pub(crate) other: Vec<u8>,
 }
 
-fn ffmpeg(dir: &Path, args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .current_dir(dir)
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-        .args(args)
-        .output()
-        .expect("running ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The test videos, or `None` after saying loudly that `test` is skipped because the `ffmpeg`
 /// tool is missing — a failure instead when `VIGIL_REQUIRE_FFMPEG=1` (CI sets it).
 pub(crate) fn videos(test: &str) -> Option<Videos> {
-    let found = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        let msg =
-            format!("SKIPPED {test}: the ffmpeg tool is not installed (it makes the test videos)");
-        if std::env::var("VIGIL_REQUIRE_FFMPEG").as_deref() == Ok("1") {
-            panic!("{msg}, and VIGIL_REQUIRE_FFMPEG=1");
-        }
-        eprintln!("{msg}");
+    if !vigil_testkit::ffmpeg::available(test) {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -136,11 +136,13 @@ async fn a_newer_schema_is_refused_untouched() {
             .fetch_all(&mut c)
             .await
             .unwrap();
-    // Every migration of this build, then the future one, untouched.
+    // Every migration of this build (up to its version; versions may have gaps while
+    // migrations written in parallel are merged), then the future one, untouched.
     assert_eq!(
-        rows.len() as i64,
-        vigil_store::Store::schema_version() + 1,
+        rows[rows.len() - 2].0,
+        vigil_store::Store::schema_version(),
         "{rows:?}"
     );
+    assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "{rows:?}");
     assert_eq!(rows.last().unwrap(), &(999, "future".to_string()));
 }

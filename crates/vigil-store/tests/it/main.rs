@@ -4,8 +4,10 @@
 mod banks;
 mod cases;
 mod changes;
+mod crawl;
 mod durability;
 mod exchanges;
 mod import;
+mod long_values;
 mod users;
 mod util;

@@ -2,6 +2,7 @@
 //! also need belongs in a library, not here.
 
 pub(crate) mod cases;
+pub(crate) mod crawl;
 pub(crate) mod demo;
 pub(crate) mod hash;
 pub(crate) mod index;
@@ -22,5 +23,6 @@ pub(crate) fn run(cfg: Config) -> anyhow::Result<ExitStatus> {
         CommandConfig::IndexBuild { lists, out } => index::build(&lists, &out, cfg.printer),
         CommandConfig::Store { db, command } => store::run(&db, command),
         CommandConfig::Serve { db, args } => serve::run(&db, args),
+        CommandConfig::Crawl { db, command } => crawl::run(&db, command),
     }
 }

@@ -31,6 +31,10 @@ struct FileConfig {
     fetch_every: Option<u64>,
     bypass_coinflip_on_get: Option<bool>,
     secure_cookies: Option<bool>,
+    seconds_per_hash: Option<f64>,
+    max_video_size: Option<u64>,
+    max_video_seconds: Option<u64>,
+    video_time_budget: Option<u64>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -97,6 +101,31 @@ fn server_config(args: ServeArgs) -> anyhow::Result<ServerConfig> {
         c.bypass_coinflip_on_get = b;
     }
     c.secure_cookies = args.secure_cookies || file.secure_cookies.unwrap_or(false);
+    if let Some(s) = args.seconds_per_hash.or(file.seconds_per_hash) {
+        if !(s.is_finite() && (0.0..=3600.0).contains(&s)) {
+            bail!("seconds-per-hash {s}: expected seconds from 0 to 3600");
+        }
+        c.video.sampling = if s == 0.0 {
+            vigil_video::Sampling::EveryFrame
+        } else {
+            vigil_video::Sampling::SecondsPerHash(s)
+        };
+    }
+    if let Some(n) = args.max_video_size.or(file.max_video_size) {
+        c.video.limits.max_file_bytes = n;
+    }
+    if let Some(s) = args.max_video_seconds.or(file.max_video_seconds) {
+        if s == 0 {
+            bail!("max-video-seconds must be at least 1");
+        }
+        c.video.limits.max_duration = Duration::from_secs(s);
+    }
+    if let Some(s) = args.video_time_budget.or(file.video_time_budget) {
+        if s == 0 {
+            bail!("video-time-budget must be at least 1 second");
+        }
+        c.video.limits.time_budget = Duration::from_secs(s);
+    }
     let without = if args.without.is_empty() {
         file.without.unwrap_or_default()
     } else {
@@ -241,4 +270,77 @@ pub(crate) async fn user(store: &Store, cmd: UserCommand) -> anyhow::Result<Exit
         }
     }
     Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str], file: Option<&str>) -> anyhow::Result<ServerConfig> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut argv = vec!["vigil", "serve"];
+        let path = dir.path().join("vigil.toml");
+        let path_s = path.to_str().unwrap().to_string();
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+            argv.extend(["--config", &path_s]);
+        }
+        argv.extend(args);
+        let parsed = crate::cli::Args::try_parse_from(argv).unwrap();
+        let crate::cli::Command::Serve(a) = parsed.command else {
+            panic!("not serve")
+        };
+        server_config(a)
+    }
+
+    #[test]
+    fn video_settings_come_from_flags_over_the_file_over_the_defaults() {
+        let d = config(&[], None).unwrap();
+        assert_eq!(d.video, vigil_server::config::default_video_options());
+        assert_eq!(d.video.sampling, vigil_video::Sampling::SecondsPerHash(1.0));
+
+        let f = "seconds_per_hash = 0.5\nmax_video_size = 1000\nmax_video_seconds = 60\n\
+                 video_time_budget = 5\n";
+        let c = config(&[], Some(f)).unwrap();
+        assert_eq!(c.video.sampling, vigil_video::Sampling::SecondsPerHash(0.5));
+        assert_eq!(c.video.limits.max_file_bytes, 1000);
+        assert_eq!(c.video.limits.max_duration, Duration::from_secs(60));
+        assert_eq!(c.video.limits.time_budget, Duration::from_secs(5));
+
+        let c = config(
+            &[
+                "--seconds-per-hash",
+                "0",
+                "--max-video-size",
+                "2K",
+                "--max-video-seconds",
+                "7",
+                "--video-time-budget",
+                "9",
+            ],
+            Some(f),
+        )
+        .unwrap();
+        assert_eq!(c.video.sampling, vigil_video::Sampling::EveryFrame);
+        assert_eq!(c.video.limits.max_file_bytes, 2048);
+        assert_eq!(c.video.limits.max_duration, Duration::from_secs(7));
+        assert_eq!(c.video.limits.time_budget, Duration::from_secs(9));
+        // What was not set keeps the server's defaults.
+        assert_eq!(
+            c.video.limits.max_pixels,
+            vigil_server::config::default_video_options()
+                .limits
+                .max_pixels
+        );
+
+        for bad in [
+            "seconds_per_hash = -1\n",
+            "seconds_per_hash = 5000\n",
+            "video_time_budget = 0\n",
+            "max_video_seconds = 0\n",
+        ] {
+            assert!(config(&[], Some(bad)).is_err(), "{bad}");
+        }
+    }
 }

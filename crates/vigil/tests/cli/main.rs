@@ -5,6 +5,7 @@
 mod util;
 
 mod cases;
+mod crawl;
 mod demo;
 mod exchange;
 mod fixtures;

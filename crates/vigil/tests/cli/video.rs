@@ -88,23 +88,16 @@ fn match_finds_a_cut_with_its_time_range() {
     let cut = d.path().join("cut.mp4");
     let cut_s = cut.to_string_lossy().into_owned();
     let src = clip(&fx, "chair-22-sd-grey-bar.mp4");
-    let ok = std::process::Command::new("ffmpeg")
-        .args([
-            "-v", "error", "-nostdin", "-y", "-ss", "5", "-t", "6", "-i", &src,
-        ])
-        .args(["-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", &cut_s])
-        .status();
-    match ok {
-        Ok(s) => assert!(s.success()),
-        Err(e) => {
-            assert!(
-                std::env::var("VIGIL_REQUIRE_FFMPEG").as_deref() != Ok("1"),
-                "ffmpeg: {e}"
-            );
-            eprintln!("SKIPPED match_finds_a_cut_with_its_time_range: no ffmpeg tool");
-            return;
-        }
+    if !vigil_testkit::ffmpeg::available("match_finds_a_cut_with_its_time_range") {
+        return;
     }
+    vigil_testkit::ffmpeg::run(
+        d.path(),
+        &[
+            "-ss", "5", "-t", "6", "-i", &src, "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+            &cut_s,
+        ],
+    );
     // Known videos: the clip itself as a vPDQ frame file, and an unrelated clip as a video.
     let known = d.path().join("known");
     std::fs::create_dir(&known).unwrap();

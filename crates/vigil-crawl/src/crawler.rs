@@ -1,0 +1,547 @@
+//! The crawl loop: a coordinator hands frontier entries to at most `workers` fetch tasks,
+//! keeping per-host politeness (concurrency and delay between request starts) and robots.txt,
+//! then hashes media on blocking threads and writes each URL's result back to the frontier.
+//!
+//! Only the coordinator touches the frontier and the matcher, so neither needs to be shared
+//! between threads, and each URL's result (state, new links, content, findings) is written in
+//! one [`Frontier::complete`] call. Media bytes live in memory from the fetch until they are
+//! hashed, then are dropped; the same bytes met at several URLs (by SHA-256) are hashed once,
+//! every URL recorded. One URL failing (time-out, size cap, bad redirect, undecodable image) is
+//! recorded against that URL and the crawl goes on; only a frontier (store) failure stops it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use url::Url;
+use vigil_exchange::record::{Signal, SignalKind};
+use vigil_matcher::{Hit, Matcher, Outcome};
+use vigil_store::{Completion, CrawlContent, FrontierEntry, NewFinding, NewFrontierEntry};
+
+use crate::fetch::{FetchOptions, Fetcher, Kind};
+use crate::frontier::Frontier;
+use crate::media::{self, MediaHashes};
+use crate::robots::{self, Rules};
+use crate::scope::{Scope, ScopeCheck, host_of};
+use crate::{Error, links};
+
+/// Settings of a crawl.
+#[derive(Debug, Clone)]
+pub struct CrawlOptions {
+    /// Fetch limits and proxy.
+    pub fetch: FetchOptions,
+    /// What may be fetched.
+    pub scope: Scope,
+    /// Fetches in flight at most.
+    pub workers: usize,
+    /// Fetches in flight to one host at most.
+    pub per_host_concurrency: usize,
+    /// Time between the starts of two requests to one host.
+    pub delay: Duration,
+    /// URLs a crawl admits to its frontier at most (over all its runs).
+    pub max_pages: u64,
+    /// Links taken from one page at most (link farms).
+    pub max_links_per_page: usize,
+    /// Honour robots.txt (the default).
+    pub obey_robots: bool,
+    /// Image decoding limits.
+    pub decode: vigil_media::DecodeOptions,
+    /// Video hashing settings and limits.
+    pub video: vigil_video::Options,
+    /// Stop cleanly after this many fetches in this run (what is in flight completes; the rest
+    /// stays queued for the next run).
+    pub stop_after: Option<u64>,
+}
+
+impl Default for CrawlOptions {
+    fn default() -> Self {
+        CrawlOptions {
+            fetch: FetchOptions::default(),
+            scope: Scope::default(),
+            workers: 8,
+            per_host_concurrency: 2,
+            delay: Duration::from_millis(500),
+            max_pages: 100_000,
+            max_links_per_page: 1_000,
+            obey_robots: true,
+            decode: vigil_media::DecodeOptions::default(),
+            video: vigil_video::Options::default(),
+            stop_after: None,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// URLs fetched (successfully or not) in this run, robots.txt not counted.
+    pub fetched: u64,
+    /// HTML pages parsed.
+    pub pages: u64,
+    /// Media files hashed (each distinct content once).
+    pub hashed: u64,
+    /// Media URLs whose content had been hashed before (same SHA-256).
+    pub deduplicated: u64,
+    /// Findings recorded (one per URL and matched bank item).
+    pub findings: u64,
+    /// URLs that failed in this run.
+    pub failed: u64,
+    /// The first failures of this run: `(url, error)` (all are in the frontier).
+    pub errors: Vec<(String, String)>,
+    /// Links left out because a page had more than the per-page cap.
+    pub links_capped: u64,
+    /// Links left out because the crawl reached its page limit.
+    pub over_max_pages: u64,
+    /// Whether the frontier was empty at the end (else the run stopped early).
+    pub finished: bool,
+}
+
+const MAX_REPORTED_ERRORS: usize = 1000;
+
+/// A matched bank item, as kept with hashed content (JSON in `CrawlContent::matches`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Match {
+    bank: String,
+    content_id: i64,
+    signal_kind: String,
+    distance: i64,
+}
+
+/// What a fetch task came back with.
+enum Fetch {
+    Page {
+        links: Vec<Url>,
+        capped: bool,
+    },
+    Media {
+        kind: Kind,
+        body: Vec<u8>,
+        ip: Option<String>,
+    },
+    Other(Kind),
+    Disallowed,
+}
+
+enum Done {
+    Fetched(FrontierEntry, Result<Fetch, Error>),
+    Hashed([u8; 32], Result<MediaHashes, String>),
+}
+
+#[derive(Default)]
+struct Host {
+    in_flight: usize,
+    next_start: Option<Instant>,
+    robots: Arc<OnceCell<Rules>>,
+}
+
+/// A media URL waiting for its content to be hashed.
+struct Waiting {
+    entry: FrontierEntry,
+    ip: Option<String>,
+}
+
+/// Crawls from `seeds` until the frontier is empty (or `stop_after`), matching media against
+/// `matcher`'s banks and recording everything in `frontier`.
+///
+/// Seeds are added at depth 0 (those known already are left as they are, so running again with
+/// the same seeds resumes). The scope's "same host" means the seeds' hosts.
+pub async fn crawl<F: Frontier>(
+    frontier: &mut F,
+    seeds: &[Url],
+    matcher: &Matcher,
+    options: &CrawlOptions,
+) -> Result<Report, Error> {
+    if options.workers == 0 || options.per_host_concurrency == 0 {
+        return Err(Error::Settings(
+            "workers and per-host concurrency must be at least 1".into(),
+        ));
+    }
+    let fetcher = Fetcher::new(options.fetch.clone())?;
+    let scope = Arc::new(ScopeCheck::new(options.scope.clone(), seeds));
+    let mut report = Report::default();
+
+    let requeued = frontier.requeue_in_flight().await?;
+    if requeued > 0 {
+        tracing::info!(requeued, "resuming: URLs left in flight queued again");
+    }
+    let mut known = frontier.counts().await?.total() as u64;
+    let seed_entries: Vec<NewFrontierEntry> = seeds
+        .iter()
+        .map(|u| NewFrontierEntry {
+            url: u.to_string(),
+            host: host_of(u),
+            depth: 0,
+            parent_url: None,
+        })
+        .collect();
+    known += frontier.push(&seed_entries).await? as u64;
+
+    let mut hosts: HashMap<String, Host> = HashMap::new();
+    let mut ready: VecDeque<FrontierEntry> = VecDeque::new();
+    let mut tasks: JoinSet<Done> = JoinSet::new();
+    let mut hashing: HashMap<[u8; 32], Vec<Waiting>> = HashMap::new();
+    let mut frontier_empty = false;
+    let mut stopping = false;
+    let mut fetch_tasks = 0usize;
+
+    loop {
+        if options.stop_after.is_some_and(|n| report.fetched >= n) {
+            stopping = true;
+        }
+        if !stopping && !frontier_empty && ready.len() < options.workers * 2 {
+            let got = frontier.take(options.workers * 4 - ready.len()).await?;
+            frontier_empty = got.is_empty() && ready.is_empty();
+            ready.extend(got);
+        }
+
+        // Start what politeness allows.
+        let now = Instant::now();
+        let mut earliest: Option<Instant> = None;
+        if !stopping {
+            let mut i = 0;
+            while i < ready.len() && fetch_tasks < options.workers {
+                if options.stop_after.is_some_and(|n| report.fetched >= n) {
+                    break;
+                }
+                let host = hosts.entry(ready[i].host.clone()).or_default();
+                let due = host.next_start.is_none_or(|t| t <= now);
+                if host.in_flight >= options.per_host_concurrency || !due {
+                    if let Some(t) = host.next_start.filter(|t| *t > now) {
+                        earliest = Some(earliest.map_or(t, |e| e.min(t)));
+                    }
+                    i += 1;
+                    continue;
+                }
+                let Some(entry) = ready.remove(i) else { break };
+                host.in_flight += 1;
+                host.next_start = Some(now + options.delay);
+                report.fetched += 1;
+                fetch_tasks += 1;
+                let robots = options.obey_robots.then(|| host.robots.clone());
+                let (fetcher, scope) = (fetcher.clone(), scope.clone());
+                let cap = options.max_links_per_page;
+                tasks.spawn(async move {
+                    let r = fetch_one(&fetcher, &scope, robots, &entry, cap).await;
+                    Done::Fetched(entry, r)
+                });
+            }
+        }
+
+        if tasks.is_empty() {
+            if stopping || (frontier_empty && ready.is_empty()) {
+                break;
+            }
+            if ready.is_empty() {
+                // Nothing in flight, nothing taken, but the last take was before the last
+                // completion: take again at the top.
+                continue;
+            }
+            if let Some(t) = earliest {
+                tokio::time::sleep_until(t).await;
+            }
+            continue;
+        }
+
+        let done = match earliest {
+            Some(t) => tokio::select! {
+                d = tasks.join_next() => d,
+                _ = tokio::time::sleep_until(t) => continue,
+            },
+            None => tasks.join_next().await,
+        };
+        let Some(done) = done else { continue };
+        // A completion may have queued new links: look at the frontier again.
+        frontier_empty = false;
+        let done = match done {
+            Ok(d) => d,
+            Err(e) => {
+                // A panicking task is a bug; its entry stays in flight and is queued again next run.
+                tracing::error!(error = %e, "a crawl task failed");
+                continue;
+            }
+        };
+        match done {
+            Done::Fetched(entry, result) => {
+                fetch_tasks -= 1;
+                if let Some(h) = hosts.get_mut(&entry.host) {
+                    h.in_flight -= 1;
+                }
+                match result {
+                    Err(e) => {
+                        fail(frontier, &mut report, &entry, &error_chain(&e)).await?;
+                    }
+                    Ok(Fetch::Disallowed) => {
+                        fail(frontier, &mut report, &entry, "disallowed by robots.txt").await?;
+                    }
+                    Ok(Fetch::Other(kind)) => {
+                        let c = Completion {
+                            kind: kind.name().to_string(),
+                            ..Completion::default()
+                        };
+                        frontier.complete(&entry, &c).await?;
+                    }
+                    Ok(Fetch::Page { links, capped }) => {
+                        report.pages += 1;
+                        report.links_capped += u64::from(capped);
+                        let depth = entry.depth + 1;
+                        let mut new = Vec::new();
+                        for u in links {
+                            if scope.check(&u, depth as u32).is_some() {
+                                continue;
+                            }
+                            new.push(NewFrontierEntry {
+                                url: u.to_string(),
+                                host: host_of(&u),
+                                depth,
+                                parent_url: Some(entry.url.clone()),
+                            });
+                        }
+                        // The page limit counts URLs admitted; links already known cost
+                        // nothing, but telling them apart needs the frontier, so the limit is
+                        // applied to the candidates (conservative: never over the limit).
+                        let room = options.max_pages.saturating_sub(known) as usize;
+                        if new.len() > room {
+                            report.over_max_pages += (new.len() - room) as u64;
+                            new.truncate(room);
+                        }
+                        let c = Completion {
+                            kind: "page".into(),
+                            links: new,
+                            ..Completion::default()
+                        };
+                        known += frontier.complete(&entry, &c).await? as u64;
+                    }
+                    Ok(Fetch::Media { kind, body, ip }) => {
+                        let sha = media::sha256(&body);
+                        if let Some(waiting) = hashing.get_mut(&sha) {
+                            report.deduplicated += 1;
+                            waiting.push(Waiting { entry, ip });
+                        } else if let Some(content) = frontier.content(&sha).await? {
+                            report.deduplicated += 1;
+                            let matches: Vec<Match> =
+                                serde_json::from_str(&content.matches).unwrap_or_default();
+                            let c = completion(&entry, ip, &content, &matches, false);
+                            report.findings += c.findings.len() as u64;
+                            frontier.complete(&entry, &c).await?;
+                        } else {
+                            hashing.insert(sha, vec![Waiting { entry, ip }]);
+                            let (decode, video) = (options.decode, options.video.clone());
+                            let name = hashing[&sha][0].entry.url.clone();
+                            tasks.spawn(async move {
+                                let r = tokio::task::spawn_blocking(move || {
+                                    media::hash(&body, kind, &name, &decode, &video)
+                                })
+                                .await
+                                .unwrap_or_else(|e| Err(format!("hashing task failed: {e}")));
+                                Done::Hashed(sha, r)
+                            });
+                        }
+                    }
+                }
+            }
+            Done::Hashed(sha, result) => {
+                let waiting = hashing.remove(&sha).unwrap_or_default();
+                match result {
+                    Err(e) => {
+                        for w in waiting {
+                            fail(frontier, &mut report, &w.entry, &e).await?;
+                        }
+                    }
+                    Ok(h) => {
+                        report.hashed += 1;
+                        let matches = match_media(matcher, &h);
+                        let content = CrawlContent {
+                            sha256: h.sha256,
+                            kind: h.kind.to_string(),
+                            md5: h.md5.clone(),
+                            sha1: h.sha1.clone(),
+                            pdq: h.pdq.map(|(p, _)| p.to_hex()),
+                            quality: h.pdq.map(|(_, q)| i64::from(q)),
+                            frames: h.frames.as_ref().map(|f| f.len() as i64),
+                            matches: serde_json::to_string(&matches)
+                                .unwrap_or_else(|_| "[]".into()),
+                        };
+                        for (i, w) in waiting.into_iter().enumerate() {
+                            let c = completion(&w.entry, w.ip, &content, &matches, i == 0);
+                            report.findings += c.findings.len() as u64;
+                            frontier.complete(&w.entry, &c).await?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Entries taken but not started (a stop) go back to the queue for the next run.
+    frontier.requeue_in_flight().await?;
+    let counts = frontier.counts().await?;
+    report.finished = counts.queued == 0 && counts.fetching == 0;
+    if report.finished {
+        frontier.finish().await?;
+    }
+    Ok(report)
+}
+
+async fn fail<F: Frontier>(
+    frontier: &mut F,
+    report: &mut Report,
+    entry: &FrontierEntry,
+    error: &str,
+) -> Result<(), Error> {
+    tracing::info!(url = %entry.url, error, "fetch failed");
+    report.failed += 1;
+    if report.errors.len() < MAX_REPORTED_ERRORS {
+        report.errors.push((entry.url.clone(), error.to_string()));
+    }
+    frontier.fail(entry, error).await
+}
+
+/// An error with its causes, `: `-separated (reqwest's own message does not say whether TLS,
+/// DNS or the connection failed; its sources do).
+fn error_chain(e: &Error) -> String {
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    // The top message of `Request` already shows its source's own message.
+    if matches!(e, Error::Request { .. }) {
+        source = source.and_then(std::error::Error::source);
+    }
+    while let Some(cause) = source {
+        let msg = cause.to_string();
+        if !s.ends_with(&msg) {
+            s += ": ";
+            s += &msg;
+        }
+        source = cause.source();
+    }
+    s
+}
+
+/// The completion of a media URL whose content is `content` (hashed now if `first`).
+fn completion(
+    entry: &FrontierEntry,
+    ip: Option<String>,
+    content: &CrawlContent,
+    matches: &[Match],
+    first: bool,
+) -> Completion {
+    let findings = matches
+        .iter()
+        .map(|m| NewFinding {
+            url: entry.url.clone(),
+            page_url: entry.parent_url.clone(),
+            host: entry.host.clone(),
+            ip: ip.clone(),
+            kind: content.kind.clone(),
+            sha256: content.sha256,
+            md5: content.md5.clone(),
+            sha1: content.sha1.clone(),
+            pdq: content.pdq.clone(),
+            bank: m.bank.clone(),
+            content_id: m.content_id,
+            signal_kind: m.signal_kind.clone(),
+            distance: m.distance,
+        })
+        .collect();
+    Completion {
+        kind: content.kind.clone(),
+        links: Vec::new(),
+        content: first.then(|| content.clone()),
+        content_sha256: Some(content.sha256),
+        findings,
+    }
+}
+
+/// Matches a media file's hashes against the banks: PDQ (or vPDQ) and the three digests.
+/// As everywhere in Vigil, a hit in an allow bank suppresses every hit of the file.
+fn match_media(matcher: &Matcher, h: &MediaHashes) -> Vec<Match> {
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    if let Some((pdq, _)) = &h.pdq {
+        outcomes.push(matcher.match_pdq(pdq));
+    }
+    if let Some(frames) = &h.frames {
+        outcomes.push(matcher.match_video(frames));
+    }
+    for (kind, value) in [
+        (SignalKind::Md5, &h.md5),
+        (SignalKind::Sha1, &h.sha1),
+        (SignalKind::Sha256, &hex::encode(h.sha256)),
+    ] {
+        if let Ok(s) = Signal::new(kind, value) {
+            outcomes.push(matcher.match_signal(&s));
+        }
+    }
+    if outcomes.iter().any(|o| !o.allowed_by.is_empty()) {
+        return Vec::new();
+    }
+    // One match per bank item, at its smallest distance.
+    let mut best: HashMap<(String, i64), &Hit> = HashMap::new();
+    for hit in outcomes.iter().flat_map(|o| &o.hits).filter(|h| h.active) {
+        let key = (hit.bank.clone(), hit.content_id);
+        match best.get(&key) {
+            Some(b) if b.distance <= hit.distance => {}
+            _ => {
+                best.insert(key, hit);
+            }
+        }
+    }
+    let mut out: Vec<Match> = best
+        .into_values()
+        .map(|hit| Match {
+            bank: hit.bank.clone(),
+            content_id: hit.content_id,
+            signal_kind: hit.signal.kind().name().to_string(),
+            distance: i64::from(hit.distance),
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.bank, a.content_id).cmp(&(&b.bank, b.content_id)));
+    out
+}
+
+/// Fetches one entry and says what it is: robots first (when asked), then the fetch, then
+/// link extraction for a page (on a blocking thread: parsing is CPU work).
+async fn fetch_one(
+    fetcher: &Fetcher,
+    scope: &ScopeCheck,
+    robots: Option<Arc<OnceCell<Rules>>>,
+    entry: &FrontierEntry,
+    cap: usize,
+) -> Result<Fetch, Error> {
+    let url = crate::scope::normalize(&entry.url)?;
+    // Refused before robots.txt, which would otherwise fail first and hide why.
+    fetcher.check(&url)?;
+    if let Some(cell) = robots {
+        let rules = cell
+            .get_or_init(|| robots::fetch_rules(fetcher, &url))
+            .await;
+        if !rules.allowed(&url) {
+            return Ok(Fetch::Disallowed);
+        }
+    }
+    let follow = |u: &Url| scope.host_allowed(u);
+    let fetched = fetcher.fetch(&url, &follow).await?;
+    match fetched.kind {
+        Kind::Html => {
+            let base = fetched.url.clone();
+            let body = fetched.body;
+            let (links, capped) = tokio::task::spawn_blocking(move || {
+                let text = String::from_utf8_lossy(&body);
+                links::extract(&text, &base, cap)
+            })
+            .await
+            .map_err(|e| Error::Media {
+                url: url.to_string(),
+                why: format!("link extraction failed: {e}"),
+            })?;
+            Ok(Fetch::Page { links, capped })
+        }
+        Kind::Image(_) | Kind::Video(_) => Ok(Fetch::Media {
+            kind: fetched.kind,
+            body: fetched.body,
+            ip: fetched.ip.map(|i| i.to_string()),
+        }),
+        Kind::Other => Ok(Fetch::Other(Kind::Other)),
+    }
+}

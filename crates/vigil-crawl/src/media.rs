@@ -1,0 +1,71 @@
+//! Hashing fetched media in memory: images are decoded (with vigil-media's limits) and hashed
+//! with PDQ as `vigil hash` does; videos are hashed with vPDQ from the bytes in memory
+//! (`vigil_video::hash_bytes`, FFmpeg reading through Vigil's own I/O); both get MD5, SHA-1 and
+//! SHA-256. Nothing is written to disk at any step. Runs on a blocking thread (CPU-bound).
+
+use vigil_core::Hash256;
+use vigil_pdq::{Image, Pixels};
+
+use crate::fetch::Kind;
+
+/// The hashes of one media file.
+#[derive(Debug, Clone)]
+pub struct MediaHashes {
+    /// `image` or `video`.
+    pub kind: &'static str,
+    /// SHA-256 of the bytes.
+    pub sha256: [u8; 32],
+    /// MD5, hex.
+    pub md5: String,
+    /// SHA-1, hex.
+    pub sha1: String,
+    /// PDQ hash and quality of an image.
+    pub pdq: Option<(Hash256, u8)>,
+    /// vPDQ frames of a video.
+    pub frames: Option<Vec<vigil_video::Frame>>,
+}
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// Hashes an image or a video held in memory. `name` (the URL) names it in errors.
+pub fn hash(
+    bytes: &[u8],
+    kind: Kind,
+    name: &str,
+    decode: &vigil_media::DecodeOptions,
+    video: &vigil_video::Options,
+) -> Result<MediaHashes, String> {
+    let digests = vigil_media::digests(bytes);
+    let mut sha = [0u8; 32];
+    hex::decode_to_slice(&digests.sha256, &mut sha).map_err(|e| e.to_string())?;
+    let (kind, pdq, frames) = match kind {
+        Kind::Image(_) => {
+            let decoded = vigil_media::decode(bytes, name, decode).map_err(|e| e.to_string())?;
+            let pixels = match &decoded.pixels {
+                vigil_media::PixelData::Rgb8(p) => Pixels::Rgb8(p),
+                vigil_media::PixelData::Grey8(p) => Pixels::Grey8(p),
+            };
+            let img = Image::new(pixels, decoded.width as usize, decoded.height as usize)
+                .map_err(|e| format!("{name}: the decoder returned an inconsistent buffer: {e}"))?;
+            let pdq = vigil_pdq::hash(&img, vigil_pdq::Mode::default());
+            ("image", Some((pdq.hash, pdq.quality)), None)
+        }
+        Kind::Video(_) => {
+            let v = vigil_video::hash_bytes(bytes, name, video).map_err(|e| e.to_string())?;
+            ("video", None, Some(v.frames))
+        }
+        Kind::Html | Kind::Other => return Err(format!("{name}: not an image or a video")),
+    };
+    Ok(MediaHashes {
+        kind,
+        sha256: sha,
+        md5: digests.md5,
+        sha1: digests.sha1,
+        pdq,
+        frames,
+    })
+}

@@ -1,0 +1,293 @@
+//! Removal notices: findings grouped per hosting provider (from an operator's IP-range →
+//! provider table) and per host, rendered as text from a template and as JSON.
+//!
+//! The provider table is a CSV file the operator maintains (`cidr,provider,contact`, one range
+//! a line, `#` comments; the most specific range containing a finding's IP wins). Findings with
+//! no IP (fetched through a proxy, e.g. onion services) or an IP in no range go to the provider
+//! `unknown`. Sending notices and re-checking findings are not done here yet (issue 7).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use vigil_store::Finding;
+
+use crate::Error;
+
+/// One IP range of the provider table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range {
+    /// The network address.
+    pub net: IpAddr,
+    /// The prefix length.
+    pub prefix: u8,
+    /// The provider's name.
+    pub provider: String,
+    /// Where its abuse notices go (an address, a form URL).
+    pub contact: String,
+}
+
+impl Range {
+    fn contains(&self, ip: IpAddr) -> bool {
+        match (self.net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(i) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(i) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The operator's IP-range → provider table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Providers {
+    ranges: Vec<Range>,
+}
+
+impl Providers {
+    /// Parses `cidr,provider,contact` lines (`name` names the input in errors). A first line
+    /// starting with `cidr` is a header; blank lines and `#` comments are skipped.
+    pub fn parse(text: &str, name: &str) -> Result<Providers, Error> {
+        let mut ranges = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || (i == 0 && line.starts_with("cidr")) {
+                continue;
+            }
+            let bad = |why: &str| Error::Settings(format!("{name}:{}: {why}", i + 1));
+            let mut cols = line.splitn(3, ',').map(str::trim);
+            let cidr = cols.next().unwrap_or("");
+            let provider = cols
+                .next()
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| bad("no provider"))?;
+            let contact = cols.next().unwrap_or("");
+            let (addr, prefix) = cidr
+                .split_once('/')
+                .ok_or_else(|| bad("expected ADDRESS/PREFIX"))?;
+            let net: IpAddr = addr.parse().map_err(|_| bad("not an IP address"))?;
+            let prefix: u8 = prefix.parse().map_err(|_| bad("not a prefix length"))?;
+            if prefix > if net.is_ipv4() { 32 } else { 128 } {
+                return Err(bad("prefix too long"));
+            }
+            ranges.push(Range {
+                net,
+                prefix,
+                provider: provider.to_string(),
+                contact: contact.to_string(),
+            });
+        }
+        Ok(Providers { ranges })
+    }
+
+    /// The most specific range containing `ip`.
+    pub fn lookup(&self, ip: IpAddr) -> Option<&Range> {
+        self.ranges
+            .iter()
+            .filter(|r| r.contains(ip))
+            .max_by_key(|r| r.prefix)
+    }
+}
+
+/// The findings of one provider, per host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The provider (`unknown` when not found).
+    pub provider: String,
+    /// Its contact, if known.
+    pub contact: String,
+    /// Findings per host, hosts in order.
+    pub hosts: BTreeMap<String, Vec<Finding>>,
+}
+
+impl Notice {
+    /// Number of findings.
+    pub fn count(&self) -> usize {
+        self.hosts.values().map(Vec::len).sum()
+    }
+}
+
+/// Groups the open findings (not recorded as removed) per provider (by their IP) and host. One
+/// entry per URL: several bank items matched by one URL are one item to remove.
+pub fn group(findings: &[Finding], providers: &Providers) -> Vec<Notice> {
+    let mut by: BTreeMap<(String, String), BTreeMap<String, Vec<Finding>>> = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.removed_at.is_none()) {
+        let range = f
+            .finding
+            .ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .and_then(|ip| providers.lookup(ip));
+        let key = range.map_or(("unknown".to_string(), String::new()), |r| {
+            (r.provider.clone(), r.contact.clone())
+        });
+        let list = by
+            .entry(key)
+            .or_default()
+            .entry(f.finding.host.clone())
+            .or_default();
+        if !list.iter().any(|x| x.finding.url == f.finding.url) {
+            list.push(f.clone());
+        }
+    }
+    by.into_iter()
+        .map(|((provider, contact), hosts)| Notice {
+            provider,
+            contact,
+            hosts,
+        })
+        .collect()
+}
+
+/// The default notice template (see [`render_text`] for the placeholders).
+pub const DEFAULT_TEMPLATE: &str = "\
+To: {contact}
+Subject: Removal request: {count} item(s) of known child sexual abuse material on your service
+
+Dear {provider} abuse team,
+
+The following {count} file(s), hosted on your network, match entries in hash lists of known
+child sexual abuse material. Please remove them and preserve any related records as your law
+requires. No copy of the material accompanies this notice; the hashes identify it.
+
+{items}
+This notice was generated by Vigil.
+";
+
+/// Renders a notice as text: `{provider}`, `{contact}`, `{count}` and `{items}` (one block per
+/// URL: host, URL, page, IP, first seen, SHA-256, MD5, PDQ) are replaced in `template`.
+pub fn render_text(notice: &Notice, template: &str) -> String {
+    let mut items = String::new();
+    for (host, findings) in &notice.hosts {
+        items += &format!("Host: {host}\n");
+        for f in findings {
+            let n = &f.finding;
+            items += &format!(
+                "  - URL: {}\n    found on: {}\n    IP: {}\n    first seen (ms since epoch): {}\n    SHA-256: {}\n    MD5: {}\n",
+                n.url,
+                n.page_url.as_deref().unwrap_or("-"),
+                n.ip.as_deref().unwrap_or("-"),
+                f.found_at,
+                hex::encode(n.sha256),
+                n.md5,
+            );
+            if let Some(pdq) = &n.pdq {
+                items += &format!("    PDQ: {pdq}\n");
+            }
+        }
+    }
+    template
+        .replace("{provider}", &notice.provider)
+        .replace("{contact}", &notice.contact)
+        .replace("{count}", &notice.count().to_string())
+        .replace("{items}", &items)
+}
+
+/// A notice as JSON: `{provider, contact, count, hosts: [{host, items: [{url, page_url, ip,
+/// found_at_ms, sha256, md5, pdq}]}]}`.
+pub fn render_json(notice: &Notice) -> serde_json::Value {
+    let hosts: Vec<serde_json::Value> = notice
+        .hosts
+        .iter()
+        .map(|(host, findings)| {
+            let items: Vec<serde_json::Value> = findings
+                .iter()
+                .map(|f| {
+                    let n = &f.finding;
+                    serde_json::json!({
+                        "url": n.url,
+                        "page_url": n.page_url,
+                        "ip": n.ip,
+                        "found_at_ms": f.found_at,
+                        "sha256": hex::encode(n.sha256),
+                        "md5": n.md5,
+                        "pdq": n.pdq,
+                    })
+                })
+                .collect();
+            serde_json::json!({ "host": host, "items": items })
+        })
+        .collect();
+    serde_json::json!({
+        "provider": notice.provider,
+        "contact": notice.contact,
+        "count": notice.count(),
+        "hosts": hosts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_store::NewFinding;
+
+    fn finding(url: &str, host: &str, ip: Option<&str>, bank: &str) -> Finding {
+        Finding {
+            id: 0,
+            crawl: "c".into(),
+            found_at: 1000,
+            checked_at: None,
+            removed_at: None,
+            finding: NewFinding {
+                url: url.into(),
+                page_url: Some("http://p/".into()),
+                host: host.into(),
+                ip: ip.map(str::to_string),
+                kind: "image".into(),
+                sha256: [1; 32],
+                md5: "m".into(),
+                sha1: "s".into(),
+                pdq: None,
+                bank: bank.into(),
+                content_id: 1,
+                signal_kind: "md5".into(),
+                distance: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn ranges_and_grouping() {
+        let p = Providers::parse(
+            "cidr,provider,contact\n# comment\n10.0.0.0/8,BigHost,abuse@big.example\n\
+             10.1.0.0/16,SmallHost,abuse@small.example\n2001:db8::/32,V6Host,\n",
+            "providers.csv",
+        )
+        .unwrap();
+        let ip = |s: &str| s.parse().unwrap();
+        assert_eq!(p.lookup(ip("10.2.3.4")).unwrap().provider, "BigHost");
+        assert_eq!(p.lookup(ip("10.1.3.4")).unwrap().provider, "SmallHost");
+        assert_eq!(p.lookup(ip("2001:db8::1")).unwrap().provider, "V6Host");
+        assert!(p.lookup(ip("11.0.0.1")).is_none());
+        assert!(Providers::parse("10.0.0.0/33,x,y", "f").is_err());
+        assert!(Providers::parse("10.0.0.0,x,y", "f").is_err());
+        assert!(Providers::parse("nonsense/8,x,y", "f").is_err());
+
+        let findings = [
+            finding("http://a/1", "a", Some("10.1.0.9"), "b1"),
+            finding("http://a/1", "a", Some("10.1.0.9"), "b2"),
+            finding("http://b/2", "b", Some("10.9.0.1"), "b1"),
+            finding("http://x.onion/3", "x.onion", None, "b1"),
+        ];
+        let notices = group(&findings, &p);
+        let names: Vec<_> = notices
+            .iter()
+            .map(|n| (n.provider.as_str(), n.count()))
+            .collect();
+        assert_eq!(names, [("BigHost", 1), ("SmallHost", 1), ("unknown", 1)]);
+        let text = render_text(&notices[1], DEFAULT_TEMPLATE);
+        assert!(text.starts_with("To: abuse@small.example\n"), "{text}");
+        assert!(text.contains("Host: a\n  - URL: http://a/1\n"), "{text}");
+        let json = render_json(&notices[1]);
+        assert_eq!(json["count"], 1);
+        assert_eq!(json["hosts"][0]["items"][0]["url"], "http://a/1");
+    }
+}

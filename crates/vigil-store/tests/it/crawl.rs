@@ -1,0 +1,167 @@
+//! The crawler's tables (migration 7): a crawl's frontier de-duplicates URLs, takes entries
+//! oldest first, requeues what was left in flight, and completes an entry with its links,
+//! content and findings in one transaction; on both databases.
+
+use vigil_store::{Completion, CrawlContent, NewFinding, NewFrontierEntry};
+
+use crate::util::stores;
+
+fn entry(url: &str, depth: i64, parent: Option<&str>) -> NewFrontierEntry {
+    NewFrontierEntry {
+        url: url.into(),
+        host: "site.test".into(),
+        depth,
+        parent_url: parent.map(str::to_string),
+    }
+}
+
+#[tokio::test]
+async fn frontier_dedups_takes_completes_and_requeues() {
+    for db in stores("crawl_frontier").await {
+        let s = &db.store;
+        let (c, resumed) = s.crawl_open("c1", "{\"x\":1}").await.unwrap();
+        assert!(!resumed);
+        let (again, resumed) = s.crawl_open("c1", "{\"other\":2}").await.unwrap();
+        assert!(resumed);
+        assert_eq!(again.id, c.id);
+        assert_eq!(
+            again.settings, "{\"x\":1}",
+            "a resumed crawl keeps its settings"
+        );
+        let (other, _) = s.crawl_open("c2", "{}").await.unwrap();
+
+        let seeds = [
+            entry("http://site.test/", 0, None),
+            entry("http://site.test/", 0, None),
+        ];
+        assert_eq!(s.crawl_push(c.id, &seeds).await.unwrap(), 1, "{}", db.name);
+        // Another crawl has its own frontier.
+        assert_eq!(s.crawl_push(other.id, &seeds[..1]).await.unwrap(), 1);
+
+        let taken = s.crawl_take(c.id, 10).await.unwrap();
+        assert_eq!(taken.len(), 1);
+        assert!(s.crawl_take(c.id, 10).await.unwrap().is_empty());
+        let root = &taken[0];
+
+        let sha = [7u8; 32];
+        let finding = NewFinding {
+            url: "http://site.test/a.jpg".into(),
+            page_url: Some("http://site.test/".into()),
+            host: "site.test".into(),
+            ip: Some("127.0.0.1".into()),
+            kind: "image".into(),
+            sha256: sha,
+            md5: "0".repeat(32),
+            sha1: "1".repeat(40),
+            pdq: Some("f".repeat(64)),
+            bank: "known".into(),
+            content_id: 42,
+            signal_kind: "pdq".into(),
+            distance: 3,
+        };
+        let completion = Completion {
+            kind: "page".into(),
+            links: vec![
+                entry("http://site.test/a.jpg", 1, Some("http://site.test/")),
+                entry("http://site.test/b", 1, Some("http://site.test/")),
+                // Known already: not added again.
+                entry("http://site.test/", 1, Some("http://site.test/")),
+            ],
+            content: Some(CrawlContent {
+                sha256: sha,
+                kind: "image".into(),
+                md5: "0".repeat(32),
+                sha1: "1".repeat(40),
+                pdq: Some("f".repeat(64)),
+                quality: Some(100),
+                frames: None,
+                matches: "[]".into(),
+            }),
+            content_sha256: None,
+            findings: vec![finding.clone()],
+        };
+        s.crawl_complete(c.id, root.id, &completion).await.unwrap();
+        // Completing twice changes nothing (findings are unique per URL and bank item).
+        s.crawl_complete(c.id, root.id, &completion).await.unwrap();
+
+        let counts = s.crawl_counts(c.id).await.unwrap();
+        assert_eq!((counts.done, counts.queued, counts.total()), (1, 2, 3));
+        assert_eq!(
+            s.crawl_content(&sha).await.unwrap().unwrap().quality,
+            Some(100)
+        );
+        assert!(s.crawl_content(&[8u8; 32]).await.unwrap().is_none());
+
+        // Taken oldest first; one left in flight comes back when requeued.
+        let next = s.crawl_take(c.id, 1).await.unwrap();
+        assert_eq!(next[0].url, "http://site.test/a.jpg");
+        assert_eq!(next[0].parent_url.as_deref(), Some("http://site.test/"));
+        assert_eq!(next[0].depth, 1);
+        let b = s.crawl_take(c.id, 5).await.unwrap();
+        assert_eq!(b.len(), 1);
+        s.crawl_fail(c.id, b[0].id, "http://site.test/b: HTTP status 500", false)
+            .await
+            .unwrap();
+        assert_eq!(s.crawl_requeue_in_flight(c.id).await.unwrap(), 1);
+        let again = s.crawl_take(c.id, 5).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].url, "http://site.test/a.jpg");
+        assert_eq!(
+            s.crawl_failures(c.id).await.unwrap(),
+            vec![(
+                "http://site.test/b".to_string(),
+                "http://site.test/b: HTTP status 500".to_string()
+            )]
+        );
+
+        let all = s.crawl_findings(None).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].crawl, "c1");
+        assert_eq!(all[0].finding, finding);
+        assert_eq!(s.crawl_findings(Some("c2")).await.unwrap().len(), 0);
+        assert_eq!(s.crawl_findings(Some("c1")).await.unwrap().len(), 1);
+
+        // Re-checks: still up, then gone; a removal is recorded once.
+        assert_eq!(all[0].checked_at, None);
+        assert_eq!(
+            s.crawl_recheck("http://site.test/a.jpg", false)
+                .await
+                .unwrap(),
+            1
+        );
+        let f = &s.crawl_findings(None).await.unwrap()[0];
+        assert!(f.checked_at.is_some() && f.removed_at.is_none());
+        assert_eq!(
+            s.crawl_recheck("http://site.test/a.jpg", true)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.crawl_recheck("http://site.test/a.jpg", true)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            s.crawl_recheck("http://site.test/other", true)
+                .await
+                .unwrap(),
+            0
+        );
+        let f = &s.crawl_findings(None).await.unwrap()[0];
+        assert!(f.removed_at.is_some_and(|r| r >= f.found_at));
+
+        s.crawl_finish(c.id).await.unwrap();
+        assert!(s.crawl("c1").await.unwrap().unwrap().finished_at.is_some());
+        assert_eq!(
+            s.crawls()
+                .await
+                .unwrap()
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["c1", "c2"]
+        );
+    }
+}

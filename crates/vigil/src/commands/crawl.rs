@@ -1,0 +1,429 @@
+//! `vigil crawl run` and `vigil crawl report`: the command line over `vigil-crawl`.
+//!
+//! `run` resolves the flags into `vigil_crawl::CrawlOptions` (usage errors exit 2 before any
+//! work), loads the banks into a `vigil_matcher::Matcher` once, opens the crawl's frontier in the
+//! store (resuming a crawl of the same name) and crawls on a multi-threaded runtime (fetching
+//! is I/O, hashing runs on blocking threads). `report` reads the findings back, per host.
+//! Nothing here writes media: the crawler keeps bytes in memory only.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use vigil_crawl::scope::normalize;
+use vigil_crawl::{CrawlOptions, FetchOptions, Hosts, Scope, StoreFrontier};
+
+use crate::cli::{
+    CrawlCommand, CrawlNoticesArgs, CrawlRecheckArgs, CrawlReportArgs, CrawlRunArgs, ReportFormat,
+};
+use crate::commands::store::open;
+use crate::exit::ExitStatus;
+
+/// Runs `vigil crawl …` against the store at `db`.
+pub(crate) fn run(db: &str, command: CrawlCommand) -> anyhow::Result<ExitStatus> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        match command {
+            CrawlCommand::Run(a) => crawl_run(db, a).await,
+            CrawlCommand::Report(a) => report(db, a).await,
+            CrawlCommand::Notices(a) => notices(db, a).await,
+            CrawlCommand::Recheck(a) => recheck(db, a).await,
+        }
+    })
+}
+
+/// The settings of a crawl as recorded with it (JSON; for people reading the store).
+#[derive(Serialize)]
+struct Settings<'a> {
+    scope: &'a str,
+    max_depth: u32,
+    include: &'a [String],
+    exclude: &'a [String],
+    proxy_all: bool,
+    ignore_robots: bool,
+    max_pages: u64,
+}
+
+fn options(a: &CrawlRunArgs) -> anyhow::Result<CrawlOptions> {
+    let hosts = match a.scope.as_str() {
+        "same-host" => Hosts::SameAsSeeds,
+        s => match s.strip_prefix("hosts:") {
+            Some(list) => {
+                let hosts: std::collections::BTreeSet<String> = list
+                    .split(',')
+                    .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect();
+                if hosts.is_empty() {
+                    bail!("--scope hosts: needs at least one host");
+                }
+                Hosts::Listed(hosts)
+            }
+            None => bail!("--scope {s:?}: expected same-host or hosts:a.example,b.example"),
+        },
+    };
+    let regexes = |flag: &str, res: &[String]| -> anyhow::Result<Vec<regex::Regex>> {
+        res.iter()
+            .map(|r| regex::Regex::new(r).with_context(|| format!("--{flag} {r:?}")))
+            .collect()
+    };
+    if a.workers == 0 || a.per_host_concurrency == 0 {
+        bail!("--workers and --per-host-concurrency must be at least 1");
+    }
+    if a.timeout == 0 {
+        bail!("--timeout must be at least 1 second");
+    }
+    Ok(CrawlOptions {
+        fetch: FetchOptions {
+            max_bytes: a.max_bytes,
+            max_decompressed_bytes: a.max_bytes,
+            timeout: Duration::from_secs(a.timeout),
+            proxy: a.proxy.clone(),
+            proxy_all: a.proxy_all,
+            ..FetchOptions::default()
+        },
+        scope: Scope {
+            hosts,
+            max_depth: a.max_depth,
+            include: regexes("include", &a.include)?,
+            exclude: regexes("exclude", &a.exclude)?,
+        },
+        workers: a.workers,
+        per_host_concurrency: a.per_host_concurrency,
+        delay: Duration::from_millis(a.delay_ms),
+        max_pages: a.max_pages,
+        max_links_per_page: a.max_links_per_page,
+        obey_robots: !a.ignore_robots,
+        stop_after: a.stop_after,
+        ..CrawlOptions::default()
+    })
+}
+
+async fn crawl_run(db: &str, a: CrawlRunArgs) -> anyhow::Result<ExitStatus> {
+    let opts = options(&a)?;
+    let text = std::fs::read_to_string(&a.seeds)
+        .with_context(|| format!("reading seeds {}", a.seeds.display()))?;
+    let mut seeds = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        seeds.push(normalize(line).with_context(|| format!("{}:{}", a.seeds.display(), i + 1))?);
+    }
+    if seeds.is_empty() {
+        bail!("{}: no seed URL", a.seeds.display());
+    }
+    // Built once here so a bad proxy URL is a usage error before the store is touched.
+    vigil_crawl::Fetcher::new(opts.fetch.clone())?;
+
+    let store = open(db).await?;
+    let settings = serde_json::to_string(&Settings {
+        scope: &a.scope,
+        max_depth: a.max_depth,
+        include: &a.include,
+        exclude: &a.exclude,
+        proxy_all: a.proxy_all,
+        ignore_robots: a.ignore_robots,
+        max_pages: a.max_pages,
+    })?;
+    let matcher = vigil_matcher::Matcher::load(&store)
+        .await
+        .context("loading the banks")?;
+    let (mut frontier, resumed) = StoreFrontier::open(store.clone(), &a.name, &settings)
+        .await
+        .with_context(|| format!("opening crawl {:?}", a.name))?;
+    if resumed {
+        tracing::info!(crawl = %a.name, "resuming");
+    }
+    let report = vigil_crawl::crawl(&mut frontier, &seeds, &matcher, &opts)
+        .await
+        .with_context(|| format!("crawl {:?}", a.name))?;
+    let counts = store.crawl_counts(frontier.crawl_id()).await?;
+    store.close().await;
+    eprintln!(
+        "crawl {:?}{}: {} fetched, {} pages, {} media hashed ({} seen before), {} findings, {} \
+         failed; frontier: {} done, {} failed, {} queued{}",
+        a.name,
+        if resumed { " (resumed)" } else { "" },
+        report.fetched,
+        report.pages,
+        report.hashed,
+        report.deduplicated,
+        report.findings,
+        report.failed,
+        counts.done,
+        counts.failed,
+        counts.queued,
+        if report.finished {
+            ""
+        } else {
+            " (stopped early: run again to resume)"
+        },
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// One finding as printed (CSV and JSON): stable, documented columns.
+#[derive(Serialize)]
+struct FindingRecord {
+    crawl: String,
+    host: String,
+    url: String,
+    page_url: Option<String>,
+    ip: Option<String>,
+    found_at_ms: i64,
+    kind: String,
+    sha256: String,
+    md5: String,
+    pdq: Option<String>,
+    bank: String,
+    content_id: i64,
+    signal_kind: String,
+    distance: i64,
+    checked_at_ms: Option<i64>,
+    removed_at_ms: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct HostRecord {
+    host: String,
+    open: usize,
+    removed: usize,
+    median_removal_ms: Option<i64>,
+    p90_removal_ms: Option<i64>,
+    findings: Vec<FindingRecord>,
+}
+
+/// Findings of a host: open, removed, and the median and 90th percentile of the time from
+/// finding to removal (nearest rank).
+fn host_stats(findings: &[FindingRecord]) -> (usize, usize, Option<i64>, Option<i64>) {
+    let mut times: Vec<i64> = findings
+        .iter()
+        .filter_map(|f| f.removed_at_ms.map(|r| r - f.found_at_ms))
+        .collect();
+    times.sort_unstable();
+    let rank = |p: f64| -> Option<i64> {
+        if times.is_empty() {
+            return None;
+        }
+        let i = ((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1;
+        Some(times[i])
+    };
+    (
+        findings.len() - times.len(),
+        times.len(),
+        rank(0.5),
+        rank(0.9),
+    )
+}
+
+async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
+    let store = open(db).await?;
+    if let Some(name) = &a.crawl
+        && store.crawl(name).await?.is_none()
+    {
+        store.close().await;
+        bail!("no crawl named {name:?}");
+    }
+    let findings = store.crawl_findings(a.crawl.as_deref()).await?;
+    let crawls = store.crawls().await?;
+    let mut by_host: BTreeMap<String, Vec<FindingRecord>> = BTreeMap::new();
+    for f in findings {
+        let n = f.finding;
+        by_host
+            .entry(n.host.clone())
+            .or_default()
+            .push(FindingRecord {
+                crawl: f.crawl,
+                host: n.host,
+                url: n.url,
+                page_url: n.page_url,
+                ip: n.ip,
+                found_at_ms: f.found_at,
+                kind: n.kind,
+                sha256: hex_of(&n.sha256),
+                md5: n.md5,
+                pdq: n.pdq,
+                bank: n.bank,
+                content_id: n.content_id,
+                signal_kind: n.signal_kind,
+                distance: n.distance,
+                checked_at_ms: f.checked_at,
+                removed_at_ms: f.removed_at,
+            });
+    }
+    let mut out = io::stdout().lock();
+    match a.format {
+        ReportFormat::Json => {
+            let hosts: Vec<HostRecord> = by_host
+                .into_iter()
+                .map(|(host, findings)| {
+                    let (open, removed, median_removal_ms, p90_removal_ms) = host_stats(&findings);
+                    HostRecord {
+                        host,
+                        open,
+                        removed,
+                        median_removal_ms,
+                        p90_removal_ms,
+                        findings,
+                    }
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "hosts": hosts }))?;
+            writeln!(out)?;
+        }
+        ReportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            for f in by_host.values().flatten() {
+                w.serialize(f)?;
+            }
+            w.flush()?;
+        }
+        ReportFormat::Table => {
+            for c in crawls
+                .iter()
+                .filter(|c| a.crawl.as_ref().is_none_or(|n| n == &c.name))
+            {
+                let counts = store.crawl_counts(c.id).await?;
+                writeln!(
+                    out,
+                    "crawl {}: {} URLs done, {} failed, {} queued{}",
+                    c.name,
+                    counts.done,
+                    counts.failed,
+                    counts.queued,
+                    if c.finished_at.is_some() {
+                        ", finished"
+                    } else {
+                        ""
+                    }
+                )?;
+                for (url, error) in store.crawl_failures(c.id).await? {
+                    writeln!(out, "  failed: {url}: {error}")?;
+                }
+            }
+            if by_host.is_empty() {
+                writeln!(out, "no findings")?;
+            }
+            for (host, findings) in &by_host {
+                let (open, removed, median, p90) = host_stats(findings);
+                let hours = |ms: Option<i64>| {
+                    ms.map_or("-".to_string(), |ms| format!("{:.1} h", ms as f64 / 3.6e6))
+                };
+                writeln!(
+                    out,
+                    "\n{host}: {} finding(s), {open} open, {removed} removed (time to removal: \
+                     median {}, 90th percentile {})",
+                    findings.len(),
+                    hours(median),
+                    hours(p90),
+                )?;
+                for f in findings {
+                    writeln!(
+                        out,
+                        "  {}  bank {} item {} ({} distance {})  on {}  ip {}",
+                        f.url,
+                        f.bank,
+                        f.content_id,
+                        f.signal_kind,
+                        f.distance,
+                        f.page_url.as_deref().unwrap_or("-"),
+                        f.ip.as_deref().unwrap_or("-"),
+                    )?;
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(ExitStatus::Success)
+}
+
+async fn notices(db: &str, a: CrawlNoticesArgs) -> anyhow::Result<ExitStatus> {
+    use vigil_crawl::notice;
+    let providers = match &a.providers {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            notice::Providers::parse(&text, &p.display().to_string())?
+        }
+        None => notice::Providers::default(),
+    };
+    let template = match &a.template {
+        Some(t) => {
+            std::fs::read_to_string(t).with_context(|| format!("reading {}", t.display()))?
+        }
+        None => notice::DEFAULT_TEMPLATE.to_string(),
+    };
+    let store = open(db).await?;
+    if let Some(name) = &a.crawl
+        && store.crawl(name).await?.is_none()
+    {
+        store.close().await;
+        bail!("no crawl named {name:?}");
+    }
+    let findings = store.crawl_findings(a.crawl.as_deref()).await?;
+    store.close().await;
+    let grouped = notice::group(&findings, &providers);
+    let mut out = io::stdout().lock();
+    if a.format == "json" {
+        let all: Vec<serde_json::Value> = grouped.iter().map(notice::render_json).collect();
+        serde_json::to_writer_pretty(&mut out, &all)?;
+        writeln!(out)?;
+    } else {
+        for (i, n) in grouped.iter().enumerate() {
+            if i > 0 {
+                writeln!(out, "{}", "=".repeat(72))?;
+            }
+            write!(out, "{}", notice::render_text(n, &template))?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+async fn recheck(db: &str, a: CrawlRecheckArgs) -> anyhow::Result<ExitStatus> {
+    if a.timeout == 0 {
+        bail!("--timeout must be at least 1 second");
+    }
+    let fetch = FetchOptions {
+        timeout: Duration::from_secs(a.timeout),
+        proxy: a.proxy.clone(),
+        proxy_all: a.proxy_all,
+        ..FetchOptions::default()
+    };
+    vigil_crawl::Fetcher::new(fetch.clone())?;
+    let store = open(db).await?;
+    if let Some(name) = &a.crawl
+        && store.crawl(name).await?.is_none()
+    {
+        store.close().await;
+        bail!("no crawl named {name:?}");
+    }
+    let r = vigil_crawl::recheck(&store, a.crawl.as_deref(), &fetch).await;
+    store.close().await;
+    let r = r.context("re-checking findings")?;
+    for (url, error) in &r.errors {
+        eprintln!("vigil: re-check of {url}: {error}");
+    }
+    eprintln!(
+        "re-checked {} URL(s): {} still up, {} removed, {} could not be checked",
+        r.checked,
+        r.still_up,
+        r.removed,
+        r.errors.len()
+    );
+    Ok(if r.errors.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
