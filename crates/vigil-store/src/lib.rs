@@ -41,6 +41,7 @@
 mod actions;
 mod banks;
 mod bulk;
+mod cases;
 mod codec;
 mod content;
 mod crawl;
@@ -59,6 +60,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 pub use actions::{Action, ActionEvent, NewAction, NewActionEvent};
 pub use banks::{Bank, BankKind, BankUpdate, NewBank};
+pub use cases::CasesSaved;
 pub use content::{
     AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,
     NewContent, RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,

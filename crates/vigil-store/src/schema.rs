@@ -53,6 +53,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "crawls: frontier, fetched content, findings",
         Sql::Both(V7),
     ),
+    (8, "case registry", Sql::Both(V8)),
 ];
 
 const V1: &str = r#"
@@ -476,6 +477,54 @@ CREATE TABLE crawl_findings (
     UNIQUE (crawl_id, url, bank, content_id)
 );
 CREATE INDEX crawl_findings_by_host ON crawl_findings (crawl_id, host)
+"#;
+
+/// The case registry (`vigil-cases`): incidents as JSON records beside the columns statistics
+/// filter on, their sources, the identifiers they name (indexed by kind and value for link
+/// look-ups) and, apart, their points. Confidence is kept in thousandths and coordinates in
+/// millionths of a degree, as `{INT}`: the two databases share no float type the
+/// runtime-generic driver carries alike.
+const V8: &str = r#"
+CREATE TABLE case_incidents (
+    id {ID},
+    ref TEXT NOT NULL UNIQUE,
+    taxonomy TEXT NOT NULL,
+    year {INT} NOT NULL,
+    category TEXT NOT NULL,
+    subtype TEXT NULL,
+    province TEXT NOT NULL,
+    district TEXT NOT NULL,
+    record TEXT NOT NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL
+);
+CREATE INDEX case_incidents_by_area ON case_incidents (district, year);
+CREATE INDEX case_incidents_by_category ON case_incidents (category, year);
+CREATE TABLE case_sources (
+    id {ID},
+    incident_id {INT} NOT NULL REFERENCES case_incidents (id) ON DELETE CASCADE,
+    outlet TEXT NOT NULL,
+    report_date TEXT NOT NULL,
+    link TEXT NULL
+);
+CREATE INDEX case_sources_by_incident ON case_sources (incident_id);
+CREATE TABLE case_identifiers (
+    id {ID},
+    incident_id {INT} NOT NULL REFERENCES case_incidents (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    source TEXT NOT NULL,
+    confidence_milli {INT} NOT NULL CHECK (confidence_milli BETWEEN 0 AND 1000),
+    first_seen TEXT NULL,
+    last_seen TEXT NULL
+);
+CREATE INDEX case_identifiers_by_value ON case_identifiers (kind, value);
+CREATE INDEX case_identifiers_by_incident ON case_identifiers (incident_id);
+CREATE TABLE case_points (
+    incident_id {INT} PRIMARY KEY REFERENCES case_incidents (id) ON DELETE CASCADE,
+    lat_e6 {INT} NOT NULL CHECK (lat_e6 BETWEEN -90000000 AND 90000000),
+    lon_e6 {INT} NOT NULL CHECK (lon_e6 BETWEEN -180000000 AND 180000000)
+)
 "#;
 
 /// The schema version this build writes.

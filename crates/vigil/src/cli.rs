@@ -56,6 +56,10 @@ pub(crate) enum Command {
     /// the same code path as `vigil hash`, print the results and a summary, and delete them.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
+    /// Case registry: a fictitious demo dataset, CSV import through a mapping, published tables
+    /// with small-number suppression, and candidate networks of linked incidents.
+    #[command(subcommand)]
+    Cases(CasesCommand),
     /// Match images (hashed as `vigil hash` does) or hashes against hash lists or a saved
     /// index: every list hash within the threshold. Exit status as grep: 0 match, 1 none, 2 error.
     #[command(after_help = MATCH_HELP)]
@@ -1216,4 +1220,118 @@ mod tests {
         use clap::CommandFactory;
         Args::command().debug_assert();
     }
+}
+
+/// `vigil cases …`: the case registry over a dataset file (JSON: areas, population, incidents).
+#[derive(Debug, Subcommand)]
+pub(crate) enum CasesCommand {
+    /// Write a deterministic, entirely fictitious demo dataset and the ground truth of what it
+    /// plants (networks, duplicates, hubs).
+    Demo(CasesDemoArgs),
+    /// Import a CSV file through a mapping into a dataset. A file with any error imports
+    /// nothing (each error is printed with its row and field, exit 1) unless --skip-bad.
+    Import(CasesImportArgs),
+    /// Print a table (one-way, or a cross-tab with --cols) with small-number suppression, as CSV
+    /// or SDMX-style CSV; with --rows year, also the year-on-year change.
+    Stats(CasesStatsArgs),
+    /// Rank candidate networks of incidents linked by shared identifiers, every link explained.
+    Network(CasesNetworkArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesDemoArgs {
+    /// Seed of the generator (the same seed gives the same data).
+    #[arg(long, default_value_t = 8)]
+    pub(crate) seed: u64,
+    /// Incidents per year (2019-2023), before duplicates.
+    #[arg(long, default_value_t = 800)]
+    pub(crate) per_year: usize,
+    /// Where to write the dataset (JSON).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Where to write the ground truth (JSON).
+    #[arg(long)]
+    pub(crate) truth: Option<PathBuf>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesImportArgs {
+    /// The CSV file.
+    pub(crate) csv: PathBuf,
+    /// The mapping (JSON: taxonomy, columns, values).
+    #[arg(long)]
+    pub(crate) mapping: PathBuf,
+    /// A dataset whose areas (and population) the import checks against and keeps.
+    #[arg(long)]
+    pub(crate) areas: PathBuf,
+    /// Where to write the dataset with the imported incidents.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Import the rows without errors and report the others.
+    #[arg(long)]
+    pub(crate) skip_bad: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CasesDim {
+    Year,
+    HalfYear,
+    Category,
+    Subtype,
+    Sex,
+    AgeBand,
+    AbuserCategory,
+    Place,
+    Province,
+    District,
+    Locality,
+    Registered,
+    Reported,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CasesFormat {
+    /// A table: row labels, one column per column label, totals.
+    Csv,
+    /// Tidy SDMX-style CSV: dimension columns, OBS_VALUE, OBS_STATUS, CONF_STATUS.
+    Sdmx,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesStatsArgs {
+    /// The dataset (JSON).
+    pub(crate) dataset: PathBuf,
+    /// Row dimension.
+    #[arg(long, value_enum)]
+    pub(crate) rows: CasesDim,
+    /// Column dimension (a cross-tab).
+    #[arg(long, value_enum)]
+    pub(crate) cols: Option<CasesDim>,
+    /// Cells below k (and above 0) are shown as "<k", with secondary suppression.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) k: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub(crate) format: CasesFormat,
+    /// Merge incidents reported by several outlets before counting.
+    #[arg(long)]
+    pub(crate) dedup: bool,
+    /// Map every incident into this taxonomy version first (e.g. sahil-2022).
+    #[arg(long)]
+    pub(crate) taxonomy: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesNetworkArgs {
+    /// The dataset (JSON).
+    pub(crate) dataset: PathBuf,
+    /// How many candidate networks to print.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) top: usize,
+    /// Identifiers named by more incidents than this are hubs and ignored.
+    #[arg(long, default_value_t = 25)]
+    pub(crate) hub_cap: usize,
+    /// Links scoring below this are dropped.
+    #[arg(long, default_value_t = 0.5)]
+    pub(crate) min_score: f64,
 }

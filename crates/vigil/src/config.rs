@@ -30,6 +30,8 @@ pub(crate) enum CommandConfig {
         hash: HashConfig,
     },
     Match(MatchConfig),
+    /// `vigil cases …` (its arguments need no resolving beyond clap's).
+    Cases(cli::CasesCommand),
     IndexBuild {
         lists: Vec<PathBuf>,
         out: PathBuf,
@@ -133,6 +135,7 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
         Command::Demo(d) => CommandConfig::Demo {
             hash: hash_config(d.opts)?,
         },
+        Command::Cases(c) => CommandConfig::Cases(c),
         Command::Match(m) => {
             let mut hash = image_config(m.image, Format::Csv);
             hash.dihedral = m.dihedral;

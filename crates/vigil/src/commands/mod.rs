@@ -1,6 +1,7 @@
 //! One module per subcommand. Each calls into the library crates; logic a server handler would
 //! also need belongs in a library, not here.
 
+pub(crate) mod cases;
 pub(crate) mod crawl;
 pub(crate) mod demo;
 pub(crate) mod hash;
@@ -17,6 +18,7 @@ pub(crate) fn run(cfg: Config) -> anyhow::Result<ExitStatus> {
     match cfg.command {
         CommandConfig::Hash { paths, hash } => hash::run(&paths, &hash, cfg.printer),
         CommandConfig::Demo { hash } => demo::run(&hash, cfg.printer),
+        CommandConfig::Cases(c) => cases::run(c),
         CommandConfig::Match(m) => match_::run(&m, cfg.printer),
         CommandConfig::IndexBuild { lists, out } => index::build(&lists, &out, cfg.printer),
         CommandConfig::Store { db, command } => store::run(&db, command),

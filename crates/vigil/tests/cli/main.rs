@@ -4,6 +4,7 @@
 
 mod util;
 
+mod cases;
 mod crawl;
 mod demo;
 mod exchange;

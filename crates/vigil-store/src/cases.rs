@@ -1,0 +1,234 @@
+//! The case registry's tables (schema version 8): incidents, their sources, the identifiers they
+//! name and their points, for `vigil-cases`.
+//!
+//! An incident is kept as its `vigil_cases::Incident` JSON (the whole record: categories, flags,
+//! pseudonymised victims and abusers) beside the columns statistics and look-ups filter on
+//! (reference, taxonomy, year, category, subtype, province, district). Sources and identifiers
+//! have their own rows, so "which incidents name this phone?" is an index look-up. Points live in
+//! their own table, apart from the record: exact locations are the most sensitive field and a
+//! reader who may see counts but not places (a viewer) is served without ever reading that table.
+//!
+//! Saving is one transaction per call (all incidents or none), replaces incidents by reference,
+//! and is audited; every read of case records is audited too (who read how many, and whether with
+//! points), as Primero does.
+
+use serde_json::json;
+use sqlx::Row;
+use vigil_cases::model::{Date, Identifier, IdentifierKind, Incident, Point, Source};
+
+use crate::{Error, Store};
+
+/// What [`Store::save_incidents`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CasesSaved {
+    /// Incidents new to the store.
+    pub inserted: usize,
+    /// Incidents that replaced one with the same reference.
+    pub replaced: usize,
+}
+
+fn invalid(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("case record {what}: {e}"))
+}
+
+impl Store {
+    /// Saves incidents (new, or replacing the stored incident with the same id) in one
+    /// transaction, audited as `cases.save` by `actor`.
+    pub async fn save_incidents(
+        &self,
+        incidents: &[Incident],
+        actor: &str,
+    ) -> Result<CasesSaved, Error> {
+        let mut w = self.write().await?;
+        let mut saved = CasesSaved::default();
+        for inc in incidents {
+            let existing = sqlx::query("SELECT id FROM case_incidents WHERE ref = $1")
+                .bind(&inc.id)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+            if let Some(r) = existing {
+                let id: i64 = r.try_get(0)?;
+                sqlx::query("DELETE FROM case_incidents WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *w.tx)
+                    .await?;
+                saved.replaced += 1;
+            } else {
+                saved.inserted += 1;
+            }
+            let mut record = inc.clone();
+            record.sources.clear();
+            record.identifiers.clear();
+            record.area.point = None;
+            let text = serde_json::to_string(&record).map_err(|e| invalid(&inc.id, e))?;
+            let row = sqlx::query(
+                "INSERT INTO case_incidents (ref, taxonomy, year, category, subtype, province, district, \
+                 record, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            )
+            .bind(&inc.id)
+            .bind(&inc.taxonomy)
+            .bind(i64::from(inc.date.year))
+            .bind(&inc.category)
+            .bind(inc.subtype.as_deref())
+            .bind(&inc.area.province)
+            .bind(&inc.area.district)
+            .bind(text)
+            .bind(w.now)
+            .bind(w.now)
+            .fetch_one(&mut *w.tx)
+            .await?;
+            let id: i64 = row.try_get(0)?;
+            for s in &inc.sources {
+                sqlx::query("INSERT INTO case_sources (incident_id, outlet, report_date, link) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(&s.outlet)
+                    .bind(s.date.to_string())
+                    .bind(s.link.as_deref())
+                    .execute(&mut *w.tx)
+                    .await?;
+            }
+            for x in &inc.identifiers {
+                sqlx::query(
+                    "INSERT INTO case_identifiers (incident_id, kind, value, source, confidence_milli, \
+                     first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(x.kind.name())
+                .bind(&x.value)
+                .bind(&x.source)
+                .bind((f64::from(x.confidence) * 1000.0).round() as i64)
+                .bind(x.first_seen.map(|d| d.to_string()))
+                .bind(x.last_seen.map(|d| d.to_string()))
+                .execute(&mut *w.tx)
+                .await?;
+            }
+            if let Some(p) = inc.area.point {
+                sqlx::query(
+                    "INSERT INTO case_points (incident_id, lat_e6, lon_e6) VALUES ($1, $2, $3)",
+                )
+                .bind(id)
+                .bind((p.lat * 1e6).round() as i64)
+                .bind((p.lon * 1e6).round() as i64)
+                .execute(&mut *w.tx)
+                .await?;
+            }
+        }
+        w.audit(
+            actor,
+            "cases.save",
+            None,
+            None,
+            json!({"inserted": saved.inserted, "replaced": saved.replaced}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(saved)
+    }
+
+    /// Every incident, ordered by reference, with its sources and identifiers, and with its
+    /// point only when `with_points` (otherwise the points table is not read). Audited as
+    /// `cases.read` by `actor`.
+    pub async fn incidents(&self, actor: &str, with_points: bool) -> Result<Vec<Incident>, Error> {
+        let rows = sqlx::query("SELECT id, ref, record FROM case_incidents ORDER BY ref")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut index = std::collections::HashMap::new();
+        for r in &rows {
+            let id: i64 = r.try_get(0)?;
+            let reference: String = r.try_get(1)?;
+            let text: String = r.try_get(2)?;
+            let inc: Incident = serde_json::from_str(&text).map_err(|e| invalid(&reference, e))?;
+            index.insert(id, out.len());
+            out.push(inc);
+        }
+        let date = |s: String, what: &str| {
+            Date::parse(&s).ok_or_else(|| invalid(what, format!("bad date {s:?}")))
+        };
+        for r in sqlx::query(
+            "SELECT incident_id, outlet, report_date, link FROM case_sources ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else {
+                continue;
+            };
+            let d = date(r.try_get(2)?, &out[i].id)?;
+            out[i].sources.push(Source {
+                outlet: r.try_get(1)?,
+                date: d,
+                link: r.try_get(3)?,
+            });
+        }
+        for r in sqlx::query(
+            "SELECT incident_id, kind, value, source, confidence_milli, first_seen, last_seen \
+             FROM case_identifiers ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else {
+                continue;
+            };
+            let kind: String = r.try_get(1)?;
+            let kind = IdentifierKind::parse(&kind)
+                .ok_or_else(|| invalid(&out[i].id, format!("unknown identifier kind {kind:?}")))?;
+            let milli: i64 = r.try_get(4)?;
+            let first: Option<String> = r.try_get(5)?;
+            let last: Option<String> = r.try_get(6)?;
+            let id = out[i].id.clone();
+            out[i].identifiers.push(Identifier {
+                kind,
+                value: r.try_get(2)?,
+                source: r.try_get(3)?,
+                confidence: milli as f32 / 1000.0,
+                first_seen: first.map(|s| date(s, &id)).transpose()?,
+                last_seen: last.map(|s| date(s, &id)).transpose()?,
+            });
+        }
+        if with_points {
+            for r in sqlx::query("SELECT incident_id, lat_e6, lon_e6 FROM case_points")
+                .fetch_all(&self.pool)
+                .await?
+            {
+                let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else {
+                    continue;
+                };
+                let (lat, lon): (i64, i64) = (r.try_get(1)?, r.try_get(2)?);
+                out[i].area.point = Some(Point {
+                    lat: lat as f64 / 1e6,
+                    lon: lon as f64 / 1e6,
+                });
+            }
+        }
+        let mut w = self.write().await?;
+        w.audit(
+            actor,
+            "cases.read",
+            None,
+            None,
+            json!({"incidents": out.len(), "points": with_points}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(out)
+    }
+
+    /// References of the incidents that name an identifier (kind and normalised value), sorted.
+    pub async fn incidents_naming(
+        &self,
+        kind: IdentifierKind,
+        value: &str,
+    ) -> Result<Vec<String>, Error> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT i.ref FROM case_identifiers x JOIN case_incidents i ON i.id = x.incident_id \
+             WHERE x.kind = $1 AND x.value = $2 ORDER BY i.ref",
+        )
+        .bind(kind.name())
+        .bind(kind.normalise(value))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}

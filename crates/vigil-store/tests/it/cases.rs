@@ -1,0 +1,124 @@
+//! The case registry tables (schema 8): incidents round-trip whole, points only when asked,
+//! identifiers are found by kind and value, saves replace by reference, reads and saves are
+//! audited. Incidents come from the fictitious demo generator.
+
+use vigil_cases::demo::{self, DemoOptions};
+use vigil_cases::model::{IdentifierKind, Incident};
+
+use crate::util::*;
+
+fn sample() -> Vec<Incident> {
+    let d = demo::generate(&DemoOptions {
+        per_year: 30,
+        network_sizes: vec![4],
+        ..Default::default()
+    });
+    let mut inc: Vec<Incident> = d.incidents;
+    inc.sort_by(|a, b| a.id.cmp(&b.id));
+    inc
+}
+
+#[tokio::test]
+async fn incidents_round_trip_and_points_stay_apart() {
+    for db in stores("cases_round_trip").await {
+        let s = &db.store;
+        let inc = sample();
+        assert!(
+            inc.iter().any(|i| i.area.point.is_some()),
+            "the sample has points"
+        );
+        let saved = s.save_incidents(&inc, "cli:t").await.unwrap();
+        assert_eq!(
+            (saved.inserted, saved.replaced),
+            (inc.len(), 0),
+            "{}",
+            db.name
+        );
+
+        let back = s.incidents("cli:t", true).await.unwrap();
+        assert_eq!(back.len(), inc.len(), "{}", db.name);
+        for (a, b) in inc.iter().zip(&back) {
+            // Points are kept in millionths of a degree.
+            let mut a = a.clone();
+            if let Some(p) = &mut a.area.point {
+                p.lat = (p.lat * 1e6).round() / 1e6;
+                p.lon = (p.lon * 1e6).round() / 1e6;
+            }
+            assert_eq!(&a, b, "{}", db.name);
+        }
+        let no_points = s.incidents("viewer:v", false).await.unwrap();
+        assert!(
+            no_points.iter().all(|i| i.area.point.is_none()),
+            "{}",
+            db.name
+        );
+
+        let audit = s.audit_log(0, 100).await.unwrap();
+        let actions: Vec<(&str, &str)> = audit
+            .iter()
+            .map(|e| (e.actor.as_str(), e.action.as_str()))
+            .collect();
+        assert!(
+            actions.contains(&("cli:t", "cases.save")),
+            "{}: {actions:?}",
+            db.name
+        );
+        assert!(
+            actions.contains(&("viewer:v", "cases.read")),
+            "{}: {actions:?}",
+            db.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn identifiers_are_found_and_saves_replace_by_reference() {
+    for db in stores("cases_identifiers").await {
+        let s = &db.store;
+        let d = demo::generate(&DemoOptions {
+            per_year: 30,
+            network_sizes: vec![4],
+            ..Default::default()
+        });
+        let net = &d.truth.networks[0];
+        s.save_incidents(&d.incidents, "cli:t").await.unwrap();
+        // The network's phone, written another way, is found in the members that name it.
+        let phone = net.identifiers[0].strip_prefix("phone:").unwrap();
+        let spaced = format!("00{} {}", &phone[1..4], &phone[4..]);
+        let found = s
+            .incidents_naming(IdentifierKind::Phone, &spaced)
+            .await
+            .unwrap();
+        let expected: Vec<String> = d
+            .incidents
+            .iter()
+            .filter(|i| {
+                i.identifiers
+                    .iter()
+                    .any(|x| x.kind == IdentifierKind::Phone && x.value == phone)
+            })
+            .map(|i| i.id.clone())
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(found, expected, "{}", db.name);
+
+        let mut changed = d.incidents[0].clone();
+        changed.category = "missing".into();
+        changed.subtype = None;
+        changed.identifiers.clear();
+        let saved = s
+            .save_incidents(std::slice::from_ref(&changed), "cli:t")
+            .await
+            .unwrap();
+        assert_eq!((saved.inserted, saved.replaced), (0, 1), "{}", db.name);
+        let back = s.incidents("cli:t", true).await.unwrap();
+        assert_eq!(back.len(), d.incidents.len(), "{}", db.name);
+        let got = back.iter().find(|i| i.id == changed.id).unwrap();
+        assert_eq!(got.category, "missing");
+        assert!(
+            got.identifiers.is_empty(),
+            "{}: old identifiers were replaced",
+            db.name
+        );
+    }
+}
