@@ -124,12 +124,9 @@ pub(crate) enum CrawlCommand {
     Recheck(CrawlRecheckArgs),
 }
 
-/// `vigil crawl recheck`.
+/// Where the crawler's requests may go (`vigil crawl run` and `recheck`).
 #[derive(Debug, ClapArgs)]
-pub(crate) struct CrawlRecheckArgs {
-    /// Only this crawl's findings (default: every crawl's).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) crawl: Option<String>,
+pub(crate) struct CrawlNetArgs {
     /// SOCKS5 proxy with remote DNS for onion hosts (Tor: socks5h://127.0.0.1:9050).
     #[arg(long, value_name = "URL", env = "VIGIL_CRAWL_PROXY")]
     pub(crate) proxy: Option<String>,
@@ -141,6 +138,16 @@ pub(crate) struct CrawlRecheckArgs {
     /// is refused, so a reported page cannot point the crawler at internal services.
     #[arg(long = "allow-private", value_name = "CIDR", value_delimiter = ',')]
     pub(crate) allow_private: Vec<vigil_core::net::IpNet>,
+}
+
+/// `vigil crawl recheck`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CrawlRecheckArgs {
+    /// Only this crawl's findings (default: every crawl's).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) crawl: Option<String>,
+    #[command(flatten)]
+    pub(crate) net: CrawlNetArgs,
     /// Seconds allowed for one fetch.
     #[arg(long, default_value_t = 60, value_name = "S")]
     pub(crate) timeout: u64,
@@ -184,17 +191,8 @@ pub(crate) struct CrawlRunArgs {
     /// Leave out URLs matching this regular expression (repeatable).
     #[arg(long, value_name = "RE")]
     pub(crate) exclude: Vec<String>,
-    /// SOCKS5 proxy with remote DNS for onion hosts (Tor: socks5h://127.0.0.1:9050).
-    #[arg(long, value_name = "URL", env = "VIGIL_CRAWL_PROXY")]
-    pub(crate) proxy: Option<String>,
-    /// Send every request through --proxy, not only onion hosts.
-    #[arg(long, requires = "proxy")]
-    pub(crate) proxy_all: bool,
-    /// Non-public networks direct connections may reach (CIDR, e.g. 10.0.0.0/8; repeatable or
-    /// comma-separated). None by default: a host at a private, loopback or link-local address
-    /// is refused, so a reported page cannot point the crawler at internal services.
-    #[arg(long = "allow-private", value_name = "CIDR", value_delimiter = ',')]
-    pub(crate) allow_private: Vec<vigil_core::net::IpNet>,
+    #[command(flatten)]
+    pub(crate) net: CrawlNetArgs,
     /// Fetches in flight at most.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub(crate) workers: usize,

@@ -20,6 +20,7 @@ use crate::cli::{
 };
 use crate::commands::store::open;
 use crate::exit::ExitStatus;
+use vigil_store::Store;
 
 /// Runs `vigil crawl …` against the store at `db`.
 pub(crate) fn run(db: &str, command: CrawlCommand) -> anyhow::Result<ExitStatus> {
@@ -83,9 +84,9 @@ fn options(a: &CrawlRunArgs) -> anyhow::Result<CrawlOptions> {
             max_bytes: a.max_bytes,
             max_decompressed_bytes: a.max_bytes,
             timeout: Duration::from_secs(a.timeout),
-            proxy: a.proxy.clone(),
-            proxy_all: a.proxy_all,
-            allow_private: a.allow_private.clone(),
+            proxy: a.net.proxy.clone(),
+            proxy_all: a.net.proxy_all,
+            allow_private: a.net.allow_private.clone(),
             ..FetchOptions::default()
         },
         scope: Scope {
@@ -129,7 +130,7 @@ async fn crawl_run(db: &str, a: CrawlRunArgs) -> anyhow::Result<ExitStatus> {
         max_depth: a.max_depth,
         include: &a.include,
         exclude: &a.exclude,
-        proxy_all: a.proxy_all,
+        proxy_all: a.net.proxy_all,
         ignore_robots: a.ignore_robots,
         max_pages: a.max_pages,
     })?;
@@ -224,14 +225,20 @@ fn host_stats(findings: &[FindingRecord]) -> (usize, usize, Option<i64>, Option<
     )
 }
 
-async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
+/// The store, after checking that the crawl named (if any) exists.
+async fn open_with_crawl(db: &str, crawl: Option<&str>) -> anyhow::Result<Store> {
     let store = open(db).await?;
-    if let Some(name) = &a.crawl
+    if let Some(name) = crawl
         && store.crawl(name).await?.is_none()
     {
         store.close().await;
         bail!("no crawl named {name:?}");
     }
+    Ok(store)
+}
+
+async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
+    let store = open_with_crawl(db, a.crawl.as_deref()).await?;
     let findings = store.crawl_findings(a.crawl.as_deref()).await?;
     let crawls = store.crawls().await?;
     let mut by_host: BTreeMap<String, Vec<FindingRecord>> = BTreeMap::new();
@@ -361,13 +368,7 @@ async fn notices(db: &str, a: CrawlNoticesArgs) -> anyhow::Result<ExitStatus> {
         }
         None => notice::DEFAULT_TEMPLATE.to_string(),
     };
-    let store = open(db).await?;
-    if let Some(name) = &a.crawl
-        && store.crawl(name).await?.is_none()
-    {
-        store.close().await;
-        bail!("no crawl named {name:?}");
-    }
+    let store = open_with_crawl(db, a.crawl.as_deref()).await?;
     let findings = store.crawl_findings(a.crawl.as_deref()).await?;
     store.close().await;
     let grouped = notice::group(&findings, &providers);
@@ -393,19 +394,13 @@ async fn recheck(db: &str, a: CrawlRecheckArgs) -> anyhow::Result<ExitStatus> {
     }
     let fetch = FetchOptions {
         timeout: Duration::from_secs(a.timeout),
-        proxy: a.proxy.clone(),
-        proxy_all: a.proxy_all,
-        allow_private: a.allow_private.clone(),
+        proxy: a.net.proxy.clone(),
+        proxy_all: a.net.proxy_all,
+        allow_private: a.net.allow_private.clone(),
         ..FetchOptions::default()
     };
     vigil_crawl::Fetcher::new(fetch.clone())?;
-    let store = open(db).await?;
-    if let Some(name) = &a.crawl
-        && store.crawl(name).await?.is_none()
-    {
-        store.close().await;
-        bail!("no crawl named {name:?}");
-    }
+    let store = open_with_crawl(db, a.crawl.as_deref()).await?;
     let r = vigil_crawl::recheck(&store, a.crawl.as_deref(), &fetch).await;
     store.close().await;
     let r = r.context("re-checking findings")?;
