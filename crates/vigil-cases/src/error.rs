@@ -65,6 +65,14 @@ pub enum Error {
         /// The csv crate's error.
         source: csv::Error,
     },
+    /// The spreadsheet (XLSX) could not be read, or it is over a limit.
+    #[error("reading spreadsheet {what}: {problem}")]
+    Spreadsheet {
+        /// Which file.
+        what: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The mapping file is not valid.
     #[error("mapping {what}: {problem}")]
     Mapping {

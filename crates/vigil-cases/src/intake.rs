@@ -1,4 +1,4 @@
-//! CSV intake through a mapping file, all or nothing by default.
+//! CSV and XLSX intake through a mapping file, all or nothing by default.
 //!
 //! NGOs keep their registers in spreadsheets with their own column names and labels ("Girl",
 //! "Sexual abuse", "FIR: yes"). A [`Mapping`] (JSON) says which column holds which field and how
@@ -133,18 +133,65 @@ pub fn import<R: Read>(
     today: Date,
     mode: Mode,
 ) -> Result<ImportReport> {
-    let _span = tracing::info_span!("import", file = what).entered();
-    taxonomies.get(&mapping.taxonomy)?;
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(reader);
-    let headers = rdr
+    let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| Error::Csv {
             what: what.into(),
             source: e,
         })?
-        .clone();
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = rdr.into_records().enumerate().map(|(n, rec)| {
+        (
+            n + 1,
+            rec.map(|r| r.iter().map(str::to_string).collect())
+                .map_err(|e| format!("malformed CSV row: {e}")),
+        )
+    });
+    import_rows(
+        &headers, rows, what, mapping, taxonomies, areas, today, mode,
+    )
+}
+
+/// Reads one sheet (`sheet`, or the first) of an XLSX file through a mapping, as [`import`]
+/// reads a CSV file; the sheet is read by [`crate::xlsx::read`] within `limits`.
+#[allow(clippy::too_many_arguments)]
+pub fn import_xlsx(
+    bytes: &[u8],
+    sheet: Option<&str>,
+    limits: &crate::xlsx::Limits,
+    what: &str,
+    mapping: &Mapping,
+    taxonomies: &Taxonomies,
+    areas: &Areas,
+    today: Date,
+    mode: Mode,
+) -> Result<ImportReport> {
+    let s = crate::xlsx::read(bytes, sheet, what, limits)?;
+    let rows = s.rows.into_iter().map(|(n, r)| (n, Ok(r)));
+    import_rows(
+        &s.headers, rows, what, mapping, taxonomies, areas, today, mode,
+    )
+}
+
+/// The intake proper: a header and numbered rows of cells (or the reason a row is unreadable).
+#[allow(clippy::too_many_arguments)]
+fn import_rows(
+    headers: &[String],
+    rows: impl Iterator<Item = (usize, std::result::Result<Vec<String>, String>)>,
+    what: &str,
+    mapping: &Mapping,
+    taxonomies: &Taxonomies,
+    areas: &Areas,
+    today: Date,
+    mode: Mode,
+) -> Result<ImportReport> {
+    let _span = tracing::info_span!("import", file = what).entered();
+    taxonomies.get(&mapping.taxonomy)?;
     let mut col: BTreeMap<&str, usize> = BTreeMap::new();
     for (field, header) in &mapping.columns {
         let i = headers
@@ -161,17 +208,16 @@ pub fn import<R: Read>(
         incidents: Vec::new(),
         errors: Vec::new(),
     };
-    for (n, rec) in rdr.records().enumerate() {
-        let row = n + 1;
+    for (row, rec) in rows {
         report.rows += 1;
         let rec = match rec {
             Ok(r) => r,
-            Err(e) => {
+            Err(problem) => {
                 report.errors.push(RowError {
                     row,
                     incident: None,
                     field: "(row)".into(),
-                    problem: format!("malformed CSV row: {e}"),
+                    problem,
                 });
                 continue;
             }
@@ -180,7 +226,7 @@ pub fn import<R: Read>(
         let id = col
             .get("id")
             .and_then(|&i| rec.get(i))
-            .map(str::trim)
+            .map(|s| s.trim())
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .unwrap_or_else(|| format!("ROW-{row:06}"));

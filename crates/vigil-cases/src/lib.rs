@@ -10,7 +10,8 @@
 //! * [`network`]: incidents linked by shared identifiers, rare ones weighted above common ones,
 //!   components, Louvain communities, Brandes betweenness, links explained in words;
 //! * [`dedup`]: one incident reported by several outlets becomes one incident with several
-//!   sources; [`intake`]: CSV import through a mapping file, all-or-nothing by default.
+//!   sources; [`intake`]: CSV or XLSX ([`xlsx`]) import through a mapping file, all-or-nothing
+//!   by default.
 //!
 //! What it deliberately does not do: no SQL (storage belongs to `vigil-store`), no HTTP, no
 //! media (identifiers carry hashes, never pixels), no names (pseudonyms only), no FFmpeg.
@@ -33,6 +34,7 @@ pub mod network;
 pub mod stats;
 pub mod taxonomy;
 pub mod validate;
+pub mod xlsx;
 
 pub use error::{Error, Result, RowError};
 pub use model::{Identifier, IdentifierKind, Incident};

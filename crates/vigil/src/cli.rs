@@ -1220,20 +1220,73 @@ mod tests {
     }
 }
 
-/// `vigil cases …`: the case registry over a dataset file (JSON: areas, population, incidents).
+/// `vigil cases …`: the case registry, in the store (--db) or in dataset files (JSON: areas,
+/// population, incidents).
 #[derive(Debug, Subcommand)]
 pub(crate) enum CasesCommand {
     /// Write a deterministic, entirely fictitious demo dataset and the ground truth of what it
     /// plants (networks, duplicates, hubs).
     Demo(CasesDemoArgs),
-    /// Import a CSV file through a mapping into a dataset. A file with any error imports
-    /// nothing (each error is printed with its row and field, exit 1) unless --skip-bad.
+    /// Import a CSV or XLSX file through a mapping, into a dataset file (--out) or the store
+    /// (--store). A file with any error imports nothing (each error is printed with its row and
+    /// field, exit 1) unless --skip-bad.
     Import(CasesImportArgs),
     /// Print a table (one-way, or a cross-tab with --cols) with small-number suppression, as CSV
     /// or SDMX-style CSV; with --rows year, also the year-on-year change.
     Stats(CasesStatsArgs),
     /// Rank candidate networks of incidents linked by shared identifiers, every link explained.
     Network(CasesNetworkArgs),
+    /// Export the registry (the store's, or a dataset file's) as a dataset file encrypted with a
+    /// passphrase (age format: `age -d` or `vigil cases decrypt` reads it). Audited.
+    Export(CasesExportArgs),
+    /// Decrypt an export made by `vigil cases export`.
+    Decrypt(CasesDecryptArgs),
+}
+
+impl CasesCommand {
+    /// Whether the command reads or writes the store.
+    pub(crate) fn uses_store(&self) -> bool {
+        match self {
+            CasesCommand::Demo(_) | CasesCommand::Decrypt(_) => false,
+            CasesCommand::Import(a) => a.store,
+            CasesCommand::Stats(a) => a.dataset.is_none(),
+            CasesCommand::Network(a) => a.dataset.is_none(),
+            CasesCommand::Export(a) => a.dataset.is_none(),
+        }
+    }
+}
+
+/// Where a passphrase comes from: a file (first line) or the environment, never a flag.
+#[derive(Debug, Clone, ClapArgs)]
+pub(crate) struct PassphraseArgs {
+    /// Read the passphrase from the first line of FILE (else VIGIL_EXPORT_PASSPHRASE).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesExportArgs {
+    /// A dataset file to export (default: the store's registry).
+    pub(crate) dataset: Option<PathBuf>,
+    /// Where to write the encrypted export (via a temporary file renamed into place).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Include exact points (from the store; otherwise they are left out).
+    #[arg(long)]
+    pub(crate) with_points: bool,
+    #[command(flatten)]
+    pub(crate) passphrase: PassphraseArgs,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesDecryptArgs {
+    /// The encrypted export.
+    pub(crate) file: PathBuf,
+    /// Where to write the dataset (JSON).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) passphrase: PassphraseArgs,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -1253,18 +1306,27 @@ pub(crate) struct CasesDemoArgs {
 }
 
 #[derive(Debug, ClapArgs)]
+#[command(group(clap::ArgGroup::new("dest").required(true).args(["out", "store"])))]
 pub(crate) struct CasesImportArgs {
-    /// The CSV file.
-    pub(crate) csv: PathBuf,
+    /// The CSV or XLSX file (an XLSX file is recognised by its content, not its name).
+    pub(crate) file: PathBuf,
     /// The mapping (JSON: taxonomy, columns, values).
     #[arg(long)]
     pub(crate) mapping: PathBuf,
-    /// A dataset whose areas (and population) the import checks against and keeps.
+    /// A dataset whose areas (and population) the import checks against (and, with --out,
+    /// keeps).
     #[arg(long)]
     pub(crate) areas: PathBuf,
-    /// Where to write the dataset with the imported incidents.
+    /// The sheet of an XLSX file to read (default: the first).
     #[arg(long)]
-    pub(crate) out: PathBuf,
+    pub(crate) sheet: Option<String>,
+    /// Write a dataset file with the areas and the imported incidents.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Save the incidents into the store (--db), replacing those with the same ids, in one
+    /// transaction.
+    #[arg(long)]
+    pub(crate) store: bool,
     /// Import the rows without errors and report the others.
     #[arg(long)]
     pub(crate) skip_bad: bool,
@@ -1297,8 +1359,8 @@ pub(crate) enum CasesFormat {
 
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CasesStatsArgs {
-    /// The dataset (JSON).
-    pub(crate) dataset: PathBuf,
+    /// A dataset file (JSON; default: the store's registry).
+    pub(crate) dataset: Option<PathBuf>,
     /// Row dimension.
     #[arg(long, value_enum)]
     pub(crate) rows: CasesDim,
@@ -1321,8 +1383,8 @@ pub(crate) struct CasesStatsArgs {
 
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CasesNetworkArgs {
-    /// The dataset (JSON).
-    pub(crate) dataset: PathBuf,
+    /// A dataset file (JSON; default: the store's registry).
+    pub(crate) dataset: Option<PathBuf>,
     /// How many candidate networks to print.
     #[arg(long, default_value_t = 10)]
     pub(crate) top: usize,

@@ -31,7 +31,11 @@ pub(crate) enum CommandConfig {
     },
     Match(MatchConfig),
     /// `vigil cases …` (its arguments need no resolving beyond clap's).
-    Cases(cli::CasesCommand),
+    Cases {
+        /// The store, for the subcommands that use it.
+        db: Option<String>,
+        command: cli::CasesCommand,
+    },
     IndexBuild {
         lists: Vec<PathBuf>,
         out: PathBuf,
@@ -135,7 +139,14 @@ pub(crate) fn resolve(args: Args) -> anyhow::Result<Config> {
         Command::Demo(d) => CommandConfig::Demo {
             hash: hash_config(d.opts)?,
         },
-        Command::Cases(c) => CommandConfig::Cases(c),
+        Command::Cases(c) => CommandConfig::Cases {
+            db: if c.uses_store() {
+                Some(db_url(args.db.as_deref())?)
+            } else {
+                None
+            },
+            command: c,
+        },
         Command::Match(m) => {
             let mut hash = image_config(m.image, Format::Csv);
             hash.dihedral = m.dihedral;

@@ -10,3 +10,4 @@ mod intake;
 mod network;
 mod stats;
 mod validate;
+mod xlsx;

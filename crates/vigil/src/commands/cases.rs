@@ -1,15 +1,20 @@
-//! `vigil cases`: the case registry over a dataset file (JSON: areas, population, incidents).
+//! `vigil cases`: the case registry, in the store (`--db`) or in dataset files (JSON: areas,
+//! population, incidents).
 //!
-//! `demo` writes the fictitious demo dataset and its ground truth; `import` reads a CSV through a
-//! mapping (all or nothing unless `--skip-bad`; each error with its row and field on stderr,
-//! exit 1); `stats` prints one table with small-number suppression (CSV or SDMX-style CSV; with
-//! `--rows year` the year-on-year change and cases per day go to stderr); `network` prints the
-//! candidate networks ranked by evidence with every link explained. All the work is in
-//! `vigil-cases`; this module reads and writes files.
+//! `demo` writes the fictitious demo dataset and its ground truth; `import` reads a CSV or XLSX
+//! file through a mapping (all or nothing unless `--skip-bad`; each error with its row and field
+//! on stderr, exit 1) into a dataset file or the store; `stats` prints one table with
+//! small-number suppression (CSV or SDMX-style CSV; with `--rows year` the year-on-year change
+//! and cases per day go to stderr); `network` prints the candidate networks ranked by evidence
+//! with every link explained; `export` writes the registry as a dataset encrypted with a
+//! passphrase (age's scrypt mode), audited; `decrypt` reads one back. Reads of the store are
+//! audited by the store (`cases.read`); points are read only for an export that asks for them.
+//! All the analysis is in `vigil-cases`; this module reads and writes files.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
+use age::secrecy::{ExposeSecret, SecretString};
 use anyhow::{Context, bail};
 use vigil_cases::dataset::Dataset;
 use vigil_cases::demo::{self, DemoOptions};
@@ -17,10 +22,15 @@ use vigil_cases::intake::{self, Mapping, Mode};
 use vigil_cases::model::Date;
 use vigil_cases::network::{self, NetworkOptions};
 use vigil_cases::stats::{self, Dim, SdmxMeta};
-use vigil_cases::{Error, Taxonomies, dedup};
+use vigil_cases::{Error, Incident, Taxonomies, dedup, xlsx};
+use vigil_store::NewAudit;
 
-use crate::cli::{CasesCommand, CasesDim, CasesFormat};
+use crate::cli::{CasesCommand, CasesDim, CasesFormat, PassphraseArgs};
+use crate::commands::store::{actor, block_on, open};
 use crate::exit::ExitStatus;
+
+/// The shortest passphrase an export accepts.
+const MIN_PASSPHRASE: usize = 12;
 
 fn dim(d: CasesDim) -> Dim {
     match d {
@@ -48,7 +58,103 @@ fn read_dataset(path: &Path) -> anyhow::Result<Dataset> {
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string(value).context("serialising")?;
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    write_private(path, text.as_bytes())
+}
+
+/// Writes a file readable by its owner only (case data is sensitive), via a temporary file in
+/// the same directory renamed into place: a failed write never leaves half a file.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut t = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    t.write_all(bytes)
+        .and_then(|()| t.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    t.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// The registry's incidents: a dataset file's, or the store's (a read the store audits; points
+/// only when asked).
+fn incidents(
+    db: Option<&str>,
+    dataset: Option<&Path>,
+    with_points: bool,
+) -> anyhow::Result<Vec<Incident>> {
+    match dataset {
+        Some(p) => Ok(read_dataset(p)?.incidents),
+        None => {
+            let db = db.context("no store")?;
+            block_on(async {
+                let store = open(db).await?;
+                let v = store
+                    .incidents(&actor(), with_points)
+                    .await
+                    .context("reading the case registry")?;
+                store.close().await;
+                anyhow::Ok(v)
+            })?
+        }
+    }
+}
+
+/// The passphrase: the first line of --passphrase-file, else VIGIL_EXPORT_PASSPHRASE.
+fn passphrase(a: &PassphraseArgs) -> anyhow::Result<SecretString> {
+    let text = match &a.passphrase_file {
+        Some(p) => {
+            let t = std::fs::read_to_string(p)
+                .with_context(|| format!("reading the passphrase file {}", p.display()))?;
+            t.lines().next().unwrap_or_default().to_string()
+        }
+        None => std::env::var("VIGIL_EXPORT_PASSPHRASE").map_err(|_| {
+            anyhow::anyhow!(
+                "no passphrase: give --passphrase-file FILE or set VIGIL_EXPORT_PASSPHRASE \
+                 (never on the command line, where other users can read it)"
+            )
+        })?,
+    };
+    if text.is_empty() {
+        bail!("the passphrase is empty");
+    }
+    Ok(SecretString::from(text))
+}
+
+/// Encrypts with age's passphrase (scrypt) recipient.
+fn encrypt(plain: &[u8], pass: SecretString) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(plain.len() + 1024);
+    let mut w = age::Encryptor::with_user_passphrase(pass)
+        .wrap_output(&mut out)
+        .context("encrypting")?;
+    w.write_all(plain).context("encrypting")?;
+    w.finish().context("encrypting")?;
+    Ok(out)
+}
+
+/// Decrypts an age file made with a passphrase; `what` names it in errors.
+fn decrypt(cipher: &[u8], pass: SecretString, what: &str) -> anyhow::Result<Vec<u8>> {
+    let d = age::Decryptor::new_buffered(cipher)
+        .with_context(|| format!("{what} is not an encrypted export (age format)"))?;
+    if !d.is_scrypt() {
+        bail!("{what} is encrypted to a key, not with a passphrase");
+    }
+    let identity = age::scrypt::Identity::new(pass);
+    let mut r = d
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => {
+                anyhow::anyhow!("{what}: wrong passphrase")
+            }
+            e => anyhow::anyhow!("{what}: {e}"),
+        })?;
+    let mut plain = Vec::new();
+    r.read_to_end(&mut plain)
+        .with_context(|| format!("{what}: damaged or truncated"))?;
+    Ok(plain)
 }
 
 /// Today (UTC), for "not in the future" checks.
@@ -60,7 +166,7 @@ fn today() -> Date {
 }
 
 /// Runs `vigil cases …`.
-pub(crate) fn run(cmd: CasesCommand) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(db: Option<&str>, cmd: CasesCommand) -> anyhow::Result<ExitStatus> {
     let mut out = std::io::stdout().lock();
     match cmd {
         CasesCommand::Demo(a) => {
@@ -88,23 +194,49 @@ pub(crate) fn run(cmd: CasesCommand) -> anyhow::Result<ExitStatus> {
                 .with_context(|| format!("reading mapping {}", a.mapping.display()))?;
             let mapping = Mapping::from_json(&text)
                 .with_context(|| format!("mapping {}", a.mapping.display()))?;
-            let file = std::fs::File::open(&a.csv)
-                .with_context(|| format!("opening {}", a.csv.display()))?;
             let mode = if a.skip_bad {
                 Mode::SkipBadRows
             } else {
                 Mode::AllOrNothing
             };
-            let what = a.csv.display().to_string();
-            match intake::import(
-                file,
-                &what,
-                &mapping,
-                &Taxonomies::builtin(),
-                &ds.areas,
-                today(),
-                mode,
-            ) {
+            let what = a.file.display().to_string();
+            let mut file =
+                std::fs::File::open(&a.file).with_context(|| format!("opening {what}"))?;
+            let mut magic = [0u8; 4];
+            let n = file
+                .read(&mut magic)
+                .with_context(|| format!("reading {what}"))?;
+            let is_xlsx = magic[..n] == *b"PK\x03\x04";
+            if a.sheet.is_some() && !is_xlsx {
+                bail!("--sheet is for XLSX files; {what} is not one");
+            }
+            let (taxonomies, areas) = (Taxonomies::builtin(), ds.areas.clone());
+            let result = if is_xlsx {
+                let limits = xlsx::Limits::default();
+                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                if len > limits.max_file_bytes {
+                    bail!(
+                        "{what}: {len} bytes is over the limit of {} bytes for a spreadsheet",
+                        limits.max_file_bytes
+                    );
+                }
+                let bytes = std::fs::read(&a.file).with_context(|| format!("reading {what}"))?;
+                intake::import_xlsx(
+                    &bytes,
+                    a.sheet.as_deref(),
+                    &limits,
+                    &what,
+                    &mapping,
+                    &taxonomies,
+                    &areas,
+                    today(),
+                    mode,
+                )
+            } else {
+                let file = std::io::Cursor::new(magic[..n].to_vec()).chain(file);
+                intake::import(file, &what, &mapping, &taxonomies, &areas, today(), mode)
+            };
+            match result {
                 Err(Error::Rows(errs)) => {
                     for e in &errs {
                         eprintln!("vigil: {what}: {e}");
@@ -118,13 +250,34 @@ pub(crate) fn run(cmd: CasesCommand) -> anyhow::Result<ExitStatus> {
                         eprintln!("vigil: {what}: {e}");
                     }
                     let n = report.incidents.len();
-                    ds.incidents.extend(report.incidents);
-                    write_json(&a.out, &ds)?;
-                    eprintln!(
-                        "cases import: {} rows, {n} imported, {} error(s)",
-                        report.rows,
-                        report.errors.len()
-                    );
+                    if a.store {
+                        let db = db.context("no store")?;
+                        let saved = block_on(async {
+                            let store = open(db).await?;
+                            let saved = store
+                                .save_incidents(&report.incidents, &actor())
+                                .await
+                                .context("saving the incidents in the store")?;
+                            store.close().await;
+                            anyhow::Ok(saved)
+                        })??;
+                        eprintln!(
+                            "cases import: {} rows, {n} imported into the store ({} new, {} \
+                             replaced), {} error(s)",
+                            report.rows,
+                            saved.inserted,
+                            saved.replaced,
+                            report.errors.len()
+                        );
+                    } else if let Some(out) = &a.out {
+                        ds.incidents.extend(report.incidents);
+                        write_json(out, &ds)?;
+                        eprintln!(
+                            "cases import: {} rows, {n} imported, {} error(s)",
+                            report.rows,
+                            report.errors.len()
+                        );
+                    }
                     Ok(if report.errors.is_empty() {
                         ExitStatus::Success
                     } else {
@@ -134,8 +287,7 @@ pub(crate) fn run(cmd: CasesCommand) -> anyhow::Result<ExitStatus> {
             }
         }
         CasesCommand::Stats(a) => {
-            let ds = read_dataset(&a.dataset)?;
-            let mut incidents = ds.incidents;
+            let mut incidents = incidents(db, a.dataset.as_deref(), false)?;
             if let Some(t) = &a.taxonomy {
                 incidents = Taxonomies::builtin()
                     .harmonise(&incidents, t)
@@ -181,24 +333,104 @@ pub(crate) fn run(cmd: CasesCommand) -> anyhow::Result<ExitStatus> {
             if a.min_score.is_nan() || a.min_score < 0.0 {
                 bail!("--min-score must be 0 or more");
             }
-            let ds = read_dataset(&a.dataset)?;
+            let incidents = incidents(db, a.dataset.as_deref(), false)?;
             let analysis = network::analyse(
-                &ds.incidents,
+                &incidents,
                 &NetworkOptions {
                     hub_cap: a.hub_cap,
                     min_score: a.min_score,
                     ..Default::default()
                 },
             );
-            out.write_all(network::report(&analysis, &ds.incidents, a.top).as_bytes())?;
+            out.write_all(network::report(&analysis, &incidents, a.top).as_bytes())?;
             eprintln!(
                 "cases network: {} incidents, {} links, {} candidate networks, {} hubs set aside",
-                ds.incidents.len(),
+                incidents.len(),
                 analysis.links.len(),
                 analysis.candidates.len(),
                 analysis.hubs.len()
             );
             Ok(ExitStatus::Success)
         }
+        CasesCommand::Export(a) => {
+            let pass = passphrase(&a.passphrase)?;
+            if pass.expose_secret().chars().count() < MIN_PASSPHRASE {
+                bail!("the passphrase is shorter than {MIN_PASSPHRASE} characters");
+            }
+            let out_name = a.out.display().to_string();
+            let ds = match &a.dataset {
+                Some(p) => {
+                    let mut ds = read_dataset(p)?;
+                    if !a.with_points {
+                        for i in &mut ds.incidents {
+                            i.area.point = None;
+                        }
+                    }
+                    ds
+                }
+                None => {
+                    let db = db.context("no store")?;
+                    block_on(async {
+                        let store = open(db).await?;
+                        let incidents = store
+                            .incidents(&actor(), a.with_points)
+                            .await
+                            .context("reading the case registry")?;
+                        // Audited before the file exists: no export goes unrecorded.
+                        store
+                            .record_audit(&[NewAudit {
+                                at: now_ms(),
+                                actor: actor(),
+                                action: "cases.export".into(),
+                                bank: None,
+                                content_id: None,
+                                detail: serde_json::json!({
+                                    "incidents": incidents.len(),
+                                    "points": a.with_points,
+                                    "file": out_name,
+                                    "encrypted": true,
+                                }),
+                            }])
+                            .await
+                            .context("recording the export in the audit log")?;
+                        store.close().await;
+                        anyhow::Ok(Dataset {
+                            incidents,
+                            ..Dataset::default()
+                        })
+                    })??
+                }
+            };
+            let plain = serde_json::to_vec(&ds).context("serialising")?;
+            let cipher = encrypt(&plain, pass)?;
+            write_private(&a.out, &cipher)?;
+            eprintln!(
+                "cases export: {} incidents{} to {out_name}, encrypted with the passphrase",
+                ds.incidents.len(),
+                if a.with_points { " with points" } else { "" }
+            );
+            Ok(ExitStatus::Success)
+        }
+        CasesCommand::Decrypt(a) => {
+            let pass = passphrase(&a.passphrase)?;
+            let what = a.file.display().to_string();
+            let cipher = std::fs::read(&a.file).with_context(|| format!("reading {what}"))?;
+            let plain = decrypt(&cipher, pass, &what)?;
+            let ds: Dataset = serde_json::from_slice(&plain)
+                .with_context(|| format!("{what}: not a dataset once decrypted"))?;
+            write_private(&a.out, &plain)?;
+            eprintln!(
+                "cases decrypt: {} incidents to {}",
+                ds.incidents.len(),
+                a.out.display()
+            );
+            Ok(ExitStatus::Success)
+        }
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

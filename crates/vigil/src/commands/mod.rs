@@ -18,7 +18,7 @@ pub(crate) fn run(cfg: Config) -> anyhow::Result<ExitStatus> {
     match cfg.command {
         CommandConfig::Hash { paths, hash } => hash::run(&paths, &hash, cfg.printer),
         CommandConfig::Demo { hash } => demo::run(&hash, cfg.printer),
-        CommandConfig::Cases(c) => cases::run(c),
+        CommandConfig::Cases { db, command } => cases::run(db.as_deref(), command),
         CommandConfig::Match(m) => match_::run(&m, cfg.printer),
         CommandConfig::IndexBuild { lists, out } => index::build(&lists, &out, cfg.printer),
         CommandConfig::Store { db, command } => store::run(&db, command),
