@@ -859,7 +859,14 @@ async fn entry_api(
     let taxonomies = vigil_cases::Taxonomies::builtin();
     let errs = vigil_cases::validate::validate_incident(1, &inc, &taxonomies, &areas, today());
     if !errs.is_empty() {
-        let errs: Vec<(String, String)> = errs.into_iter().map(|e| (e.field, e.problem)).collect();
+        // The form's fields are flat: `area.district` is its `district`.
+        let errs: Vec<(String, String)> = errs
+            .into_iter()
+            .map(|e| {
+                let field = e.field.strip_prefix("area.").unwrap_or(&e.field).to_string();
+                (field, e.problem)
+            })
+            .collect();
         return Err(field_errors(&errs));
     }
     if state.store().case_incident_exists(&inc.id).await? {
@@ -1152,7 +1159,9 @@ async fn network_one(
         )
         .await?;
     }
-    Ok(net.candidate_json(k, reveal.is_some()))
+    let mut v = net.candidate_json(k, reveal.is_some());
+    v["revealed"] = json!(reveal.is_some());
+    Ok(v)
 }
 
 // ---------------------------------------------------------------------------------------------
