@@ -155,11 +155,7 @@ fn subject(who: &Principal, session: bool) -> String {
     }
 }
 
-async fn caller(
-    state: &AppState,
-    who: Principal,
-    session: bool,
-) -> Result<Caller, ApiError> {
+async fn caller(state: &AppState, who: Principal, session: bool) -> Result<Caller, ApiError> {
     let analyst = match who.role {
         Role::Admin | Role::Curator => true,
         Role::Viewer => false,
@@ -181,7 +177,12 @@ async fn caller(
 
 /// Writes one audit entry now (case reads are not batched: the entry is stored before the
 /// record is sent).
-async fn audit(state: &AppState, who: &Caller, action: &str, detail: Value) -> Result<(), ApiError> {
+async fn audit(
+    state: &AppState,
+    who: &Caller,
+    action: &str,
+    detail: Value,
+) -> Result<(), ApiError> {
     state
         .store()
         .record_audit(&[NewAudit {
@@ -421,15 +422,11 @@ async fn stats_api(
             Some(y) => incs.into_iter().filter(|i| i.date.year == y).collect(),
             None => incs,
         };
-        let t = stats::crosstab(&picked, sq.rows, sq.cols)
-            .map_err(|e| ApiError::bad(e.to_string()))?;
+        let t =
+            stats::crosstab(&picked, sq.rows, sq.cols).map_err(|e| ApiError::bad(e.to_string()))?;
         let mut out = Vec::new();
         stats::write_csv(&mut out, &stats::suppress(&t, sq.k)).map_err(ApiError::internal)?;
-        return Ok((
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            out,
-        )
-            .into_response());
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response());
     }
     Ok(Json(table).into_response())
 }
@@ -446,7 +443,11 @@ struct ListQuery {
 }
 
 fn list_query(q: &HashMap<String, String>) -> Result<ListQuery, ApiError> {
-    let nonempty = |k: &str| q.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let nonempty = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     let num = |k: &str, default: usize, max: usize| -> Result<usize, ApiError> {
         match nonempty(k) {
             None => Ok(default),
@@ -692,17 +693,29 @@ fn incident_of(e: &Entry, actor: &str, today: Date) -> Result<Incident, Vec<(Str
     need("province", &e.province);
     need("district", &e.district);
     need("outlet", &e.outlet);
-    let or_unknown = |s: &str| if s.trim().is_empty() { "unknown".to_string() } else { s.trim().to_string() };
+    let or_unknown = |s: &str| {
+        if s.trim().is_empty() {
+            "unknown".to_string()
+        } else {
+            s.trim().to_string()
+        }
+    };
     let date = PartialDate::parse(&e.date);
     if date.is_none() && !e.date.trim().is_empty() {
-        errs.push(("date".into(), format!("{:?} is not YYYY, YYYY-MM or YYYY-MM-DD", e.date)));
+        errs.push((
+            "date".into(),
+            format!("{:?} is not YYYY, YYYY-MM or YYYY-MM-DD", e.date),
+        ));
     }
     let report_date = if e.report_date.trim().is_empty() {
         Some(today)
     } else {
         let d = Date::parse(e.report_date.trim());
         if d.is_none() {
-            errs.push(("report_date".into(), format!("{:?} is not YYYY-MM-DD", e.report_date)));
+            errs.push((
+                "report_date".into(),
+                format!("{:?} is not YYYY-MM-DD", e.report_date),
+            ));
         }
         d
     };
@@ -716,7 +729,11 @@ fn incident_of(e: &Entry, actor: &str, today: Date) -> Result<Incident, Vec<(Str
     let place: Option<PlaceType> = enum_of(&or_unknown(&e.place));
     parse("place", &e.place, place.is_some());
     let reported: Option<Tri> = enum_of(&or_unknown(&e.reported_to_police));
-    parse("reported_to_police", &e.reported_to_police, reported.is_some());
+    parse(
+        "reported_to_police",
+        &e.reported_to_police,
+        reported.is_some(),
+    );
     let registered: Option<Tri> = enum_of(&or_unknown(&e.case_registered));
     parse("case_registered", &e.case_registered, registered.is_some());
     for (what, n) in [
@@ -725,14 +742,20 @@ fn incident_of(e: &Entry, actor: &str, today: Date) -> Result<Incident, Vec<(Str
         ("identifiers", e.identifiers.len()),
     ] {
         if n > MAX_ENTRY_LIST {
-            errs.push((what.into(), format!("{n} entries, at most {MAX_ENTRY_LIST}")));
+            errs.push((
+                what.into(),
+                format!("{n} entries, at most {MAX_ENTRY_LIST}"),
+            ));
         }
     }
     let mut victims = Vec::new();
     for (i, v) in e.victims.iter().enumerate() {
         let sex: Option<Sex> = enum_of(&or_unknown(&v.sex));
         if sex.is_none() {
-            errs.push((format!("victims[{i}].sex"), format!("unknown value {:?}", v.sex)));
+            errs.push((
+                format!("victims[{i}].sex"),
+                format!("unknown value {:?}", v.sex),
+            ));
         }
         let age = match v.age.trim() {
             "" | "unknown" => Some(Age::Unknown),
@@ -742,7 +765,10 @@ fn incident_of(e: &Entry, actor: &str, today: Date) -> Result<Incident, Vec<(Str
             },
         };
         if age.is_none() {
-            errs.push((format!("victims[{i}].age"), format!("{:?} is not an age or an age band", v.age)));
+            errs.push((
+                format!("victims[{i}].age"),
+                format!("{:?} is not an age or an age band", v.age),
+            ));
         }
         if let (Some(sex), Some(age)) = (sex, age) {
             victims.push(Victim {
@@ -757,11 +783,17 @@ fn incident_of(e: &Entry, actor: &str, today: Date) -> Result<Incident, Vec<(Str
     for (i, a) in e.abusers.iter().enumerate() {
         let sex: Option<Sex> = enum_of(&or_unknown(&a.sex));
         if sex.is_none() {
-            errs.push((format!("abusers[{i}].sex"), format!("unknown value {:?}", a.sex)));
+            errs.push((
+                format!("abusers[{i}].sex"),
+                format!("unknown value {:?}", a.sex),
+            ));
         }
         let category: Option<AbuserCategory> = enum_of(&or_unknown(&a.category));
         if category.is_none() {
-            errs.push((format!("abusers[{i}].category"), format!("unknown value {:?}", a.category)));
+            errs.push((
+                format!("abusers[{i}].category"),
+                format!("unknown value {:?}", a.category),
+            ));
         }
         if let (Some(sex), Some(category)) = (sex, category) {
             abusers.push(Abuser {
@@ -776,18 +808,28 @@ fn incident_of(e: &Entry, actor: &str, today: Date) -> Result<Incident, Vec<(Str
     let mut identifiers = Vec::new();
     for (i, x) in e.identifiers.iter().enumerate() {
         match IdentifierKind::parse(&x.kind) {
-            None => errs.push((format!("identifiers[{i}].kind"), format!("unknown kind {:?}", x.kind))),
+            None => errs.push((
+                format!("identifiers[{i}].kind"),
+                format!("unknown kind {:?}", x.kind),
+            )),
             Some(_) if x.value.trim().is_empty() => {
                 errs.push((format!("identifiers[{i}].value"), "required".into()))
             }
-            Some(_) if x.value.len() > 1000 => {
-                errs.push((format!("identifiers[{i}].value"), "longer than 1000 bytes".into()))
-            }
+            Some(_) if x.value.len() > 1000 => errs.push((
+                format!("identifiers[{i}].value"),
+                "longer than 1000 bytes".into(),
+            )),
             Some(k) => identifiers.push(Identifier::new(k, &x.value, actor)),
         }
     }
-    let (Some(date), Some(report_date), Some(locality), Some(place), Some(reported), Some(registered)) =
-        (date, report_date, locality, place, reported, registered)
+    let (
+        Some(date),
+        Some(report_date),
+        Some(locality),
+        Some(place),
+        Some(reported),
+        Some(registered),
+    ) = (date, report_date, locality, place, reported, registered)
     else {
         return Err(errs);
     };
@@ -836,9 +878,8 @@ async fn entry_api(
 ) -> Result<Response, ApiError> {
     let c = caller(&state, who, session.is_some()).await?;
     c.need_analyst()?;
-    let entry: Entry = serde_json::from_slice(&body).map_err(|e| {
-        field_errors(&[("body".into(), format!("not an incident entry: {e}"))])
-    })?;
+    let entry: Entry = serde_json::from_slice(&body)
+        .map_err(|e| field_errors(&[("body".into(), format!("not an incident entry: {e}"))]))?;
     let inc = incident_of(&entry, &c.who.name, today()).map_err(|e| field_errors(&e))?;
     if !c.sees(&inc) {
         return Err(field_errors(&[(
@@ -863,7 +904,11 @@ async fn entry_api(
         let errs: Vec<(String, String)> = errs
             .into_iter()
             .map(|e| {
-                let field = e.field.strip_prefix("area.").unwrap_or(&e.field).to_string();
+                let field = e
+                    .field
+                    .strip_prefix("area.")
+                    .unwrap_or(&e.field)
+                    .to_string();
                 (field, e.problem)
             })
             .collect();
@@ -876,7 +921,10 @@ async fn entry_api(
                          "errors": [{"field": "id", "problem": "an incident with this id exists"}]}),
         });
     }
-    state.store().save_incidents(&[inc.clone()], &c.who.name).await?;
+    state
+        .store()
+        .save_incidents(&[inc.clone()], &c.who.name)
+        .await?;
     audit(&state, &c, "cases.entry", json!({"incident": inc.id})).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": inc.id}))).into_response())
 }
@@ -966,7 +1014,10 @@ fn analyse(incidents: Vec<Incident>, decisions: Vec<LinkDecision>) -> Net {
     links.sort_by_key(|l| (l.a, l.b));
     let g = Graph::new(
         incidents.len(),
-        &links.iter().map(|l| (l.a, l.b, l.score.max(1e-9))).collect::<Vec<_>>(),
+        &links
+            .iter()
+            .map(|l| (l.a, l.b, l.score.max(1e-9)))
+            .collect::<Vec<_>>(),
     );
     let mut link_of: HashMap<usize, Vec<usize>> = HashMap::new();
     for (li, l) in links.iter().enumerate() {
@@ -1076,9 +1127,11 @@ async fn net_of(state: &AppState, c: &Caller) -> Result<Net, ApiError> {
     c.need_analyst()?;
     let incs = load(state, c).await?;
     let decisions = state.store().case_link_decisions().await?;
-    Ok(tokio::task::spawn_blocking(move || analyse(incs, decisions))
-        .await
-        .map_err(ApiError::internal)?)
+    Ok(
+        tokio::task::spawn_blocking(move || analyse(incs, decisions))
+            .await
+            .map_err(ApiError::internal)?,
+    )
 }
 
 fn top_of(q: &HashMap<String, String>) -> Result<usize, ApiError> {
@@ -1253,7 +1306,9 @@ async fn scopes_api(
 ) -> Result<Json<Value>, ApiError> {
     need_admin(&who)?;
     let s = state.store().case_scopes().await?;
-    Ok(Json(json!({"scopes": s.iter().map(|s| json!({"subject": s.subject, "areas": s.areas})).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"scopes": s.iter().map(|s| json!({"subject": s.subject, "areas": s.areas})).collect::<Vec<_>>()}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -1285,7 +1340,9 @@ async fn areas_api(
     Extension(who): Extension<Principal>,
 ) -> Result<Json<Areas>, ApiError> {
     if who.role == Role::Matcher {
-        return Err(ApiError::forbidden("the role matcher has no access to cases"));
+        return Err(ApiError::forbidden(
+            "the role matcher has no access to cases",
+        ));
     }
     Ok(Json(state.store().case_areas().await?))
 }
@@ -1366,7 +1423,9 @@ fn error_page(ctx: &Ctx, e: ApiError) -> Response {
 }
 
 fn cases_menu(c: &Caller) -> String {
-    let mut s = String::from("<nav class=\"sub\" aria-label=\"Cases\"><a href=\"/ui/cases\">Statistics</a>");
+    let mut s = String::from(
+        "<nav class=\"sub\" aria-label=\"Cases\"><a href=\"/ui/cases\">Statistics</a>",
+    );
     if c.analyst {
         s.push_str(
             " · <a href=\"/ui/cases/incidents\">Incidents</a> · <a href=\"/ui/cases/networks\">Networks</a> · <a href=\"/ui/cases/new\">New incident</a>",
@@ -1406,8 +1465,14 @@ async fn stats_page(
         let sq = stats_query(&q, c)?;
         let incs = load(&state, c).await?;
         let t = stats_table(&incs, &sq)?;
-        audit(&state, c, "cases.stats", json!({"rows": sq.rows_name, "cols": sq.cols_name,
-              "year": sq.year, "k": sq.k, "format": "html", "scope": c.scope})).await?;
+        audit(
+            &state,
+            c,
+            "cases.stats",
+            json!({"rows": sq.rows_name, "cols": sq.cols_name,
+              "year": sq.year, "k": sq.k, "format": "html", "scope": c.scope}),
+        )
+        .await?;
         let mut b = cases_menu(c);
         let _ = write!(
             b,
@@ -1431,7 +1496,11 @@ async fn stats_page(
         b.push_str("<table id=\"stats\"><thead><tr><th></th>");
         let cols: Vec<String> = t["cols"]
             .as_array()
-            .map(|a| a.iter().map(|v| v.as_str().unwrap_or("").to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_str().unwrap_or("").to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         for col in &cols {
             let _ = write!(b, "<th>{}</th>", escape(col));
@@ -1442,7 +1511,11 @@ async fn stats_page(
         for (r, row) in rows.iter().enumerate() {
             let _ = write!(b, "<tr><th>{}</th>", escape(row.as_str().unwrap_or("")));
             for cell in cells[r].as_array().cloned().unwrap_or_default() {
-                let _ = write!(b, "<td class=\"num\">{}</td>", escape(cell.as_str().unwrap_or("")));
+                let _ = write!(
+                    b,
+                    "<td class=\"num\">{}</td>",
+                    escape(cell.as_str().unwrap_or(""))
+                );
             }
             b.push_str("</tr>");
         }
@@ -1462,62 +1535,72 @@ async fn incidents_page(
     session: Option<Extension<UiSession>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    page(&state, who, session, "/ui/cases/incidents", async |c: &Caller| {
-        let l = list(&state, c, &q).await?;
-        let mut b = cases_menu(c);
-        let val = |k: &str| escape(q.get(k).map_or("", String::as_str));
-        let _ = write!(
-            b,
-            "<form method=\"get\" action=\"/ui/cases/incidents\" class=\"filters\">\
+    page(
+        &state,
+        who,
+        session,
+        "/ui/cases/incidents",
+        async |c: &Caller| {
+            let l = list(&state, c, &q).await?;
+            let mut b = cases_menu(c);
+            let val = |k: &str| escape(q.get(k).map_or("", String::as_str));
+            let _ = write!(
+                b,
+                "<form method=\"get\" action=\"/ui/cases/incidents\" class=\"filters\">\
              <label>Year <input name=\"year\" size=\"5\" value=\"{}\"></label> \
              <label>District <input name=\"district\" size=\"8\" value=\"{}\"></label> \
              <label>Category <input name=\"category\" size=\"12\" value=\"{}\"></label> \
              <button type=\"submit\">Filter</button></form>",
-            val("year"),
-            val("district"),
-            val("category")
-        );
-        let _ = write!(b, "<p>{} incidents</p>", l.total);
-        b.push_str(
-            "<table id=\"incidents\"><thead><tr><th>Incident</th><th>Date</th><th>Category</th>\
-             <th>Subtype</th><th>District</th><th>Victims</th></tr></thead><tbody>",
-        );
-        for r in &l.rows {
-            let s = |k: &str| escape(r[k].as_str().unwrap_or(""));
-            let _ = write!(
-                b,
-                "<tr><td><a href=\"/ui/cases/incidents/{}\">{}</a></td><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{} ({})</td><td class=\"num\">{}</td></tr>",
-                url_part(r["id"].as_str().unwrap_or("")),
-                s("id"),
-                s("date"),
-                s("category"),
-                s("subtype"),
-                s("district"),
-                s("province"),
-                r["victims"]
+                val("year"),
+                val("district"),
+                val("category")
             );
-        }
-        b.push_str("</tbody></table>");
-        let mut nav = String::new();
-        let base = |page: usize| {
-            let mut u = format!("/ui/cases/incidents?page={page}");
-            for k in ["year", "district", "category"] {
-                if let Some(v) = q.get(k).filter(|v| !v.is_empty()) {
-                    let _ = write!(u, "&{k}={}", url_part(v));
-                }
+            let _ = write!(b, "<p>{} incidents</p>", l.total);
+            b.push_str(
+                "<table id=\"incidents\"><thead><tr><th>Incident</th><th>Date</th><th>Category</th>\
+             <th>Subtype</th><th>District</th><th>Victims</th></tr></thead><tbody>",
+            );
+            for r in &l.rows {
+                let s = |k: &str| escape(r[k].as_str().unwrap_or(""));
+                let _ = write!(
+                    b,
+                    "<tr><td><a href=\"/ui/cases/incidents/{}\">{}</a></td><td>{}</td><td>{}</td>\
+                 <td>{}</td><td>{} ({})</td><td class=\"num\">{}</td></tr>",
+                    url_part(r["id"].as_str().unwrap_or("")),
+                    s("id"),
+                    s("date"),
+                    s("category"),
+                    s("subtype"),
+                    s("district"),
+                    s("province"),
+                    r["victims"]
+                );
             }
-            escape(&u)
-        };
-        if l.q.page > 1 {
-            let _ = write!(nav, "<a href=\"{}\">Previous</a> ", base(l.q.page - 1));
-        }
-        if l.q.page * l.q.per_page < l.total {
-            let _ = write!(nav, "<a href=\"{}\" id=\"next\">Next</a>", base(l.q.page + 1));
-        }
-        let _ = write!(b, "<p class=\"pager\">{nav}</p>");
-        Ok(("Incidents".to_string(), b))
-    })
+            b.push_str("</tbody></table>");
+            let mut nav = String::new();
+            let base = |page: usize| {
+                let mut u = format!("/ui/cases/incidents?page={page}");
+                for k in ["year", "district", "category"] {
+                    if let Some(v) = q.get(k).filter(|v| !v.is_empty()) {
+                        let _ = write!(u, "&{k}={}", url_part(v));
+                    }
+                }
+                escape(&u)
+            };
+            if l.q.page > 1 {
+                let _ = write!(nav, "<a href=\"{}\">Previous</a> ", base(l.q.page - 1));
+            }
+            if l.q.page * l.q.per_page < l.total {
+                let _ = write!(
+                    nav,
+                    "<a href=\"{}\" id=\"next\">Next</a>",
+                    base(l.q.page + 1)
+                );
+            }
+            let _ = write!(b, "<p class=\"pager\">{nav}</p>");
+            Ok(("Incidents".to_string(), b))
+        },
+    )
     .await
 }
 
@@ -1769,7 +1852,10 @@ mod tests {
         assert!(a.starts_with("[hidden phone #"), "{a}");
         assert_eq!(a, mask(IdentifierKind::Phone, "+993451234567"));
         assert_ne!(a, mask(IdentifierKind::Phone, "+993451234568"));
-        assert_eq!(shown(IdentifierKind::Place, "city hospital", false), "city hospital");
+        assert_eq!(
+            shown(IdentifierKind::Place, "city hospital", false),
+            "city hospital"
+        );
         assert_eq!(shown(IdentifierKind::Handle, "chat:@x", true), "chat:@x");
     }
 

@@ -79,7 +79,13 @@ impl Env {
         }
     }
 
-    async fn call(&self, key: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    async fn call(
+        &self,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.base))
@@ -156,28 +162,133 @@ async fn every_case_route_for_every_role() {
         let areas = serde_json::to_value(&env.demo.areas).unwrap();
         // (method, path, body, expected status for admin, curator, matcher, viewer, scoped).
         let table: Vec<(&str, String, Option<Value>, Want)> = vec![
-            ("GET", "/api/v1/cases/stats?rows=district".into(), None, [200, 200, 403, 200, 200]),
-            ("GET", "/api/v1/cases/stats?rows=year&cols=sex&format=csv".into(), None, [200, 200, 403, 200, 200]),
-            ("GET", "/api/v1/cases/stats?rows=nonsense".into(), None, [400, 400, 403, 400, 400]),
-            ("GET", "/api/v1/cases/incidents?year=2021".into(), None, [200, 200, 403, 403, 200]),
-            ("GET", format!("/api/v1/cases/incidents/{member}"), None, [200, 200, 403, 403, 404]),
-            ("GET", format!("/api/v1/cases/incidents/{rl}"), None, [200, 200, 403, 403, 200]),
-            ("GET", "/api/v1/cases/incidents/NOPE".into(), None, [404, 404, 403, 403, 404]),
-            ("POST", "/api/v1/cases/incidents".into(), Some(bad_entry), [422, 422, 403, 403, 422]),
-            ("GET", "/api/v1/cases/networks".into(), None, [200, 200, 403, 403, 200]),
-            ("GET", format!("/api/v1/cases/networks/{member}"), None, [200, 200, 403, 403, 404]),
-            ("GET", "/api/v1/cases/links".into(), None, [200, 200, 403, 403, 200]),
-            ("POST", "/api/v1/cases/links".into(), Some(decide), [201, 201, 403, 403, 404]),
-            ("GET", "/api/v1/cases/scopes".into(), None, [200, 403, 403, 403, 403]),
-            ("PUT", "/api/v1/cases/scopes".into(), Some(scope), [200, 403, 403, 403, 403]),
-            ("GET", "/api/v1/cases/areas".into(), None, [200, 200, 403, 200, 200]),
-            ("PUT", "/api/v1/cases/areas".into(), Some(areas), [200, 403, 403, 403, 403]),
+            (
+                "GET",
+                "/api/v1/cases/stats?rows=district".into(),
+                None,
+                [200, 200, 403, 200, 200],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/stats?rows=year&cols=sex&format=csv".into(),
+                None,
+                [200, 200, 403, 200, 200],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/stats?rows=nonsense".into(),
+                None,
+                [400, 400, 403, 400, 400],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/incidents?year=2021".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                format!("/api/v1/cases/incidents/{member}"),
+                None,
+                [200, 200, 403, 403, 404],
+            ),
+            (
+                "GET",
+                format!("/api/v1/cases/incidents/{rl}"),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/incidents/NOPE".into(),
+                None,
+                [404, 404, 403, 403, 404],
+            ),
+            (
+                "POST",
+                "/api/v1/cases/incidents".into(),
+                Some(bad_entry),
+                [422, 422, 403, 403, 422],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/networks".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                format!("/api/v1/cases/networks/{member}"),
+                None,
+                [200, 200, 403, 403, 404],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/links".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "POST",
+                "/api/v1/cases/links".into(),
+                Some(decide),
+                [201, 201, 403, 403, 404],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/scopes".into(),
+                None,
+                [200, 403, 403, 403, 403],
+            ),
+            (
+                "PUT",
+                "/api/v1/cases/scopes".into(),
+                Some(scope),
+                [200, 403, 403, 403, 403],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/areas".into(),
+                None,
+                [200, 200, 403, 200, 200],
+            ),
+            (
+                "PUT",
+                "/api/v1/cases/areas".into(),
+                Some(areas),
+                [200, 403, 403, 403, 403],
+            ),
             ("GET", "/ui/cases".into(), None, [200, 200, 403, 200, 200]),
-            ("GET", "/ui/cases/incidents".into(), None, [200, 200, 403, 403, 200]),
-            ("GET", format!("/ui/cases/incidents/{member}"), None, [200, 200, 403, 403, 404]),
-            ("GET", "/ui/cases/new".into(), None, [200, 200, 403, 403, 200]),
-            ("GET", "/ui/cases/networks".into(), None, [200, 200, 403, 403, 200]),
-            ("GET", format!("/ui/cases/networks/{member}"), None, [200, 200, 403, 403, 404]),
+            (
+                "GET",
+                "/ui/cases/incidents".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                format!("/ui/cases/incidents/{member}"),
+                None,
+                [200, 200, 403, 403, 404],
+            ),
+            (
+                "GET",
+                "/ui/cases/new".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                "/ui/cases/networks".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                format!("/ui/cases/networks/{member}"),
+                None,
+                [200, 200, 403, 403, 404],
+            ),
         ];
         for (method, path, body, want) in &table {
             for ((key, _), w) in KEYS.iter().zip(want) {
@@ -195,7 +306,10 @@ async fn every_case_route_for_every_role() {
                 .unwrap();
             let s = r.status().as_u16();
             if path.starts_with("/ui/") {
-                assert!(s == 303 || s == 200 && r.url().path() == "/ui/login", "{which}: {path}: {s}");
+                assert!(
+                    s == 303 || s == 200 && r.url().path() == "/ui/login",
+                    "{which}: {path}: {s}"
+                );
             } else {
                 assert_eq!(s, 401, "{which}: {method} {path}");
             }
@@ -226,17 +340,30 @@ async fn fields_are_masked_reads_are_audited_and_viewers_see_counts() {
 
         // An analyst sees the record with the phone masked, never a point.
         let (s, v) = env
-            .call("curator-key", "GET", &format!("/api/v1/cases/incidents/{member}"), None)
+            .call(
+                "curator-key",
+                "GET",
+                &format!("/api/v1/cases/incidents/{member}"),
+                None,
+            )
             .await;
         assert_eq!(s, 200, "{which}");
         let text = v.to_string();
         assert!(!text.contains(&phone), "{which}: the phone leaked: {text}");
         assert!(text.contains("[hidden phone #"), "{which}: {text}");
-        assert!(v["area"]["point"].is_null(), "{which}: a point left the server");
+        assert!(
+            v["area"]["point"].is_null(),
+            "{which}: a point left the server"
+        );
         assert_eq!(v["revealed"], json!(false));
         // Revealing needs a reason, and is audited with it.
         let (s, _) = env
-            .call("curator-key", "GET", &format!("/api/v1/cases/incidents/{member}?reveal=1"), None)
+            .call(
+                "curator-key",
+                "GET",
+                &format!("/api/v1/cases/incidents/{member}?reveal=1"),
+                None,
+            )
             .await;
         assert_eq!(s, 400, "{which}");
         let (s, v) = env
@@ -261,17 +388,31 @@ async fn fields_are_masked_reads_are_audited_and_viewers_see_counts() {
 
         // The list and the network mask too, and are audited with the references read.
         let (_, v) = env
-            .call("admin-key", "GET", &format!("/api/v1/cases/networks/{member}"), None)
+            .call(
+                "admin-key",
+                "GET",
+                &format!("/api/v1/cases/networks/{member}"),
+                None,
+            )
             .await;
         let text = v.to_string();
         assert!(!text.contains(&phone), "{which}: {text}");
         assert!(
-            v["links"].as_array().unwrap().iter().all(|l| l["explanation"].as_str().unwrap().contains(" and ")),
+            v["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["explanation"].as_str().unwrap().contains(" and ")),
             "{which}: every link explained"
         );
         assert!(!env.audit("cases.network.read").await.is_empty(), "{which}");
         let (_, v) = env
-            .call("admin-key", "GET", "/api/v1/cases/incidents?per_page=10", None)
+            .call(
+                "admin-key",
+                "GET",
+                "/api/v1/cases/incidents?per_page=10",
+                None,
+            )
             .await;
         assert_eq!(v["incidents"].as_array().unwrap().len(), 10);
         let listed = env.audit("cases.incidents.list").await;
@@ -280,12 +421,20 @@ async fn fields_are_masked_reads_are_audited_and_viewers_see_counts() {
 
         // A viewer: counts, never a reference or an identifier; k not below 5 whatever asked.
         let (s, v) = env
-            .call("viewer-key", "GET", "/api/v1/cases/stats?rows=district&k=1", None)
+            .call(
+                "viewer-key",
+                "GET",
+                "/api/v1/cases/stats?rows=district&k=1",
+                None,
+            )
             .await;
         assert_eq!(s, 200, "{which}");
         assert_eq!(v["k"], json!(5), "{which}: a viewer lowered k");
         let text = v.to_string();
-        assert!(!text.contains("I-0") && !text.contains(&phone), "{which}: {text}");
+        assert!(
+            !text.contains("I-0") && !text.contains(&phone),
+            "{which}: {text}"
+        );
         // The cells against counts made here from the demo: a number only when 0 or ≥ 5.
         let mut by_district: BTreeMap<&str, u64> = BTreeMap::new();
         for i in &env.demo.incidents {
@@ -301,29 +450,57 @@ async fn fields_are_masked_reads_are_audited_and_viewers_see_counts() {
                 small += 1;
                 assert_eq!(cell, "<5", "{which}: {row} has {n}");
             } else {
-                assert!(cell == n.to_string() || cell == "x", "{which}: {row} has {n}, shows {cell}");
+                assert!(
+                    cell == n.to_string() || cell == "x",
+                    "{which}: {row} has {n}, shows {cell}"
+                );
             }
         }
         assert_eq!(v["total"], json!(env.demo.incidents.len()));
         // An analyst may lower k.
         let (_, v) = env
-            .call("admin-key", "GET", "/api/v1/cases/stats?rows=district&k=1", None)
+            .call(
+                "admin-key",
+                "GET",
+                "/api/v1/cases/stats?rows=district&k=1",
+                None,
+            )
             .await;
         assert_eq!(v["k"], json!(1));
         if small > 0 {
-            let shown: Vec<&str> = v["cells"].as_array().unwrap().iter().map(|c| c[0].as_str().unwrap()).collect();
+            let shown: Vec<&str> = v["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c[0].as_str().unwrap())
+                .collect();
             assert!(!shown.contains(&"<5"));
         }
         // The scoped key's statistics count only its province.
         let (_, v) = env
-            .call("scoped-key", "GET", "/api/v1/cases/stats?rows=province", None)
+            .call(
+                "scoped-key",
+                "GET",
+                "/api/v1/cases/stats?rows=province",
+                None,
+            )
             .await;
-        let rl = env.demo.incidents.iter().filter(|i| i.area.province == "RL").count();
+        let rl = env
+            .demo
+            .incidents
+            .iter()
+            .filter(|i| i.area.province == "RL")
+            .count();
         assert_eq!(v["rows"], json!(["RL"]), "{which}");
         assert_eq!(v["total"], json!(rl));
         // An export is audited as one.
         let _ = env
-            .call("viewer-key", "GET", "/api/v1/cases/stats?rows=year&format=csv", None)
+            .call(
+                "viewer-key",
+                "GET",
+                "/api/v1/cases/stats?rows=year&format=csv",
+                None,
+            )
             .await;
         let exports = env.audit("cases.export").await;
         assert_eq!(exports.len(), 1);
@@ -332,13 +509,19 @@ async fn fields_are_masked_reads_are_audited_and_viewers_see_counts() {
         let r = env
             .http
             .get(format!("{}/ui/cases?rows=district", env.base))
-            .header("authorization", format!("Bearer {}", env.keys["viewer-key"]))
+            .header(
+                "authorization",
+                format!("Bearer {}", env.keys["viewer-key"]),
+            )
             .send()
             .await
             .unwrap();
         let page = r.text().await.unwrap();
         assert!(page.contains("id=\"stats\""));
-        assert!(!page.contains("I-0") && !page.contains("/ui/cases/incidents"), "{which}");
+        assert!(
+            !page.contains("I-0") && !page.contains("/ui/cases/incidents"),
+            "{which}"
+        );
         env.stop().await;
     }
 }
@@ -350,9 +533,19 @@ async fn link_decisions_change_the_analysis_and_entries_are_checked() {
         let env = Env::start(db).await;
         let (member, members) = net1(&env.demo);
         let (_, v) = env
-            .call("admin-key", "GET", &format!("/api/v1/cases/networks/{member}"), None)
+            .call(
+                "admin-key",
+                "GET",
+                &format!("/api/v1/cases/networks/{member}"),
+                None,
+            )
             .await;
-        let got: Vec<&str> = v["incidents"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+        let got: Vec<&str> = v["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
         let mut want: Vec<&str> = members.iter().map(String::as_str).collect();
         want.sort_unstable();
         assert_eq!(got, want, "{which}: the planted network is found whole");
@@ -369,15 +562,27 @@ async fn link_decisions_change_the_analysis_and_entries_are_checked() {
         let (_, v) = env
             .call("admin-key", "GET", "/api/v1/cases/networks", None)
             .await;
-        let all: Vec<Value> = v["candidates"].as_array().unwrap().iter().flat_map(|c| c["links"].as_array().unwrap().clone()).collect();
-        assert!(!all.iter().any(|l| l["a"] == json!(a) && l["b"] == json!(b)), "{which}: a rejected link stayed");
+        let all: Vec<Value> = v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["links"].as_array().unwrap().clone())
+            .collect();
+        assert!(
+            !all.iter().any(|l| l["a"] == json!(a) && l["b"] == json!(b)),
+            "{which}: a rejected link stayed"
+        );
         let rejects = env.audit("cases.link.reject").await;
         assert_eq!(rejects.len(), 1);
         assert!(rejects[0].detail.contains("shared family phone"));
         // A note must be given.
         let (s, _) = env
-            .call("curator-key", "POST", "/api/v1/cases/links",
-                Some(&json!({"a": a, "b": b, "decision": "confirm", "note": " "})))
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/links",
+                Some(&json!({"a": a, "b": b, "decision": "confirm", "note": " "})),
+            )
             .await;
         assert_eq!(s, 400);
 
@@ -389,54 +594,119 @@ async fn link_decisions_change_the_analysis_and_entries_are_checked() {
             .await;
         assert_eq!(s, 201);
         let (_, v) = env
-            .call("admin-key", "GET", &format!("/api/v1/cases/networks/{loner}"), None)
+            .call(
+                "admin-key",
+                "GET",
+                &format!("/api/v1/cases/networks/{loner}"),
+                None,
+            )
             .await;
-        let ids: Vec<&str> = v["incidents"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+        let ids: Vec<&str> = v["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
         assert!(ids.contains(&member.as_str()), "{which}: {v}");
-        let kept = v["links"].as_array().unwrap().iter()
+        let kept = v["links"]
+            .as_array()
+            .unwrap()
+            .iter()
             .find(|l| l["a"] == json!(loner) || l["b"] == json!(loner))
             .unwrap();
         assert_eq!(kept["decision"]["decision"], json!("confirm"));
         assert_eq!(kept["decision"]["actor"], json!("admin-key"));
-        assert!(kept["explanation"].as_str().unwrap().contains("analyst"), "{kept}");
+        assert!(
+            kept["explanation"].as_str().unwrap().contains("analyst"),
+            "{kept}"
+        );
         assert_eq!(env.audit("cases.link.confirm").await.len(), 1);
         // The decision shows on the incident.
         let (_, v) = env
-            .call("admin-key", "GET", &format!("/api/v1/cases/incidents/{loner}"), None)
+            .call(
+                "admin-key",
+                "GET",
+                &format!("/api/v1/cases/incidents/{loner}"),
+                None,
+            )
             .await;
         assert_eq!(v["decisions"][0]["note"], json!("same offender per police"));
 
         // Manual entry: errors per field, a good one saved, a second with its id refused.
         let (s, v) = env
-            .call("curator-key", "POST", "/api/v1/cases/incidents",
-                Some(&json!({"id": "M-1", "taxonomy": "sahil-2022", "date": "2022-02-30",
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(
+                    &json!({"id": "M-1", "taxonomy": "sahil-2022", "date": "2022-02-30",
                              "category": "csa", "province": "NM", "district": "ZZ99",
                              "outlet": "Valley Herald", "place": "moon",
-                             "victims": [{"sex": "female", "age": "old"}]})))
+                             "victims": [{"sex": "female", "age": "old"}]}),
+                ),
+            )
             .await;
         assert_eq!(s, 422, "{which}: {v}");
-        let fields: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        let fields: Vec<&str> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
         for f in ["date", "place", "victims[0].age"] {
             assert!(fields.contains(&f), "{which}: no error for {f}: {v}");
         }
-        let district = env.demo.areas.districts.keys().find(|d| d.starts_with("NM")).unwrap().clone();
+        let district = env
+            .demo
+            .areas
+            .districts
+            .keys()
+            .find(|d| d.starts_with("NM"))
+            .unwrap()
+            .clone();
         let good = json!({"id": "M-1", "taxonomy": "sahil-2022", "date": "2022-02-03",
                           "category": "abduction", "province": "NM", "district": district,
                           "outlet": "Valley Herald", "report_date": "2022-02-04",
                           "victims": [{"sex": "female", "age": "9"}],
                           "identifiers": [{"kind": "phone", "value": "+99 345 0000001"}]});
-        let (s, v) = env.call("curator-key", "POST", "/api/v1/cases/incidents", Some(&good)).await;
+        let (s, v) = env
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&good),
+            )
+            .await;
         assert_eq!(s, 201, "{which}: {v}");
-        let (s, v) = env.call("curator-key", "GET", "/api/v1/cases/incidents/M-1", None).await;
+        let (s, v) = env
+            .call("curator-key", "GET", "/api/v1/cases/incidents/M-1", None)
+            .await;
         assert_eq!(s, 200);
         assert_eq!(v["area"]["district"], json!(district));
-        assert!(!v.to_string().contains("0000001"), "{which}: the entered phone is masked");
-        let (s, _) = env.call("curator-key", "POST", "/api/v1/cases/incidents", Some(&good)).await;
+        assert!(
+            !v.to_string().contains("0000001"),
+            "{which}: the entered phone is masked"
+        );
+        let (s, _) = env
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&good),
+            )
+            .await;
         assert_eq!(s, 409);
         // Outside the scope: refused on the district.
         let mut outside = good.clone();
         outside["id"] = json!("M-2");
-        let (s, v) = env.call("scoped-key", "POST", "/api/v1/cases/incidents", Some(&outside)).await;
+        let (s, v) = env
+            .call(
+                "scoped-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&outside),
+            )
+            .await;
         assert_eq!(s, 422);
         assert_eq!(v["errors"][0]["field"], json!("district"));
         env.stop().await;
