@@ -866,6 +866,19 @@ fn incident_of(e: &Entry, actor: &str, today: Date) -> Result<Incident, Vec<(Str
     })
 }
 
+/// Parses a manual entry (the JSON body of `POST /api/v1/cases/incidents`) into an incident:
+/// every problem as `(field, problem)`, never the first only. The taxonomy and area checks
+/// (`vigil_cases::validate`) come after, in the handler.
+pub fn parse_entry(
+    body: &[u8],
+    actor: &str,
+    today: Date,
+) -> Result<Incident, Vec<(String, String)>> {
+    let entry: Entry = serde_json::from_slice(body)
+        .map_err(|e| vec![("body".to_string(), format!("not an incident entry: {e}"))])?;
+    incident_of(&entry, actor, today)
+}
+
 fn today() -> Date {
     Date::from_days(now_ms().div_euclid(86_400_000))
 }
@@ -878,9 +891,7 @@ async fn entry_api(
 ) -> Result<Response, ApiError> {
     let c = caller(&state, who, session.is_some()).await?;
     c.need_analyst()?;
-    let entry: Entry = serde_json::from_slice(&body)
-        .map_err(|e| field_errors(&[("body".into(), format!("not an incident entry: {e}"))]))?;
-    let inc = incident_of(&entry, &c.who.name, today()).map_err(|e| field_errors(&e))?;
+    let inc = parse_entry(&body, &c.who.name, today()).map_err(|e| field_errors(&e))?;
     if !c.sees(&inc) {
         return Err(field_errors(&[(
             "district".into(),
@@ -960,10 +971,13 @@ struct Net {
 fn analyse(incidents: Vec<Incident>, decisions: Vec<LinkDecision>) -> Net {
     let opts = NetworkOptions::default();
     let threshold = opts.min_score;
+    // Links below the threshold are only wanted when an analyst confirmed some link (they are
+    // many, and the graph algorithms inside `analyse` would run on all of them).
+    let any_confirmed = decisions.iter().any(|d| d.confirmed);
     let all = network::analyse(
         &incidents,
         &NetworkOptions {
-            min_score: 0.0,
+            min_score: if any_confirmed { 0.0 } else { threshold },
             ..opts
         },
     );
