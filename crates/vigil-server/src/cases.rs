@@ -934,7 +934,7 @@ async fn entry_api(
     }
     state
         .store()
-        .save_incidents(&[inc.clone()], &c.who.name)
+        .save_incidents(std::slice::from_ref(&inc), &c.who.name)
         .await?;
     audit(&state, &c, "cases.entry", json!({"incident": inc.id})).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": inc.id}))).into_response())
@@ -1141,11 +1141,9 @@ async fn net_of(state: &AppState, c: &Caller) -> Result<Net, ApiError> {
     c.need_analyst()?;
     let incs = load(state, c).await?;
     let decisions = state.store().case_link_decisions().await?;
-    Ok(
-        tokio::task::spawn_blocking(move || analyse(incs, decisions))
-            .await
-            .map_err(ApiError::internal)?,
-    )
+    tokio::task::spawn_blocking(move || analyse(incs, decisions))
+        .await
+        .map_err(ApiError::internal)
 }
 
 fn top_of(q: &HashMap<String, String>) -> Result<usize, ApiError> {

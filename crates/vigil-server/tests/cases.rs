@@ -446,7 +446,7 @@ async fn fields_are_masked_reads_are_audited_and_viewers_see_counts() {
         for (r, row) in rows.iter().enumerate() {
             let n = by_district[row.as_str().unwrap()];
             let cell = v["cells"][r][0].as_str().unwrap();
-            if n >= 1 && n < 5 {
+            if (1..5).contains(&n) {
                 small += 1;
                 assert_eq!(cell, "<5", "{which}: {row} has {n}");
             } else {
