@@ -18,6 +18,7 @@
 pub mod actions;
 pub mod api;
 pub mod auth;
+pub mod cases;
 pub mod coinflip;
 pub mod config;
 pub mod error;
@@ -207,6 +208,8 @@ fn router(state: &AppState) -> (Router<AppState>, Vec<&'static str>) {
     patterns.extend(api::routes().keys().copied());
     r = r.merge(ui::routes());
     patterns.extend(ui::PATTERNS);
+    r = r.merge(cases::routes());
+    patterns.extend(cases::PATTERNS);
     (r, patterns)
 }
 

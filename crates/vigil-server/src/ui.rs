@@ -78,6 +78,7 @@ const LOOKUP: &str = include_str!("ui/lookup.html");
 const IMPORT: &str = include_str!("ui/import.html");
 const STYLE: &str = include_str!("ui/style.css");
 const SCRIPT: &str = include_str!("ui/app.js");
+const CASES_SCRIPT: &str = crate::cases::SCRIPT;
 
 /// Every UI route pattern, for `/site-map`.
 pub(crate) const PATTERNS: [&str; 10] = [
@@ -385,7 +386,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// `s` as a URL path segment or query value.
-fn url_part(s: &str) -> String {
+pub(crate) fn url_part(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -443,7 +444,7 @@ fn time_text(ms: i64) -> String {
 }
 
 /// What a page needs of its caller.
-struct Ctx {
+pub(crate) struct Ctx {
     who: Principal,
     csrf: String,
     /// A session (not an open server's anonymous caller).
@@ -451,7 +452,7 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn new(who: Principal, session: Option<Extension<UiSession>>) -> Ctx {
+    pub(crate) fn new(who: Principal, session: Option<Extension<UiSession>>) -> Ctx {
         let (csrf, logged_in) = match session {
             Some(Extension(s)) => (s.csrf, true),
             None => (String::new(), false),
@@ -464,17 +465,18 @@ impl Ctx {
     }
 }
 
-const NAV: [(&str, &str, Need); 6] = [
+const NAV: [(&str, &str, Need); 7] = [
     ("/ui", "Dashboard", Need::Login),
     ("/ui/banks", "Banks", Need::Read),
     ("/ui/lookup", "Lookup", Need::Match),
     ("/ui/import", "Import", Need::Write),
     ("/ui/exchanges", "Exchanges", Need::Read),
+    ("/ui/cases", "Cases", Need::Read),
     ("/ui/audit", "Audit log", Need::Admin),
 ];
 
 /// A whole page: the layout around `body` (HTML), with the caller's menu.
-fn render(ctx: Option<&Ctx>, title: &str, active: &str, body: &str) -> String {
+pub(crate) fn render(ctx: Option<&Ctx>, title: &str, active: &str, body: &str) -> String {
     let mut nav = String::new();
     let mut who = String::new();
     let mut can_write = "0";
@@ -528,7 +530,7 @@ fn render(ctx: Option<&Ctx>, title: &str, active: &str, body: &str) -> String {
 }
 
 /// An HTML answer with the UI's security headers.
-fn html(status: StatusCode, page: String) -> Response {
+pub(crate) fn html(status: StatusCode, page: String) -> Response {
     let mut r = (status, page).into_response();
     let h = r.headers_mut();
     for (k, v) in [
@@ -616,6 +618,7 @@ async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         "app.js" => (SCRIPT, "text/javascript; charset=utf-8"),
+        "cases.js" => (CASES_SCRIPT, "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
     };
     (

@@ -41,6 +41,7 @@
 mod actions;
 mod banks;
 mod bulk;
+mod case_access;
 mod cases;
 mod codec;
 mod content;
@@ -60,6 +61,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 pub use actions::{Action, ActionEvent, NewAction, NewActionEvent};
 pub use banks::{Bank, BankKind, BankUpdate, NewBank};
+pub use case_access::{CaseScope, LinkDecision, MAX_NOTE, MAX_SCOPE_AREAS};
 pub use cases::CasesSaved;
 pub use content::{
     AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,

@@ -54,6 +54,12 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         Sql::Both(V7),
     ),
     (8, "case registry", Sql::Both(V8)),
+    // Migration 11 (case access): record scopes, link decisions, the area hierarchy.
+    (
+        11,
+        "case access: scopes, link decisions, areas",
+        Sql::Both(V11),
+    ),
 ];
 
 const V1: &str = r#"
@@ -524,6 +530,32 @@ CREATE TABLE case_points (
     incident_id {INT} PRIMARY KEY REFERENCES case_incidents (id) ON DELETE CASCADE,
     lat_e6 {INT} NOT NULL CHECK (lat_e6 BETWEEN -90000000 AND 90000000),
     lon_e6 {INT} NOT NULL CHECK (lon_e6 BETWEEN -180000000 AND 180000000)
+)
+"#;
+
+// Migration 11: who may see which areas' case records, analysts' decisions on links, and the
+// area hierarchy manual entries are checked against (see `case_access.rs`).
+const V11: &str = r#"
+CREATE TABLE case_scopes (
+    subject TEXT NOT NULL,
+    area TEXT NOT NULL,
+    PRIMARY KEY (subject, area)
+);
+CREATE TABLE case_link_decisions (
+    id {ID},
+    a_ref TEXT NOT NULL,
+    b_ref TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('confirm', 'reject')),
+    note TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    decided_at {TS} NOT NULL,
+    UNIQUE (a_ref, b_ref)
+);
+CREATE TABLE case_areas (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('province', 'district', 'tehsil')),
+    parent TEXT NULL
 )
 "#;
 

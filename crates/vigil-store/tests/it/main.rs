@@ -2,6 +2,7 @@
 //! had (see `vigil_testkit::postgres`), on PostgreSQL with the same code.
 
 mod banks;
+mod case_access;
 mod cases;
 mod changes;
 mod crawl;

@@ -1,0 +1,714 @@
+//! The case registry over HTTP, against the real server on loopback, on SQLite and PostgreSQL:
+//! every case route × every role (and a key limited to one province), masked fields per role,
+//! suppression a viewer cannot lower, link decisions changing the analysis, manual entry with
+//! errors per field, and the audit entries of reads, reveals and decisions.
+//!
+//! The expected answers are written out by hand from the access model (`docs/cases.md`), not
+//! derived from the server's own tables.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use vigil_cases::demo::{Demo, DemoOptions};
+use vigil_server::{Server, ServerConfig};
+use vigil_store::Store;
+
+/// The roles' keys, by name: (name, role).
+const KEYS: [(&str, &str); 5] = [
+    ("admin-key", "admin"),
+    ("curator-key", "curator"),
+    ("matcher-key", "matcher"),
+    ("viewer-key", "viewer"),
+    // A curator limited to the province RL (the first planted network lies in NM).
+    ("scoped-key", "curator"),
+];
+
+fn demo() -> Demo {
+    vigil_cases::demo::generate(&DemoOptions {
+        seed: 11,
+        first_year: 2021,
+        last_year: 2022,
+        per_year: 60,
+        network_sizes: vec![6, 4],
+        duplicate_share: 0.0,
+    })
+}
+
+struct Env {
+    server: Server,
+    base: String,
+    http: reqwest::Client,
+    store: Store,
+    keys: BTreeMap<&'static str, String>,
+    demo: Demo,
+    _db: vigil_testkit::postgres::TestDb,
+}
+
+impl Env {
+    async fn start(db: vigil_testkit::postgres::TestDb) -> Env {
+        let store = Store::open(&db.url).await.unwrap();
+        let mut keys = BTreeMap::new();
+        for (name, role) in KEYS {
+            let (secret, hash) = vigil_server::auth::new_key();
+            store.add_api_key("test", name, role, &hash).await.unwrap();
+            keys.insert(name, secret);
+        }
+        store
+            .set_case_scope("test", "key:scoped-key", &["RL".to_string()])
+            .await
+            .unwrap();
+        let demo = demo();
+        store.save_case_areas("test", &demo.areas).await.unwrap();
+        store.save_incidents(&demo.incidents, "test").await.unwrap();
+        let cfg = ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            refresh_every: Duration::from_millis(50),
+            ..ServerConfig::default()
+        };
+        let server = Server::start(store.clone(), cfg).await.unwrap();
+        Env {
+            base: format!("http://{}", server.addr()),
+            server,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            store,
+            keys,
+            demo,
+            _db: db,
+        }
+    }
+
+    async fn call(
+        &self,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.keys[key]));
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn audit(&self, action: &str) -> Vec<vigil_store::AuditEntry> {
+        self.store
+            .audit_recent(Some(action), i64::MAX, 1000)
+            .await
+            .unwrap()
+    }
+
+    async fn stop(self) {
+        self.server.shutdown().await;
+        self.store.close().await;
+    }
+}
+
+/// A member of the first planted network (province NM) and another member linked to it.
+fn net1(d: &Demo) -> (String, Vec<String>) {
+    let n = &d.truth.networks[0];
+    (n.incidents[0].clone(), n.incidents.clone())
+}
+
+/// An incident in no planted network, in province NM.
+fn loner(d: &Demo) -> String {
+    let planted: Vec<&String> = d.truth.networks.iter().flat_map(|n| &n.incidents).collect();
+    d.incidents
+        .iter()
+        .find(|i| i.area.province == "NM" && !planted.contains(&&i.id) && i.identifiers.is_empty())
+        .or_else(|| {
+            d.incidents
+                .iter()
+                .find(|i| i.area.province == "NM" && !planted.contains(&&i.id))
+        })
+        .map(|i| i.id.clone())
+        .unwrap()
+}
+
+/// Expected status per key, in the order of [`KEYS`]: admin, curator, matcher, viewer, scoped.
+type Want = [u16; 5];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_case_route_for_every_role() {
+    for db in vigil_testkit::postgres::databases("every_case_route_for_every_role") {
+        let which = db.name;
+        let env = Env::start(db).await;
+        let (member, members) = net1(&env.demo);
+        let other = members[1].clone();
+        let rl = env
+            .demo
+            .incidents
+            .iter()
+            .find(|i| i.area.province == "RL")
+            .unwrap()
+            .id
+            .clone();
+        let bad_entry = json!({"id": "M-1", "date": "2021-13-40"});
+        let decide = json!({"a": member, "b": other, "decision": "confirm", "note": "same phone"});
+        let scope = json!({"subject": "key:nobody", "areas": ["EV"]});
+        let areas = serde_json::to_value(&env.demo.areas).unwrap();
+        // (method, path, body, expected status for admin, curator, matcher, viewer, scoped).
+        let table: Vec<(&str, String, Option<Value>, Want)> = vec![
+            (
+                "GET",
+                "/api/v1/cases/stats?rows=district".into(),
+                None,
+                [200, 200, 403, 200, 200],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/stats?rows=year&cols=sex&format=csv".into(),
+                None,
+                [200, 200, 403, 200, 200],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/stats?rows=nonsense".into(),
+                None,
+                [400, 400, 403, 400, 400],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/incidents?year=2021".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                format!("/api/v1/cases/incidents/{member}"),
+                None,
+                [200, 200, 403, 403, 404],
+            ),
+            (
+                "GET",
+                format!("/api/v1/cases/incidents/{rl}"),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/incidents/NOPE".into(),
+                None,
+                [404, 404, 403, 403, 404],
+            ),
+            (
+                "POST",
+                "/api/v1/cases/incidents".into(),
+                Some(bad_entry),
+                [422, 422, 403, 403, 422],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/networks".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                format!("/api/v1/cases/networks/{member}"),
+                None,
+                [200, 200, 403, 403, 404],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/links".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "POST",
+                "/api/v1/cases/links".into(),
+                Some(decide),
+                [201, 201, 403, 403, 404],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/scopes".into(),
+                None,
+                [200, 403, 403, 403, 403],
+            ),
+            (
+                "PUT",
+                "/api/v1/cases/scopes".into(),
+                Some(scope),
+                [200, 403, 403, 403, 403],
+            ),
+            (
+                "GET",
+                "/api/v1/cases/areas".into(),
+                None,
+                [200, 200, 403, 200, 200],
+            ),
+            (
+                "PUT",
+                "/api/v1/cases/areas".into(),
+                Some(areas),
+                [200, 403, 403, 403, 403],
+            ),
+            ("GET", "/ui/cases".into(), None, [200, 200, 403, 200, 200]),
+            (
+                "GET",
+                "/ui/cases/incidents".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                format!("/ui/cases/incidents/{member}"),
+                None,
+                [200, 200, 403, 403, 404],
+            ),
+            (
+                "GET",
+                "/ui/cases/new".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                "/ui/cases/networks".into(),
+                None,
+                [200, 200, 403, 403, 200],
+            ),
+            (
+                "GET",
+                format!("/ui/cases/networks/{member}"),
+                None,
+                [200, 200, 403, 403, 404],
+            ),
+        ];
+        for (method, path, body, want) in &table {
+            for ((key, _), w) in KEYS.iter().zip(want) {
+                let (got, answer) = env.call(key, method, path, body.as_ref()).await;
+                assert_eq!(got, *w, "{which}: {key} {method} {path}: {answer}");
+            }
+        }
+        // Without a key: 401 on the API, the login form for pages.
+        for (method, path, _, _) in &table {
+            let r = env
+                .http
+                .request(method.parse().unwrap(), format!("{}{path}", env.base))
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            if path.starts_with("/ui/") {
+                assert!(
+                    s == 303 || s == 200 && r.url().path() == "/ui/login",
+                    "{which}: {path}: {s}"
+                );
+            } else {
+                assert_eq!(s, 401, "{which}: {method} {path}");
+            }
+        }
+        env.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_are_masked_reads_are_audited_and_viewers_see_counts() {
+    for db in vigil_testkit::postgres::databases("fields_are_masked") {
+        let which = db.name;
+        let env = Env::start(db).await;
+        let (_, members) = net1(&env.demo);
+        // A member naming the network's phone (its first member always does).
+        let (member, phone) = env
+            .demo
+            .incidents
+            .iter()
+            .filter(|i| members.contains(&i.id))
+            .find_map(|i| {
+                i.identifiers
+                    .iter()
+                    .find(|x| x.kind == vigil_cases::IdentifierKind::Phone)
+                    .map(|x| (i.id.clone(), x.value.clone()))
+            })
+            .expect("a member of a planted network names its phone");
+
+        // An analyst sees the record with the phone masked, never a point.
+        let (s, v) = env
+            .call(
+                "curator-key",
+                "GET",
+                &format!("/api/v1/cases/incidents/{member}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{which}");
+        let text = v.to_string();
+        assert!(!text.contains(&phone), "{which}: the phone leaked: {text}");
+        assert!(text.contains("[hidden phone #"), "{which}: {text}");
+        assert!(
+            v["area"]["point"].is_null(),
+            "{which}: a point left the server"
+        );
+        assert_eq!(v["revealed"], json!(false));
+        // Revealing needs a reason, and is audited with it.
+        let (s, _) = env
+            .call(
+                "curator-key",
+                "GET",
+                &format!("/api/v1/cases/incidents/{member}?reveal=1"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 400, "{which}");
+        let (s, v) = env
+            .call(
+                "curator-key",
+                "GET",
+                &format!("/api/v1/cases/incidents/{member}?reveal=1&reason=court%20order%2017"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{which}");
+        assert!(v.to_string().contains(&phone), "{which}: not revealed");
+        let reveals = env.audit("cases.reveal").await;
+        assert_eq!(reveals.len(), 1, "{which}");
+        assert_eq!(reveals[0].actor, "curator-key");
+        let detail: Value = serde_json::from_str(&reveals[0].detail).unwrap();
+        assert_eq!(detail["incident"], json!(member));
+        assert_eq!(detail["reason"], json!("court order 17"));
+        let reads = env.audit("cases.incident.read").await;
+        assert_eq!(reads.len(), 2, "{which}: one entry per read");
+        assert!(reads.iter().all(|e| e.detail.contains(&member)));
+
+        // The list and the network mask too, and are audited with the references read.
+        let (_, v) = env
+            .call(
+                "admin-key",
+                "GET",
+                &format!("/api/v1/cases/networks/{member}"),
+                None,
+            )
+            .await;
+        let text = v.to_string();
+        assert!(!text.contains(&phone), "{which}: {text}");
+        assert!(
+            v["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["explanation"].as_str().unwrap().contains(" and ")),
+            "{which}: every link explained"
+        );
+        assert!(!env.audit("cases.network.read").await.is_empty(), "{which}");
+        let (_, v) = env
+            .call(
+                "admin-key",
+                "GET",
+                "/api/v1/cases/incidents?per_page=10",
+                None,
+            )
+            .await;
+        assert_eq!(v["incidents"].as_array().unwrap().len(), 10);
+        let listed = env.audit("cases.incidents.list").await;
+        let first = v["incidents"][0]["id"].as_str().unwrap();
+        assert!(listed[0].detail.contains(first), "{which}");
+
+        // A viewer: counts, never a reference or an identifier; k not below 5 whatever asked.
+        let (s, v) = env
+            .call(
+                "viewer-key",
+                "GET",
+                "/api/v1/cases/stats?rows=district&k=1",
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{which}");
+        assert_eq!(v["k"], json!(5), "{which}: a viewer lowered k");
+        let text = v.to_string();
+        assert!(
+            !text.contains("I-0") && !text.contains(&phone),
+            "{which}: {text}"
+        );
+        // The cells against counts made here from the demo: a number only when 0 or ≥ 5.
+        let mut by_district: BTreeMap<&str, u64> = BTreeMap::new();
+        for i in &env.demo.incidents {
+            *by_district.entry(i.area.district.as_str()).or_default() += 1;
+        }
+        let rows = v["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), by_district.len());
+        let mut small = 0;
+        for (r, row) in rows.iter().enumerate() {
+            let n = by_district[row.as_str().unwrap()];
+            let cell = v["cells"][r][0].as_str().unwrap();
+            if (1..5).contains(&n) {
+                small += 1;
+                assert_eq!(cell, "<5", "{which}: {row} has {n}");
+            } else {
+                assert!(
+                    cell == n.to_string() || cell == "x",
+                    "{which}: {row} has {n}, shows {cell}"
+                );
+            }
+        }
+        assert_eq!(v["total"], json!(env.demo.incidents.len()));
+        // An analyst may lower k.
+        let (_, v) = env
+            .call(
+                "admin-key",
+                "GET",
+                "/api/v1/cases/stats?rows=district&k=1",
+                None,
+            )
+            .await;
+        assert_eq!(v["k"], json!(1));
+        if small > 0 {
+            let shown: Vec<&str> = v["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c[0].as_str().unwrap())
+                .collect();
+            assert!(!shown.contains(&"<5"));
+        }
+        // The scoped key's statistics count only its province.
+        let (_, v) = env
+            .call(
+                "scoped-key",
+                "GET",
+                "/api/v1/cases/stats?rows=province",
+                None,
+            )
+            .await;
+        let rl = env
+            .demo
+            .incidents
+            .iter()
+            .filter(|i| i.area.province == "RL")
+            .count();
+        assert_eq!(v["rows"], json!(["RL"]), "{which}");
+        assert_eq!(v["total"], json!(rl));
+        // An export is audited as one.
+        let _ = env
+            .call(
+                "viewer-key",
+                "GET",
+                "/api/v1/cases/stats?rows=year&format=csv",
+                None,
+            )
+            .await;
+        let exports = env.audit("cases.export").await;
+        assert_eq!(exports.len(), 1);
+        assert_eq!(exports[0].actor, "viewer-key");
+        // A viewer's page shows the table, no incident reference, no records menu.
+        let r = env
+            .http
+            .get(format!("{}/ui/cases?rows=district", env.base))
+            .header(
+                "authorization",
+                format!("Bearer {}", env.keys["viewer-key"]),
+            )
+            .send()
+            .await
+            .unwrap();
+        let page = r.text().await.unwrap();
+        assert!(page.contains("id=\"stats\""));
+        assert!(
+            !page.contains("I-0") && !page.contains("/ui/cases/incidents"),
+            "{which}"
+        );
+        env.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_decisions_change_the_analysis_and_entries_are_checked() {
+    for db in vigil_testkit::postgres::databases("link_decisions") {
+        let which = db.name;
+        let env = Env::start(db).await;
+        let (member, members) = net1(&env.demo);
+        let (_, v) = env
+            .call(
+                "admin-key",
+                "GET",
+                &format!("/api/v1/cases/networks/{member}"),
+                None,
+            )
+            .await;
+        let got: Vec<&str> = v["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        let mut want: Vec<&str> = members.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        assert_eq!(got, want, "{which}: the planted network is found whole");
+        let links = v["links"].as_array().unwrap().clone();
+        let first = &links[0];
+        let (a, b) = (first["a"].as_str().unwrap(), first["b"].as_str().unwrap());
+
+        // Reject a link: it is gone from the analysis; the decision is audited with its note.
+        let (s, _) = env
+            .call("curator-key", "POST", "/api/v1/cases/links",
+                Some(&json!({"a": b, "b": a, "decision": "reject", "note": "<b>shared family phone</b>"})))
+            .await;
+        assert_eq!(s, 201, "{which}");
+        let (_, v) = env
+            .call("admin-key", "GET", "/api/v1/cases/networks", None)
+            .await;
+        let all: Vec<Value> = v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["links"].as_array().unwrap().clone())
+            .collect();
+        assert!(
+            !all.iter().any(|l| l["a"] == json!(a) && l["b"] == json!(b)),
+            "{which}: a rejected link stayed"
+        );
+        let rejects = env.audit("cases.link.reject").await;
+        assert_eq!(rejects.len(), 1);
+        assert!(rejects[0].detail.contains("shared family phone"));
+        // A note must be given.
+        let (s, _) = env
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/links",
+                Some(&json!({"a": a, "b": b, "decision": "confirm", "note": " "})),
+            )
+            .await;
+        assert_eq!(s, 400);
+
+        // Confirm a pair with no shared identifier: kept, with score 0, and explained as such.
+        let loner = loner(&env.demo);
+        let (s, _) = env
+            .call("admin-key", "POST", "/api/v1/cases/links",
+                Some(&json!({"a": member, "b": loner, "decision": "confirm", "note": "same offender per police"})))
+            .await;
+        assert_eq!(s, 201);
+        let (_, v) = env
+            .call(
+                "admin-key",
+                "GET",
+                &format!("/api/v1/cases/networks/{loner}"),
+                None,
+            )
+            .await;
+        let ids: Vec<&str> = v["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert!(ids.contains(&member.as_str()), "{which}: {v}");
+        let kept = v["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["a"] == json!(loner) || l["b"] == json!(loner))
+            .unwrap();
+        assert_eq!(kept["decision"]["decision"], json!("confirm"));
+        assert_eq!(kept["decision"]["actor"], json!("admin-key"));
+        assert!(
+            kept["explanation"].as_str().unwrap().contains("analyst"),
+            "{kept}"
+        );
+        assert_eq!(env.audit("cases.link.confirm").await.len(), 1);
+        // The decision shows on the incident.
+        let (_, v) = env
+            .call(
+                "admin-key",
+                "GET",
+                &format!("/api/v1/cases/incidents/{loner}"),
+                None,
+            )
+            .await;
+        assert_eq!(v["decisions"][0]["note"], json!("same offender per police"));
+
+        // Manual entry: errors per field, a good one saved, a second with its id refused.
+        let (s, v) = env
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(
+                    &json!({"id": "M-1", "taxonomy": "sahil-2022", "date": "2022-02-30",
+                             "category": "csa", "province": "NM", "district": "ZZ99",
+                             "outlet": "Valley Herald", "place": "moon",
+                             "victims": [{"sex": "female", "age": "old"}]}),
+                ),
+            )
+            .await;
+        assert_eq!(s, 422, "{which}: {v}");
+        let fields: Vec<&str> = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        for f in ["date", "place", "victims[0].age"] {
+            assert!(fields.contains(&f), "{which}: no error for {f}: {v}");
+        }
+        let district = env
+            .demo
+            .areas
+            .districts
+            .keys()
+            .find(|d| d.starts_with("NM"))
+            .unwrap()
+            .clone();
+        let good = json!({"id": "M-1", "taxonomy": "sahil-2022", "date": "2022-02-03",
+                          "category": "abduction", "province": "NM", "district": district,
+                          "outlet": "Valley Herald", "report_date": "2022-02-04",
+                          "victims": [{"sex": "female", "age": "9"}],
+                          "identifiers": [{"kind": "phone", "value": "+99 345 0000001"}]});
+        let (s, v) = env
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&good),
+            )
+            .await;
+        assert_eq!(s, 201, "{which}: {v}");
+        let (s, v) = env
+            .call("curator-key", "GET", "/api/v1/cases/incidents/M-1", None)
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(v["area"]["district"], json!(district));
+        assert!(
+            !v.to_string().contains("0000001"),
+            "{which}: the entered phone is masked"
+        );
+        let (s, _) = env
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&good),
+            )
+            .await;
+        assert_eq!(s, 409);
+        // Outside the scope: refused on the district.
+        let mut outside = good.clone();
+        outside["id"] = json!("M-2");
+        let (s, v) = env
+            .call(
+                "scoped-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&outside),
+            )
+            .await;
+        assert_eq!(s, 422);
+        assert_eq!(v["errors"][0]["field"], json!("district"));
+        env.stop().await;
+    }
+}

@@ -1,0 +1,209 @@
+//! The cases pages in a real headless Chromium (through chromedriver, `support/webdriver.rs`):
+//! an analyst opens the graph page of the demo's first planted network, sees its incidents
+//! drawn and listed, confirms a link; hostile text in an outlet and in a decision's note stays
+//! text; a viewer's session sees counts but no names and is refused the graph.
+//!
+//! Without Debian's `chromium` and `chromium-driver` it prints `SKIPPED cases browser test: …`
+//! and passes, unless `VIGIL_REQUIRE_BROWSER=1` (CI), when it fails.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use vigil_cases::demo::DemoOptions;
+use vigil_server::{Server, ServerConfig};
+use vigil_store::Store;
+
+#[path = "support/webdriver.rs"]
+mod webdriver;
+use webdriver::Driver;
+
+const PASSWORD: &str = "correct horse battery staple";
+const VIEWER_PASSWORD: &str = "viewer password 123";
+const HOSTILE_OUTLET: &str = "<img src=x onerror=\"window.pwned=1\">Daily <b>Lantern</b>";
+const HOSTILE_NOTE: &str = "</script><script>window.pwned=2</script>";
+
+async fn login(d: &Driver, base: &str, name: &str, password: &str) {
+    d.goto(&format!("{base}/ui/login")).await;
+    d.type_into("#name", name).await;
+    d.type_into("#password", password).await;
+    d.click("#login").await;
+    d.wait_path("/ui").await;
+}
+
+async fn pwned(d: &Driver) -> Value {
+    d.exec(
+        "return window.pwned === undefined ? null : window.pwned",
+        json!([]),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_page_decisions_and_a_viewer_in_headless_chromium() {
+    let required = std::env::var("VIGIL_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let d = match Driver::start().await {
+        Ok(d) => d,
+        Err(why) if required => panic!("cases browser test: {why} (VIGIL_REQUIRE_BROWSER=1)"),
+        Err(why) => {
+            println!("SKIPPED cases browser test: {why}");
+            return;
+        }
+    };
+    let db = vigil_testkit::postgres::sqlite_database();
+    let store = Store::open(&db.url).await.unwrap();
+    let phc = vigil_server::ui::hash_password(PASSWORD).unwrap();
+    store
+        .add_user("test", "alice", "admin", &phc)
+        .await
+        .unwrap();
+    let phc = vigil_server::ui::hash_password(VIEWER_PASSWORD).unwrap();
+    store
+        .add_user("test", "victor", "viewer", &phc)
+        .await
+        .unwrap();
+    let mut demo = vigil_cases::demo::generate(&DemoOptions {
+        seed: 11,
+        first_year: 2021,
+        last_year: 2022,
+        per_year: 60,
+        network_sizes: vec![6, 4],
+        duplicate_share: 0.0,
+    });
+    let members = demo.truth.networks[0].incidents.clone();
+    let first = members[0].clone();
+    let phones: Vec<String> = demo
+        .incidents
+        .iter()
+        .flat_map(|i| &i.identifiers)
+        .filter(|x| x.kind == vigil_cases::IdentifierKind::Phone)
+        .map(|x| x.value.clone())
+        .collect();
+    assert!(!phones.is_empty());
+    demo.incidents
+        .iter_mut()
+        .find(|i| i.id == first)
+        .unwrap()
+        .sources[0]
+        .outlet = HOSTILE_OUTLET.into();
+    store.save_case_areas("test", &demo.areas).await.unwrap();
+    store.save_incidents(&demo.incidents, "test").await.unwrap();
+    let server = Server::start(
+        store.clone(),
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            refresh_every: Duration::from_millis(50),
+            ..ServerConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", server.addr());
+
+    // The analyst: the graph of the first planted network, every member drawn and listed.
+    login(&d, &base, "alice", PASSWORD).await;
+    d.goto(&format!("{base}/ui/cases/networks/{first}")).await;
+    d.find("#graph .node").await;
+    let drawn: Vec<String> = d
+        .exec(
+            "return Array.from(document.querySelectorAll('#graph .node')).map(n => n.dataset.id)",
+            json!([]),
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let mut want = members.clone();
+    want.sort();
+    let mut got = drawn.clone();
+    got.sort();
+    assert_eq!(got, want, "the graph draws the planted network's incidents");
+    let listed = d.text_of("#members").await;
+    for m in &members {
+        assert!(listed.contains(m.as_str()), "{m} not listed: {listed}");
+    }
+    // Nodes are placed inside the picture, not on top of each other.
+    let spread = d
+        .exec(
+            "const c = Array.from(document.querySelectorAll('#graph .node circle')).map(e => \
+             [+e.getAttribute('cx'), +e.getAttribute('cy')]); let min = 1e9; \
+             for (let i = 0; i < c.length; i++) for (let j = i + 1; j < c.length; j++) \
+             min = Math.min(min, Math.hypot(c[i][0] - c[j][0], c[i][1] - c[j][1])); \
+             return [min, c.every(p => p[0] >= 0 && p[0] <= 720 && p[1] >= 0 && p[1] <= 480)]",
+            json!([]),
+        )
+        .await;
+    assert!(spread[0].as_f64().unwrap() > 5.0, "nodes overlap: {spread}");
+    assert_eq!(
+        spread[1],
+        json!(true),
+        "a node outside the picture: {spread}"
+    );
+    // Every link explained in words; names masked.
+    let links = d.text_of("#links").await;
+    assert!(
+        links.contains(" (score ") && links.contains("named by"),
+        "{links}"
+    );
+    assert!(
+        !phones.iter().any(|p| links.contains(p.as_str())),
+        "a phone shown: {links}"
+    );
+
+    // Confirm the first link with a hostile note: recorded, shown back as text.
+    d.type_into("#links li.link input.note", HOSTILE_NOTE).await;
+    d.click("#links li.link button.confirm").await;
+    let started = std::time::Instant::now();
+    loop {
+        let r = d.text_of("#links li.link .result").await;
+        if r == "Confirmed." {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no confirmation: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let decisions = store.case_link_decisions().await.unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert!(decisions[0].confirmed);
+    assert_eq!(decisions[0].actor, "alice");
+    assert_eq!(decisions[0].note, HOSTILE_NOTE);
+    d.goto(&format!("{base}/ui/cases/networks/{first}")).await;
+    d.find("#graph .node").await;
+    assert!(d.text_of("#links").await.contains(HOSTILE_NOTE));
+    assert_eq!(pwned(&d).await, Value::Null, "script ran from a note");
+
+    // The incident page: the hostile outlet is text.
+    d.goto(&format!("{base}/ui/cases/incidents/{first}")).await;
+    assert!(d.text_of("#sources").await.contains(HOSTILE_OUTLET));
+    assert_eq!(pwned(&d).await, Value::Null, "script ran from an outlet");
+
+    // The viewer: counts, no names, no records.
+    d.cmd("DELETE", "/cookie", None).await;
+    login(&d, &base, "victor", VIEWER_PASSWORD).await;
+    d.goto(&format!("{base}/ui/cases?rows=district")).await;
+    let total = d.text_of("#total").await;
+    assert_eq!(total, demo.incidents.len().to_string());
+    let html = d
+        .exec("return document.documentElement.outerHTML", json!([]))
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !html.contains("I-0"),
+        "an incident reference on the viewer's page"
+    );
+    assert!(!phones.iter().any(|p| html.contains(p.as_str())));
+    d.goto(&format!("{base}/ui/cases/networks/{first}")).await;
+    d.find("#forbidden").await;
+    assert!(d.find_all("#graph").await.is_empty());
+
+    d.quit().await;
+    server.shutdown().await;
+    store.close().await;
+}
