@@ -119,6 +119,8 @@ enum Fetch {
     Media {
         kind: Kind,
         body: Vec<u8>,
+        /// SHA-256 of `body`, computed by the fetch task (not the coordinator).
+        sha: [u8; 32],
         ip: Option<String>,
     },
     Other(Kind),
@@ -135,6 +137,58 @@ struct Host {
     in_flight: usize,
     next_start: Option<Instant>,
     robots: Arc<OnceCell<Rules>>,
+}
+
+/// Content fetched and waiting for a hashing thread.
+struct ToHash {
+    sha: [u8; 32],
+    kind: Kind,
+    body: Vec<u8>,
+    name: String,
+}
+
+/// Results gathered before they are written to the frontier in one step (one transaction, one
+/// sync to disk, instead of one per URL: with SQLite's `synchronous = FULL` the sync is what a
+/// URL's result costs).
+#[derive(Default)]
+struct Batch {
+    items: Vec<(FrontierEntry, Completion)>,
+    /// Links in `items` (candidates: some may be known already), counted against the page limit
+    /// until written.
+    links: u64,
+    since: Option<Instant>,
+}
+
+/// Results written at once at most.
+const BATCH: usize = 64;
+/// Results wait this long at most before they are written.
+const BATCH_AGE: Duration = Duration::from_secs(1);
+
+impl Batch {
+    fn push(&mut self, entry: FrontierEntry, c: Completion) {
+        self.links += c.links.len() as u64;
+        self.since.get_or_insert_with(Instant::now);
+        self.items.push((entry, c));
+    }
+
+    /// Content hashed and not yet written.
+    fn content(&self, sha: &[u8; 32]) -> Option<&CrawlContent> {
+        self.items
+            .iter()
+            .find_map(|(_, c)| c.content.as_ref().filter(|x| &x.sha256 == sha))
+    }
+
+    /// Writes the gathered results; returns how many links were new.
+    async fn flush<F: Frontier>(&mut self, frontier: &mut F) -> Result<u64, Error> {
+        self.links = 0;
+        self.since = None;
+        if self.items.is_empty() {
+            return Ok(0);
+        }
+        Ok(frontier
+            .complete_many(std::mem::take(&mut self.items))
+            .await? as u64)
+    }
 }
 
 /// A media URL waiting for its content to be hashed.
@@ -186,10 +240,26 @@ pub async fn crawl<F: Frontier>(
     let mut frontier_empty = false;
     let mut stopping = false;
     let mut fetch_tasks = 0usize;
+    // Hashing is CPU work: at most one image per core at a time on the blocking pool (more would
+    // only take turns on the cores while holding more bodies in memory); what waits for a slot
+    // is queued, and while `workers` bodies wait no new fetch starts, so memory stays bounded
+    // when fetching outruns hashing.
+    let hash_slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut hash_tasks = 0usize;
+    let mut to_hash: VecDeque<ToHash> = VecDeque::new();
+    let mut batch = Batch::default();
 
     loop {
         if options.stop_after.is_some_and(|n| report.fetched >= n) {
             stopping = true;
+        }
+        let starving = !stopping && !frontier_empty && ready.len() < options.workers;
+        if batch.items.len() >= BATCH
+            || batch.since.is_some_and(|t| t.elapsed() >= BATCH_AGE)
+            || (starving && !batch.items.is_empty())
+        {
+            // Before a take when few entries are ready, so that the links found are there.
+            known += batch.flush(frontier).await?;
         }
         if !stopping && !frontier_empty && ready.len() < options.workers * 2 {
             let got = frontier.take(options.workers * 4 - ready.len()).await?;
@@ -202,7 +272,10 @@ pub async fn crawl<F: Frontier>(
         let mut earliest: Option<Instant> = None;
         if !stopping {
             let mut i = 0;
-            while i < ready.len() && fetch_tasks < options.workers {
+            while i < ready.len()
+                && fetch_tasks < options.workers
+                && to_hash.len() < options.workers
+            {
                 if options.stop_after.is_some_and(|n| report.fetched >= n) {
                     break;
                 }
@@ -281,7 +354,7 @@ pub async fn crawl<F: Frontier>(
                             kind: kind.name().to_string(),
                             ..Completion::default()
                         };
-                        frontier.complete(&entry, &c).await?;
+                        batch.push(entry, c);
                     }
                     Ok(Fetch::Page { links, capped }) => {
                         report.pages += 1;
@@ -302,7 +375,7 @@ pub async fn crawl<F: Frontier>(
                         // The page limit counts URLs admitted; links already known cost
                         // nothing, but telling them apart needs the frontier, so the limit is
                         // applied to the candidates (conservative: never over the limit).
-                        let room = options.max_pages.saturating_sub(known) as usize;
+                        let room = options.max_pages.saturating_sub(known + batch.links) as usize;
                         if new.len() > room {
                             report.over_max_pages += (new.len() - room) as u64;
                             new.truncate(room);
@@ -312,37 +385,42 @@ pub async fn crawl<F: Frontier>(
                             links: new,
                             ..Completion::default()
                         };
-                        known += frontier.complete(&entry, &c).await? as u64;
+                        batch.push(entry, c);
                     }
-                    Ok(Fetch::Media { kind, body, ip }) => {
-                        let sha = media::sha256(&body);
+                    Ok(Fetch::Media {
+                        kind,
+                        body,
+                        sha,
+                        ip,
+                    }) => {
                         if let Some(waiting) = hashing.get_mut(&sha) {
                             report.deduplicated += 1;
                             waiting.push(Waiting { entry, ip });
-                        } else if let Some(content) = frontier.content(&sha).await? {
+                        } else if let Some(content) = match batch.content(&sha) {
+                            Some(c) => Some(c.clone()),
+                            None => frontier.content(&sha).await?,
+                        } {
                             report.deduplicated += 1;
                             let matches: Vec<Match> =
                                 serde_json::from_str(&content.matches).unwrap_or_default();
                             let c = completion(&entry, ip, &content, &matches, false);
                             report.findings += c.findings.len() as u64;
-                            frontier.complete(&entry, &c).await?;
+                            batch.push(entry, c);
                         } else {
+                            let name = entry.url.clone();
                             hashing.insert(sha, vec![Waiting { entry, ip }]);
-                            let (decode, video) = (options.decode, options.video.clone());
-                            let name = hashing[&sha][0].entry.url.clone();
-                            tasks.spawn(async move {
-                                let r = tokio::task::spawn_blocking(move || {
-                                    media::hash(&body, kind, &name, &decode, &video)
-                                })
-                                .await
-                                .unwrap_or_else(|e| Err(format!("hashing task failed: {e}")));
-                                Done::Hashed(sha, r)
+                            to_hash.push_back(ToHash {
+                                sha,
+                                kind,
+                                body,
+                                name,
                             });
                         }
                     }
                 }
             }
             Done::Hashed(sha, result) => {
+                hash_tasks -= 1;
                 let waiting = hashing.remove(&sha).unwrap_or_default();
                 match result {
                     Err(e) => {
@@ -367,14 +445,35 @@ pub async fn crawl<F: Frontier>(
                         for (i, w) in waiting.into_iter().enumerate() {
                             let c = completion(&w.entry, w.ip, &content, &matches, i == 0);
                             report.findings += c.findings.len() as u64;
-                            frontier.complete(&w.entry, &c).await?;
+                            batch.push(w.entry, c);
                         }
                     }
                 }
             }
         }
+        while hash_tasks < hash_slots
+            && let Some(job) = to_hash.pop_front()
+        {
+            hash_tasks += 1;
+            let (decode, video) = (options.decode, options.video.clone());
+            tasks.spawn(async move {
+                let ToHash {
+                    sha,
+                    kind,
+                    body,
+                    name,
+                } = job;
+                let r = tokio::task::spawn_blocking(move || {
+                    media::hash(&body, kind, &name, &decode, &video)
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("hashing task failed: {e}")));
+                Done::Hashed(sha, r)
+            });
+        }
     }
 
+    batch.flush(frontier).await?;
     // Entries taken but not started (a stop) go back to the queue for the next run.
     frontier.requeue_in_flight().await?;
     let counts = frontier.counts().await?;
@@ -545,6 +644,7 @@ async fn fetch_one(
         }
         Kind::Image(_) | Kind::Video(_) => Ok(Fetch::Media {
             kind: fetched.kind,
+            sha: media::sha256(&fetched.body),
             body: fetched.body,
             ip: fetched.ip.map(|i| i.to_string()),
         }),
