@@ -9,8 +9,10 @@
 # both per wall second and per CPU second ("per core"), peak RSS, the RSS sampled as the crawl
 # grows (URLs done vs RSS), the findings, and the wget ratio.
 #
-# Run with:  bench/crawl.sh
-# Env: PAGES (default 10000), IMAGES (default 10000), BANKED (default 100), WORKERS (fetches in
+# Run with:  bench/crawl.sh            (one crawl of the 10,000-page site, then wget)
+#            SIZES="2500 5000 10000" bench/crawl.sh   (a crawl per site size, for peak RSS over
+#            crawl size; site N has N pages and N images; wget on the last size)
+# Env: SIZES (default $PAGES), PAGES (default 10000), IMAGES (default PAGES), BANKED (default 100), WORKERS (fetches in
 #      flight, default 16), PORT (default 5190), SITE_DIR (image cache, default
 #      $CARGO_TARGET_DIR/bench-site or target/bench-site), CRAWL_CPUS (e.g. 0,1: run the crawler
 #      under taskset -c), SKIP_WGET=1, VIGIL_BENCH_NO_BUILD=1 (use the release binaries as they
@@ -19,7 +21,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAGES=${PAGES:-10000}
-IMAGES=${IMAGES:-10000}
+IMAGES=${IMAGES:-$PAGES}
+SIZES=${SIZES:-}
 BANKED=${BANKED:-100}
 WORKERS=${WORKERS:-16}
 PORT=${PORT:-5190}
@@ -45,6 +48,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+run_size() {
+PAGES=$1
+IMAGES=$2
+if [ -n "$site_pid" ]; then kill "$site_pid"; wait "$site_pid" 2>/dev/null || true; fi
 # The images (generated once into SITE_DIR), then the site, in memory.
 "$SITE" --dir "$SITE_DIR" --images "$IMAGES" --generate-only
 "$SITE" --dir "$SITE_DIR" --pages "$PAGES" --images "$IMAGES" --listen "127.0.0.1:$PORT" \
@@ -60,6 +67,7 @@ echo "   machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # A fresh store with a bank of the first BANKED images' PDQ hashes (as `vigil hash` gives them).
+rm -f "$tmp"/crawl.db*
 db="sqlite://$tmp/crawl.db"
 files=()
 for ((i = 0; i < BANKED; i++)); do files+=("$SITE_DIR/$(printf %05d $i).jpg"); done
@@ -143,6 +151,13 @@ if rows:
 print("     " + "\n     ".join(out))
 EOF
 
+}
+
+if [ -n "$SIZES" ]; then
+  for n in $SIZES; do run_size "$n" "$n"; done
+else
+  run_size "$PAGES" "$IMAGES"
+fi
 if [ "${SKIP_WGET:-0}" != 1 ]; then
   echo "-- wget --mirror of the same site (fetch only, one connection, into a temporary directory)"
   mkdir "$tmp/wget"

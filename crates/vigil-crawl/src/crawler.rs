@@ -1,10 +1,12 @@
 //! The crawl loop: a coordinator hands frontier entries to at most `workers` fetch tasks,
 //! keeping per-host politeness (concurrency and delay between request starts) and robots.txt,
-//! then hashes media on blocking threads and writes each URL's result back to the frontier.
+//! then hashes media and parses pages on a fixed pool of one thread per core, and writes each
+//! URL's result back to the frontier.
 //!
 //! Only the coordinator touches the frontier and the matcher, so neither needs to be shared
-//! between threads, and each URL's result (state, new links, content, findings) is written in
-//! one [`Frontier::complete`] call. Media bytes live in memory from the fetch until they are
+//! between threads, and each URL's result (state, new links, content, findings) is written as
+//! one unit; results are gathered for a moment (up to 64, or 1 s) and written with one
+//! [`Frontier::complete_many`] call, one transaction. Media bytes live in memory from the fetch until they are
 //! hashed, then are dropped; the same bytes met at several URLs (by SHA-256) are hashed once,
 //! every URL recorded. One URL failing (time-out, size cap, bad redirect, undecodable image) is
 //! recorded against that URL and the crawl goes on; only a frontier (store) failure stops it.
@@ -139,6 +141,62 @@ struct Host {
     robots: Arc<OnceCell<Rules>>,
 }
 
+/// A fixed set of threads, one per core, for the crawl's CPU work (hashing media, parsing pages):
+/// off the async runtime, so fetching goes on while they work, and always the same few threads,
+/// so each keeps its PDQ hasher and its allocator caches warm instead of tokio's blocking pool
+/// starting and retiring threads (and their memory) as the load changes. Jobs wait in one FIFO
+/// queue; the threads end when the last handle is dropped.
+#[derive(Clone)]
+struct CpuPool {
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl CpuPool {
+    fn new(threads: usize) -> CpuPool {
+        let (jobs, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("vigil-crawl-cpu-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held while waiting only; the job runs without it.
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "starting a crawl CPU thread");
+            }
+        }
+        CpuPool { jobs }
+    }
+
+    /// Runs `f` on one of the threads; a panic in `f` is an error, not a lost thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = Box::new(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = tx.send(r.map_err(|_| "internal error (a panic)".to_string()));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| "the crawl's CPU threads are gone".to_string())?;
+        rx.await
+            .map_err(|_| "the crawl's CPU threads are gone".to_string())?
+    }
+}
+
 /// Content fetched and waiting for a hashing thread.
 struct ToHash {
     sha: [u8; 32],
@@ -240,11 +298,15 @@ pub async fn crawl<F: Frontier>(
     let mut frontier_empty = false;
     let mut stopping = false;
     let mut fetch_tasks = 0usize;
-    // Hashing is CPU work: at most one image per core at a time on the blocking pool (more would
-    // only take turns on the cores while holding more bodies in memory); what waits for a slot
+    // Hashing is CPU work, on the CPU pool (one thread per core: more would only take turns on
+    // the cores while holding more bodies in memory); what waits for a slot
     // is queued, and while `workers` bodies wait no new fetch starts, so memory stays bounded
     // when fetching outruns hashing.
-    let hash_slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Four jobs per thread are handed over at a time, so that the threads never wait for the
+    // coordinator (busy writing a batch, say) to hand over the next.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = CpuPool::new(cores);
+    let hash_slots = 4 * cores;
     let mut hash_tasks = 0usize;
     let mut to_hash: VecDeque<ToHash> = VecDeque::new();
     let mut batch = Batch::default();
@@ -294,10 +356,10 @@ pub async fn crawl<F: Frontier>(
                 report.fetched += 1;
                 fetch_tasks += 1;
                 let robots = options.obey_robots.then(|| host.robots.clone());
-                let (fetcher, scope) = (fetcher.clone(), scope.clone());
+                let (fetcher, scope, pool) = (fetcher.clone(), scope.clone(), pool.clone());
                 let cap = options.max_links_per_page;
                 tasks.spawn(async move {
-                    let r = fetch_one(&fetcher, &scope, robots, &entry, cap).await;
+                    let r = fetch_one(&fetcher, &scope, &pool, robots, &entry, cap).await;
                     Done::Fetched(entry, r)
                 });
             }
@@ -456,6 +518,7 @@ pub async fn crawl<F: Frontier>(
         {
             hash_tasks += 1;
             let (decode, video) = (options.decode, options.video.clone());
+            let pool = pool.clone();
             tasks.spawn(async move {
                 let ToHash {
                     sha,
@@ -463,11 +526,10 @@ pub async fn crawl<F: Frontier>(
                     body,
                     name,
                 } = job;
-                let r = tokio::task::spawn_blocking(move || {
-                    media::hash(&body, kind, &name, &decode, &video)
-                })
-                .await
-                .unwrap_or_else(|e| Err(format!("hashing task failed: {e}")));
+                let r = pool
+                    .run(move || media::hash(&body, kind, &name, &decode, &video))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("hashing failed: {e}")));
                 Done::Hashed(sha, r)
             });
         }
@@ -600,10 +662,11 @@ fn match_media(matcher: &Matcher, h: &MediaHashes) -> Vec<Match> {
 }
 
 /// Fetches one entry and says what it is: robots first (when asked), then the fetch, then
-/// link extraction for a page (on a blocking thread: parsing is CPU work).
+/// link extraction for a page (on the CPU pool: parsing is CPU work).
 async fn fetch_one(
     fetcher: &Fetcher,
     scope: &ScopeCheck,
+    pool: &CpuPool,
     robots: Option<Arc<OnceCell<Rules>>>,
     entry: &FrontierEntry,
     cap: usize,
@@ -631,15 +694,16 @@ async fn fetch_one(
         Kind::Html => {
             let base = fetched.url.clone();
             let body = fetched.body;
-            let (links, capped) = tokio::task::spawn_blocking(move || {
-                let text = String::from_utf8_lossy(&body);
-                links::extract(&text, &base, cap)
-            })
-            .await
-            .map_err(|e| Error::Media {
-                url: url.to_string(),
-                why: format!("link extraction failed: {e}"),
-            })?;
+            let (links, capped) = pool
+                .run(move || {
+                    let text = String::from_utf8_lossy(&body);
+                    links::extract(&text, &base, cap)
+                })
+                .await
+                .map_err(|e| Error::Media {
+                    url: url.to_string(),
+                    why: format!("link extraction failed: {e}"),
+                })?;
             Ok(Fetch::Page { links, capped })
         }
         Kind::Image(_) | Kind::Video(_) => Ok(Fetch::Media {

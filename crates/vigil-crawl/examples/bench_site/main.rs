@@ -141,8 +141,8 @@ fn build(pages: usize, imgs: Vec<Bytes>) -> Site {
             (html, Bytes::from(page(i, pages, imgs.len()))),
         );
     }
-    for k in 0..DUPS {
-        site.insert(format!("/dup/{k}.jpg"), ("image/jpeg", imgs[k].clone()));
+    for (k, b) in imgs.iter().take(DUPS).enumerate() {
+        site.insert(format!("/dup/{k}.jpg"), ("image/jpeg", b.clone()));
     }
     for (j, b) in imgs.into_iter().enumerate() {
         site.insert(format!("/img/{j}.jpg"), ("image/jpeg", b));

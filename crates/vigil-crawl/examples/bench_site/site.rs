@@ -88,7 +88,7 @@ pub(crate) fn page(i: usize, pages: usize, images: usize) -> String {
          <aside><img src=\"/img/{}.jpg\" alt=shared></aside>\n",
         i % SHARED,
     );
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let _ = writeln!(s, "<img src=\"/dup/{}.jpg\">", (i / 10) % DUPS);
     }
     s.push_str("<ul>\n");
@@ -105,7 +105,7 @@ pub(crate) fn page(i: usize, pages: usize, images: usize) -> String {
         s,
         "<p><a href=\"https://elsewhere.invalid/ref/{i}\">elsewhere</a></p>"
     );
-    if i % 100 == 0 {
+    if i.is_multiple_of(100) {
         let _ = writeln!(s, "<p><a href=\"/gone/{i}.html\">gone</a></p>");
     }
     s.push_str("</body></html>\n");
