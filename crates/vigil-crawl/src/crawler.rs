@@ -715,3 +715,29 @@ async fn fetch_one(
         Kind::Other => Ok(Fetch::Other(Kind::Other)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CpuPool;
+
+    #[tokio::test]
+    async fn the_cpu_pool_runs_jobs_on_its_threads_and_outlives_a_panic() {
+        let pool = CpuPool::new(2);
+        assert_eq!(pool.run(|| 2 + 3).await, Ok(5));
+        let panicked: Result<(), String> = pool.run(|| panic!("a bug in a job")).await;
+        assert_eq!(panicked, Err("internal error (a panic)".to_string()));
+        // Both threads are still there and every job ran on one of them, none on the caller's.
+        let jobs: Vec<_> = (0..8)
+            .map(|_| pool.run(|| std::thread::current().name().map(str::to_string)))
+            .collect();
+        let mut names = std::collections::BTreeSet::new();
+        for job in jobs {
+            names.insert(job.await.unwrap().unwrap());
+        }
+        assert!(
+            names.iter().all(|n| n.starts_with("vigil-crawl-cpu-")),
+            "{names:?}"
+        );
+        assert_eq!(pool.run(|| 7).await, Ok(7));
+    }
+}
