@@ -282,22 +282,25 @@ impl Store {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let e = FrontierEntry {
+            out.push(FrontierEntry {
                 id: r.try_get(0)?,
                 url: r.try_get(1)?,
                 host: r.try_get(2)?,
                 depth: r.try_get(3)?,
                 parent_url: r.try_get(4)?,
                 attempts: r.try_get(5)?,
-            };
-            sqlx::query(
-                "UPDATE crawl_frontier SET state = 'fetching', updated_at = $2 WHERE id = $1",
-            )
-            .bind(e.id)
+            });
+        }
+        // One statement for the lot (the ids are integers read just above, not outside input).
+        if !out.is_empty() {
+            let ids: Vec<String> = out.iter().map(|e| e.id.to_string()).collect();
+            sqlx::query(&format!(
+                "UPDATE crawl_frontier SET state = 'fetching', updated_at = $1 WHERE id IN ({})",
+                ids.join(",")
+            ))
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            out.push(e);
         }
         tx.commit().await?;
         Ok(out)
@@ -566,22 +569,44 @@ async fn push_in(
     entries: &[NewFrontierEntry],
     now: i64,
 ) -> Result<usize, Error> {
+    // One statement per chunk of rows rather than per row (a page's links are written at once).
+    // Duplicates within the call are dropped first (the first one kept), so that no statement
+    // meets its own row twice.
+    const ROWS: usize = 200;
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    let entries: Vec<&NewFrontierEntry> = entries
+        .iter()
+        .filter(|e| seen.insert(e.url.as_str()))
+        .collect();
     let mut n = 0;
-    for e in entries {
-        n += sqlx::query(
+    for chunk in entries.chunks(ROWS) {
+        let mut sql = String::from(
             "INSERT INTO crawl_frontier (crawl_id, url, host, depth, parent_url, state, attempts, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6) \
-             ON CONFLICT (crawl_id, url) DO NOTHING",
-        )
-        .bind(crawl_id)
-        .bind(&e.url)
-        .bind(&e.host)
-        .bind(e.depth)
-        .bind(&e.parent_url)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected() as usize;
+             created_at, updated_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = 3 + 4 * i;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "($1, ${}, ${}, ${}, ${}, 'queued', 0, $2, $2)",
+                p,
+                p + 1,
+                p + 2,
+                p + 3
+            ));
+        }
+        sql.push_str(" ON CONFLICT (crawl_id, url) DO NOTHING");
+        let mut q = sqlx::query(&sql).bind(crawl_id).bind(now);
+        for e in chunk {
+            q = q
+                .bind(&e.url)
+                .bind(&e.host)
+                .bind(e.depth)
+                .bind(&e.parent_url);
+        }
+        n += q.execute(&mut **tx).await?.rows_affected() as usize;
     }
     Ok(n)
 }
