@@ -1,10 +1,12 @@
 //! The crawl loop: a coordinator hands frontier entries to at most `workers` fetch tasks,
 //! keeping per-host politeness (concurrency and delay between request starts) and robots.txt,
-//! then hashes media on blocking threads and writes each URL's result back to the frontier.
+//! then hashes media and parses pages on a fixed pool of one thread per core, and writes each
+//! URL's result back to the frontier.
 //!
 //! Only the coordinator touches the frontier and the matcher, so neither needs to be shared
-//! between threads, and each URL's result (state, new links, content, findings) is written in
-//! one [`Frontier::complete`] call. Media bytes live in memory from the fetch until they are
+//! between threads, and each URL's result (state, new links, content, findings) is written as
+//! one unit; results are gathered for a moment (up to 64, or 1 s) and written with one
+//! [`Frontier::complete_many`] call, one transaction. Media bytes live in memory from the fetch until they are
 //! hashed, then are dropped; the same bytes met at several URLs (by SHA-256) are hashed once,
 //! every URL recorded. One URL failing (time-out, size cap, bad redirect, undecodable image) is
 //! recorded against that URL and the crawl goes on; only a frontier (store) failure stops it.
@@ -119,6 +121,8 @@ enum Fetch {
     Media {
         kind: Kind,
         body: Vec<u8>,
+        /// SHA-256 of `body`, computed by the fetch task (not the coordinator).
+        sha: [u8; 32],
         ip: Option<String>,
     },
     Other(Kind),
@@ -135,6 +139,114 @@ struct Host {
     in_flight: usize,
     next_start: Option<Instant>,
     robots: Arc<OnceCell<Rules>>,
+}
+
+/// A fixed set of threads, one per core, for the crawl's CPU work (hashing media, parsing pages):
+/// off the async runtime, so fetching goes on while they work, and always the same few threads,
+/// so each keeps its PDQ hasher and its allocator caches warm instead of tokio's blocking pool
+/// starting and retiring threads (and their memory) as the load changes. Jobs wait in one FIFO
+/// queue; the threads end when the last handle is dropped.
+#[derive(Clone)]
+struct CpuPool {
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl CpuPool {
+    fn new(threads: usize) -> CpuPool {
+        let (jobs, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("vigil-crawl-cpu-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held while waiting only; the job runs without it.
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "starting a crawl CPU thread");
+            }
+        }
+        CpuPool { jobs }
+    }
+
+    /// Runs `f` on one of the threads; a panic in `f` is an error, not a lost thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = Box::new(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = tx.send(r.map_err(|_| "internal error (a panic)".to_string()));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| "the crawl's CPU threads are gone".to_string())?;
+        rx.await
+            .map_err(|_| "the crawl's CPU threads are gone".to_string())?
+    }
+}
+
+/// Content fetched and waiting for a hashing thread.
+struct ToHash {
+    sha: [u8; 32],
+    kind: Kind,
+    body: Vec<u8>,
+    name: String,
+}
+
+/// Results gathered before they are written to the frontier in one step (one transaction, one
+/// sync to disk, instead of one per URL: with SQLite's `synchronous = FULL` the sync is what a
+/// URL's result costs).
+#[derive(Default)]
+struct Batch {
+    items: Vec<(FrontierEntry, Completion)>,
+    /// Links in `items` (candidates: some may be known already), counted against the page limit
+    /// until written.
+    links: u64,
+    since: Option<Instant>,
+}
+
+/// Results written at once at most.
+const BATCH: usize = 64;
+/// Results wait this long at most before they are written.
+const BATCH_AGE: Duration = Duration::from_secs(1);
+
+impl Batch {
+    fn push(&mut self, entry: FrontierEntry, c: Completion) {
+        self.links += c.links.len() as u64;
+        self.since.get_or_insert_with(Instant::now);
+        self.items.push((entry, c));
+    }
+
+    /// Content hashed and not yet written.
+    fn content(&self, sha: &[u8; 32]) -> Option<&CrawlContent> {
+        self.items
+            .iter()
+            .find_map(|(_, c)| c.content.as_ref().filter(|x| &x.sha256 == sha))
+    }
+
+    /// Writes the gathered results; returns how many links were new.
+    async fn flush<F: Frontier>(&mut self, frontier: &mut F) -> Result<u64, Error> {
+        self.links = 0;
+        self.since = None;
+        if self.items.is_empty() {
+            return Ok(0);
+        }
+        Ok(frontier
+            .complete_many(std::mem::take(&mut self.items))
+            .await? as u64)
+    }
 }
 
 /// A media URL waiting for its content to be hashed.
@@ -186,10 +298,30 @@ pub async fn crawl<F: Frontier>(
     let mut frontier_empty = false;
     let mut stopping = false;
     let mut fetch_tasks = 0usize;
+    // Hashing is CPU work, on the CPU pool (one thread per core: more would only take turns on
+    // the cores while holding more bodies in memory); what waits for a slot
+    // is queued, and while `workers` bodies wait no new fetch starts, so memory stays bounded
+    // when fetching outruns hashing.
+    // Four jobs per thread are handed over at a time, so that the threads never wait for the
+    // coordinator (busy writing a batch, say) to hand over the next.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = CpuPool::new(cores);
+    let hash_slots = 4 * cores;
+    let mut hash_tasks = 0usize;
+    let mut to_hash: VecDeque<ToHash> = VecDeque::new();
+    let mut batch = Batch::default();
 
     loop {
         if options.stop_after.is_some_and(|n| report.fetched >= n) {
             stopping = true;
+        }
+        let starving = !stopping && !frontier_empty && ready.len() < options.workers;
+        if batch.items.len() >= BATCH
+            || batch.since.is_some_and(|t| t.elapsed() >= BATCH_AGE)
+            || (starving && !batch.items.is_empty())
+        {
+            // Before a take when few entries are ready, so that the links found are there.
+            known += batch.flush(frontier).await?;
         }
         if !stopping && !frontier_empty && ready.len() < options.workers * 2 {
             let got = frontier.take(options.workers * 4 - ready.len()).await?;
@@ -202,7 +334,10 @@ pub async fn crawl<F: Frontier>(
         let mut earliest: Option<Instant> = None;
         if !stopping {
             let mut i = 0;
-            while i < ready.len() && fetch_tasks < options.workers {
+            while i < ready.len()
+                && fetch_tasks < options.workers
+                && to_hash.len() < options.workers
+            {
                 if options.stop_after.is_some_and(|n| report.fetched >= n) {
                     break;
                 }
@@ -221,10 +356,10 @@ pub async fn crawl<F: Frontier>(
                 report.fetched += 1;
                 fetch_tasks += 1;
                 let robots = options.obey_robots.then(|| host.robots.clone());
-                let (fetcher, scope) = (fetcher.clone(), scope.clone());
+                let (fetcher, scope, pool) = (fetcher.clone(), scope.clone(), pool.clone());
                 let cap = options.max_links_per_page;
                 tasks.spawn(async move {
-                    let r = fetch_one(&fetcher, &scope, robots, &entry, cap).await;
+                    let r = fetch_one(&fetcher, &scope, &pool, robots, &entry, cap).await;
                     Done::Fetched(entry, r)
                 });
             }
@@ -281,7 +416,7 @@ pub async fn crawl<F: Frontier>(
                             kind: kind.name().to_string(),
                             ..Completion::default()
                         };
-                        frontier.complete(&entry, &c).await?;
+                        batch.push(entry, c);
                     }
                     Ok(Fetch::Page { links, capped }) => {
                         report.pages += 1;
@@ -302,7 +437,7 @@ pub async fn crawl<F: Frontier>(
                         // The page limit counts URLs admitted; links already known cost
                         // nothing, but telling them apart needs the frontier, so the limit is
                         // applied to the candidates (conservative: never over the limit).
-                        let room = options.max_pages.saturating_sub(known) as usize;
+                        let room = options.max_pages.saturating_sub(known + batch.links) as usize;
                         if new.len() > room {
                             report.over_max_pages += (new.len() - room) as u64;
                             new.truncate(room);
@@ -312,37 +447,42 @@ pub async fn crawl<F: Frontier>(
                             links: new,
                             ..Completion::default()
                         };
-                        known += frontier.complete(&entry, &c).await? as u64;
+                        batch.push(entry, c);
                     }
-                    Ok(Fetch::Media { kind, body, ip }) => {
-                        let sha = media::sha256(&body);
+                    Ok(Fetch::Media {
+                        kind,
+                        body,
+                        sha,
+                        ip,
+                    }) => {
                         if let Some(waiting) = hashing.get_mut(&sha) {
                             report.deduplicated += 1;
                             waiting.push(Waiting { entry, ip });
-                        } else if let Some(content) = frontier.content(&sha).await? {
+                        } else if let Some(content) = match batch.content(&sha) {
+                            Some(c) => Some(c.clone()),
+                            None => frontier.content(&sha).await?,
+                        } {
                             report.deduplicated += 1;
                             let matches: Vec<Match> =
                                 serde_json::from_str(&content.matches).unwrap_or_default();
                             let c = completion(&entry, ip, &content, &matches, false);
                             report.findings += c.findings.len() as u64;
-                            frontier.complete(&entry, &c).await?;
+                            batch.push(entry, c);
                         } else {
+                            let name = entry.url.clone();
                             hashing.insert(sha, vec![Waiting { entry, ip }]);
-                            let (decode, video) = (options.decode, options.video.clone());
-                            let name = hashing[&sha][0].entry.url.clone();
-                            tasks.spawn(async move {
-                                let r = tokio::task::spawn_blocking(move || {
-                                    media::hash(&body, kind, &name, &decode, &video)
-                                })
-                                .await
-                                .unwrap_or_else(|e| Err(format!("hashing task failed: {e}")));
-                                Done::Hashed(sha, r)
+                            to_hash.push_back(ToHash {
+                                sha,
+                                kind,
+                                body,
+                                name,
                             });
                         }
                     }
                 }
             }
             Done::Hashed(sha, result) => {
+                hash_tasks -= 1;
                 let waiting = hashing.remove(&sha).unwrap_or_default();
                 match result {
                     Err(e) => {
@@ -367,14 +507,35 @@ pub async fn crawl<F: Frontier>(
                         for (i, w) in waiting.into_iter().enumerate() {
                             let c = completion(&w.entry, w.ip, &content, &matches, i == 0);
                             report.findings += c.findings.len() as u64;
-                            frontier.complete(&w.entry, &c).await?;
+                            batch.push(w.entry, c);
                         }
                     }
                 }
             }
         }
+        while hash_tasks < hash_slots
+            && let Some(job) = to_hash.pop_front()
+        {
+            hash_tasks += 1;
+            let (decode, video) = (options.decode, options.video.clone());
+            let pool = pool.clone();
+            tasks.spawn(async move {
+                let ToHash {
+                    sha,
+                    kind,
+                    body,
+                    name,
+                } = job;
+                let r = pool
+                    .run(move || media::hash(&body, kind, &name, &decode, &video))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("hashing failed: {e}")));
+                Done::Hashed(sha, r)
+            });
+        }
     }
 
+    batch.flush(frontier).await?;
     // Entries taken but not started (a stop) go back to the queue for the next run.
     frontier.requeue_in_flight().await?;
     let counts = frontier.counts().await?;
@@ -501,10 +662,11 @@ fn match_media(matcher: &Matcher, h: &MediaHashes) -> Vec<Match> {
 }
 
 /// Fetches one entry and says what it is: robots first (when asked), then the fetch, then
-/// link extraction for a page (on a blocking thread: parsing is CPU work).
+/// link extraction for a page (on the CPU pool: parsing is CPU work).
 async fn fetch_one(
     fetcher: &Fetcher,
     scope: &ScopeCheck,
+    pool: &CpuPool,
     robots: Option<Arc<OnceCell<Rules>>>,
     entry: &FrontierEntry,
     cap: usize,
@@ -532,22 +694,50 @@ async fn fetch_one(
         Kind::Html => {
             let base = fetched.url.clone();
             let body = fetched.body;
-            let (links, capped) = tokio::task::spawn_blocking(move || {
-                let text = String::from_utf8_lossy(&body);
-                links::extract(&text, &base, cap)
-            })
-            .await
-            .map_err(|e| Error::Media {
-                url: url.to_string(),
-                why: format!("link extraction failed: {e}"),
-            })?;
+            let (links, capped) = pool
+                .run(move || {
+                    let text = String::from_utf8_lossy(&body);
+                    links::extract(&text, &base, cap)
+                })
+                .await
+                .map_err(|e| Error::Media {
+                    url: url.to_string(),
+                    why: format!("link extraction failed: {e}"),
+                })?;
             Ok(Fetch::Page { links, capped })
         }
         Kind::Image(_) | Kind::Video(_) => Ok(Fetch::Media {
             kind: fetched.kind,
+            sha: media::sha256(&fetched.body),
             body: fetched.body,
             ip: fetched.ip.map(|i| i.to_string()),
         }),
         Kind::Other => Ok(Fetch::Other(Kind::Other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CpuPool;
+
+    #[tokio::test]
+    async fn the_cpu_pool_runs_jobs_on_its_threads_and_outlives_a_panic() {
+        let pool = CpuPool::new(2);
+        assert_eq!(pool.run(|| 2 + 3).await, Ok(5));
+        let panicked: Result<(), String> = pool.run(|| panic!("a bug in a job")).await;
+        assert_eq!(panicked, Err("internal error (a panic)".to_string()));
+        // Both threads are still there and every job ran on one of them, none on the caller's.
+        let jobs: Vec<_> = (0..8)
+            .map(|_| pool.run(|| std::thread::current().name().map(str::to_string)))
+            .collect();
+        let mut names = std::collections::BTreeSet::new();
+        for job in jobs {
+            names.insert(job.await.unwrap().unwrap());
+        }
+        assert!(
+            names.iter().all(|n| n.starts_with("vigil-crawl-cpu-")),
+            "{names:?}"
+        );
+        assert_eq!(pool.run(|| 7).await, Ok(7));
     }
 }

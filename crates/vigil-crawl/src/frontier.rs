@@ -33,6 +33,19 @@ pub trait Frontier {
     /// Marks an entry done, with its links, its content and its findings, as one step; returns
     /// how many links were new.
     async fn complete(&mut self, entry: &FrontierEntry, c: &Completion) -> Result<usize, Error>;
+    /// Completes several entries as [`Frontier::complete`] does each, in order; returns how many
+    /// links were new in all. An implementation may write them in one step (the store: one
+    /// transaction); the crawler calls this with results it has gathered for a moment.
+    async fn complete_many(
+        &mut self,
+        items: Vec<(FrontierEntry, Completion)>,
+    ) -> Result<usize, Error> {
+        let mut new = 0;
+        for (entry, c) in &items {
+            new += self.complete(entry, c).await?;
+        }
+        Ok(new)
+    }
     /// Marks an entry failed for good, with the error.
     async fn fail(&mut self, entry: &FrontierEntry, error: &str) -> Result<(), Error>;
     /// Queues again every entry taken and not completed; returns how many.
@@ -209,6 +222,17 @@ impl Frontier for StoreFrontier {
         Ok(self
             .store
             .crawl_complete(self.crawl_id, entry.id, c)
+            .await?)
+    }
+
+    async fn complete_many(
+        &mut self,
+        items: Vec<(FrontierEntry, Completion)>,
+    ) -> Result<usize, Error> {
+        let items: Vec<(i64, Completion)> = items.into_iter().map(|(e, c)| (e.id, c)).collect();
+        Ok(self
+            .store
+            .crawl_complete_many(self.crawl_id, &items)
             .await?)
     }
 

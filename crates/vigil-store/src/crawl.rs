@@ -282,22 +282,25 @@ impl Store {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let e = FrontierEntry {
+            out.push(FrontierEntry {
                 id: r.try_get(0)?,
                 url: r.try_get(1)?,
                 host: r.try_get(2)?,
                 depth: r.try_get(3)?,
                 parent_url: r.try_get(4)?,
                 attempts: r.try_get(5)?,
-            };
-            sqlx::query(
-                "UPDATE crawl_frontier SET state = 'fetching', updated_at = $2 WHERE id = $1",
-            )
-            .bind(e.id)
+            });
+        }
+        // One statement for the lot (the ids are integers read just above, not outside input).
+        if !out.is_empty() {
+            let ids: Vec<String> = out.iter().map(|e| e.id.to_string()).collect();
+            sqlx::query(&format!(
+                "UPDATE crawl_frontier SET state = 'fetching', updated_at = $1 WHERE id IN ({})",
+                ids.join(",")
+            ))
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            out.push(e);
         }
         tx.commit().await?;
         Ok(out)
@@ -312,61 +315,24 @@ impl Store {
         c: &Completion,
     ) -> Result<usize, Error> {
         let mut tx = self.pool.begin().await?;
+        let new_links = complete_in(&mut tx, crawl_id, entry_id, c, now_ms()).await?;
+        tx.commit().await?;
+        Ok(new_links)
+    }
+
+    /// Completes several entries `(entry id, completion)` as [`Store::crawl_complete`] does
+    /// each, in one transaction (one commit, one sync to disk, for many results). Returns how
+    /// many links were new to the frontier, in all.
+    pub async fn crawl_complete_many(
+        &self,
+        crawl_id: i64,
+        items: &[(i64, Completion)],
+    ) -> Result<usize, Error> {
+        let mut tx = self.pool.begin().await?;
         let now = now_ms();
-        sqlx::query(
-            "UPDATE crawl_frontier SET state = 'done', kind = $3, content_sha256 = $4, \
-             error = NULL, updated_at = $5 WHERE id = $1 AND crawl_id = $2",
-        )
-        .bind(entry_id)
-        .bind(crawl_id)
-        .bind(&c.kind)
-        .bind(c.content_sha256.map(|s| s.to_vec()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let new_links = push_in(&mut tx, crawl_id, &c.links, now).await?;
-        if let Some(content) = &c.content {
-            sqlx::query(
-                "INSERT INTO crawl_content (sha256, kind, md5, sha1, pdq, quality, frames, \
-                 matches, hashed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (sha256) DO NOTHING",
-            )
-            .bind(content.sha256.to_vec())
-            .bind(&content.kind)
-            .bind(&content.md5)
-            .bind(&content.sha1)
-            .bind(&content.pdq)
-            .bind(content.quality)
-            .bind(content.frames)
-            .bind(&content.matches)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for f in &c.findings {
-            sqlx::query(
-                "INSERT INTO crawl_findings (crawl_id, url, page_url, host, ip, found_at, kind, \
-                 sha256, md5, sha1, pdq, bank, content_id, signal_kind, distance) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                 ON CONFLICT (crawl_id, url, bank, content_id) DO NOTHING",
-            )
-            .bind(crawl_id)
-            .bind(&f.url)
-            .bind(&f.page_url)
-            .bind(&f.host)
-            .bind(&f.ip)
-            .bind(now)
-            .bind(&f.kind)
-            .bind(f.sha256.to_vec())
-            .bind(&f.md5)
-            .bind(&f.sha1)
-            .bind(&f.pdq)
-            .bind(&f.bank)
-            .bind(f.content_id)
-            .bind(&f.signal_kind)
-            .bind(f.distance)
-            .execute(&mut *tx)
-            .await?;
+        let mut new_links = 0;
+        for (entry_id, c) in items {
+            new_links += complete_in(&mut tx, crawl_id, *entry_id, c, now).await?;
         }
         tx.commit().await?;
         Ok(new_links)
@@ -531,28 +497,116 @@ impl Store {
     }
 }
 
+/// One entry's completion inside `tx` (see [`Store::crawl_complete`]).
+async fn complete_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    crawl_id: i64,
+    entry_id: i64,
+    c: &Completion,
+    now: i64,
+) -> Result<usize, Error> {
+    sqlx::query(
+        "UPDATE crawl_frontier SET state = 'done', kind = $3, content_sha256 = $4, \
+         error = NULL, updated_at = $5 WHERE id = $1 AND crawl_id = $2",
+    )
+    .bind(entry_id)
+    .bind(crawl_id)
+    .bind(&c.kind)
+    .bind(c.content_sha256.map(|s| s.to_vec()))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let new_links = push_in(tx, crawl_id, &c.links, now).await?;
+    if let Some(content) = &c.content {
+        sqlx::query(
+            "INSERT INTO crawl_content (sha256, kind, md5, sha1, pdq, quality, frames, \
+             matches, hashed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(content.sha256.to_vec())
+        .bind(&content.kind)
+        .bind(&content.md5)
+        .bind(&content.sha1)
+        .bind(&content.pdq)
+        .bind(content.quality)
+        .bind(content.frames)
+        .bind(&content.matches)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for f in &c.findings {
+        sqlx::query(
+            "INSERT INTO crawl_findings (crawl_id, url, page_url, host, ip, found_at, kind, \
+             sha256, md5, sha1, pdq, bank, content_id, signal_kind, distance) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (crawl_id, url, bank, content_id) DO NOTHING",
+        )
+        .bind(crawl_id)
+        .bind(&f.url)
+        .bind(&f.page_url)
+        .bind(&f.host)
+        .bind(&f.ip)
+        .bind(now)
+        .bind(&f.kind)
+        .bind(f.sha256.to_vec())
+        .bind(&f.md5)
+        .bind(&f.sha1)
+        .bind(&f.pdq)
+        .bind(&f.bank)
+        .bind(f.content_id)
+        .bind(&f.signal_kind)
+        .bind(f.distance)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(new_links)
+}
+
 async fn push_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     crawl_id: i64,
     entries: &[NewFrontierEntry],
     now: i64,
 ) -> Result<usize, Error> {
+    // One statement per chunk of rows rather than per row (a page's links are written at once).
+    // Duplicates within the call are dropped first (the first one kept), so that no statement
+    // meets its own row twice.
+    const ROWS: usize = 200;
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    let entries: Vec<&NewFrontierEntry> = entries
+        .iter()
+        .filter(|e| seen.insert(e.url.as_str()))
+        .collect();
     let mut n = 0;
-    for e in entries {
-        n += sqlx::query(
+    for chunk in entries.chunks(ROWS) {
+        let mut sql = String::from(
             "INSERT INTO crawl_frontier (crawl_id, url, host, depth, parent_url, state, attempts, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6) \
-             ON CONFLICT (crawl_id, url) DO NOTHING",
-        )
-        .bind(crawl_id)
-        .bind(&e.url)
-        .bind(&e.host)
-        .bind(e.depth)
-        .bind(&e.parent_url)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected() as usize;
+             created_at, updated_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = 3 + 4 * i;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "($1, ${}, ${}, ${}, ${}, 'queued', 0, $2, $2)",
+                p,
+                p + 1,
+                p + 2,
+                p + 3
+            ));
+        }
+        sql.push_str(" ON CONFLICT (crawl_id, url) DO NOTHING");
+        let mut q = sqlx::query(&sql).bind(crawl_id).bind(now);
+        for e in chunk {
+            q = q
+                .bind(&e.url)
+                .bind(&e.host)
+                .bind(e.depth)
+                .bind(&e.parent_url);
+        }
+        n += q.execute(&mut **tx).await?.rows_affected() as usize;
     }
     Ok(n)
 }

@@ -165,3 +165,118 @@ async fn frontier_dedups_takes_completes_and_requeues() {
         );
     }
 }
+
+/// Several results in one call (the crawler's batches): each entry done, links counted once
+/// over the batch (a link two pages share is new once; one already known is not new), every
+/// content and finding written; an empty batch is nothing.
+#[tokio::test]
+async fn complete_many_writes_a_batch_as_one() {
+    for db in stores("crawl_complete_many").await {
+        let s = &db.store;
+        let (c, _) = s.crawl_open("batch", "{}").await.unwrap();
+        let seeds = [
+            entry("http://site.test/p1", 0, None),
+            entry("http://site.test/p2", 0, None),
+            entry("http://site.test/img.jpg", 0, None),
+        ];
+        assert_eq!(s.crawl_push(c.id, &seeds).await.unwrap(), 3);
+        let taken = s.crawl_take(c.id, 10).await.unwrap();
+        assert_eq!(taken.len(), 3);
+        assert_eq!(s.crawl_complete_many(c.id, &[]).await.unwrap(), 0);
+
+        let page = |links: &[&str], parent: &str| Completion {
+            kind: "page".into(),
+            links: links.iter().map(|u| entry(u, 1, Some(parent))).collect(),
+            ..Completion::default()
+        };
+        let sha = [9u8; 32];
+        let finding = NewFinding {
+            url: "http://site.test/img.jpg".into(),
+            page_url: None,
+            host: "site.test".into(),
+            ip: None,
+            kind: "image".into(),
+            sha256: sha,
+            md5: "2".repeat(32),
+            sha1: "3".repeat(40),
+            pdq: Some("e".repeat(64)),
+            bank: "known".into(),
+            content_id: 7,
+            signal_kind: "pdq".into(),
+            distance: 0,
+        };
+        let image = Completion {
+            kind: "image".into(),
+            links: Vec::new(),
+            content: Some(CrawlContent {
+                sha256: sha,
+                kind: "image".into(),
+                md5: "2".repeat(32),
+                sha1: "3".repeat(40),
+                pdq: Some("e".repeat(64)),
+                quality: Some(90),
+                frames: None,
+                matches: "[]".into(),
+            }),
+            content_sha256: Some(sha),
+            findings: vec![finding.clone()],
+        };
+        let batch = vec![
+            (
+                taken[0].id,
+                page(
+                    &["http://site.test/a", "http://site.test/shared"],
+                    "http://site.test/p1",
+                ),
+            ),
+            (
+                taken[1].id,
+                // "shared" is new in the first item, p1 is known: one new link here.
+                page(
+                    &[
+                        "http://site.test/shared",
+                        "http://site.test/p1",
+                        "http://site.test/b",
+                    ],
+                    "http://site.test/p2",
+                ),
+            ),
+            (taken[2].id, image),
+        ];
+        assert_eq!(
+            s.crawl_complete_many(c.id, &batch).await.unwrap(),
+            3,
+            "{}: a, shared, b",
+            db.name
+        );
+        let counts = s.crawl_counts(c.id).await.unwrap();
+        assert_eq!(
+            (counts.done, counts.queued, counts.fetching, counts.total()),
+            (3, 3, 0, 6),
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            s.crawl_content(&sha).await.unwrap().unwrap().quality,
+            Some(90)
+        );
+        let found = s.crawl_findings(Some("batch")).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].finding, finding);
+        let next: Vec<String> = s
+            .crawl_take(c.id, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.url)
+            .collect();
+        assert_eq!(
+            next,
+            [
+                "http://site.test/a",
+                "http://site.test/shared",
+                "http://site.test/b"
+            ]
+        );
+    }
+}
