@@ -752,9 +752,12 @@ fn layout(
             } else {
                 (0.0, 0.0)
             };
+            // Millionths of a degree (11 cm), as the store keeps points: short in GeoJSON and
+            // read back from text to the same bits.
+            let e6 = |x: f64| (x * 1e6).round() / 1e6;
             lattice[r * (MAP_COLS + 1) + c] = [
-                MAP_WEST + (c as f64 + dx) * CELL_DEG,
-                MAP_SOUTH + (r as f64 + dy) * CELL_DEG,
+                e6(MAP_WEST + (c as f64 + dx) * CELL_DEG),
+                e6(MAP_SOUTH + (r as f64 + dy) * CELL_DEG),
             ];
         }
     }

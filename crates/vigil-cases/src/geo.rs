@@ -221,6 +221,12 @@ pub fn parse_boundaries(
     Ok(Boundaries { areas: out })
 }
 
+/// Parses and validates one GeoJSON `Polygon` or `MultiPolygon` geometry object (as stored by
+/// `vigil-store`); the error says what is wrong.
+pub fn parse_geometry(g: &Value) -> std::result::Result<Vec<Polygon>, String> {
+    geometry(Some(g))
+}
+
 fn geometry(g: Option<&Value>) -> std::result::Result<Vec<Polygon>, String> {
     let Some(g) = g.and_then(Value::as_object) else {
         return Err("no geometry".into());
@@ -522,6 +528,11 @@ impl Boundary {
         if let Some(n) = &self.name {
             props.insert("name".into(), Value::from(n.clone()));
         }
+        serde_json::json!({"type": "Feature", "properties": props, "geometry": self.geometry()})
+    }
+
+    /// The GeoJSON geometry object (`Polygon` for one polygon, else `MultiPolygon`).
+    pub fn geometry(&self) -> Value {
         let rings = |p: &Polygon| -> Value {
             std::iter::once(&p.exterior)
                 .chain(&p.holes)
@@ -533,12 +544,11 @@ impl Boundary {
                 .collect::<Vec<_>>()
                 .into()
         };
-        let geometry = if self.polygons.len() == 1 {
+        if self.polygons.len() == 1 {
             serde_json::json!({"type": "Polygon", "coordinates": rings(&self.polygons[0])})
         } else {
             serde_json::json!({"type": "MultiPolygon",
                 "coordinates": self.polygons.iter().map(rings).collect::<Vec<_>>()})
-        };
-        serde_json::json!({"type": "Feature", "properties": props, "geometry": geometry})
+        }
     }
 }

@@ -60,7 +60,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 pub use actions::{Action, ActionEvent, NewAction, NewActionEvent};
 pub use banks::{Bank, BankKind, BankUpdate, NewBank};
-pub use cases::CasesSaved;
+pub use cases::{CasesSaved, MapSaved};
 pub use content::{
     AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,
     NewContent, RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,

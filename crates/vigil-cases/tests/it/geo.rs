@@ -583,7 +583,7 @@ fn the_demo_map_is_valid_and_gi_star_finds_the_planted_hotspot() {
     let planted: BTreeSet<String> = d.truth.hotspot.iter().cloned().collect();
     assert_eq!(planted.len(), 6);
     let found = hot.intersection(&planted).count();
-    assert!(found >= 4, "hot at 95%: {hot:?}, planted: {planted:?}");
+    assert!(found >= 5, "hot at 95%: {hot:?}, planted: {planted:?}");
     // Nothing far from the corner is hot: every hot area is planted or touches the planted block.
     for h in &hot {
         let i = codes.iter().position(|c| c == h).unwrap();

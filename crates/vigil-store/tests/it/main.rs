@@ -3,6 +3,7 @@
 
 mod banks;
 mod cases;
+mod cases_map;
 mod changes;
 mod crawl;
 mod durability;
