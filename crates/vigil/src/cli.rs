@@ -1234,6 +1234,12 @@ pub(crate) enum CasesCommand {
     Stats(CasesStatsArgs),
     /// Rank candidate networks of incidents linked by shared identifiers, every link explained.
     Network(CasesNetworkArgs),
+    /// Write the hotspot map (GeoJSON): rates per district, Getis-Ord Gi* hot and cold spots,
+    /// and, with a key, displaced incident points.
+    Map(crate::commands::cases_map::CasesMapArgs),
+    /// Boundaries and population figures in the store.
+    #[command(subcommand)]
+    Areas(crate::commands::cases_map::CasesAreasCommand),
 }
 
 #[derive(Debug, ClapArgs)]
@@ -1250,6 +1256,12 @@ pub(crate) struct CasesDemoArgs {
     /// Where to write the ground truth (JSON).
     #[arg(long)]
     pub(crate) truth: Option<PathBuf>,
+    /// Where to write the demo's fictitious district boundaries (GeoJSON).
+    #[arg(long)]
+    pub(crate) boundaries: Option<PathBuf>,
+    /// Where to write the demo's population figures (CSV).
+    #[arg(long)]
+    pub(crate) population: Option<PathBuf>,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -73,6 +73,7 @@ pub(crate) fn run(cmd: CasesCommand) -> anyhow::Result<ExitStatus> {
             if let Some(t) = &a.truth {
                 write_json(t, &d.truth)?;
             }
+            super::cases_map::write_demo_map(&d, a.boundaries.as_deref(), a.population.as_deref())?;
             eprintln!(
                 "cases demo: {} incidents, {} districts, {} planted networks, {} duplicate groups",
                 d.incidents.len(),
@@ -177,6 +178,8 @@ pub(crate) fn run(cmd: CasesCommand) -> anyhow::Result<ExitStatus> {
             }
             Ok(ExitStatus::Success)
         }
+        CasesCommand::Map(a) => super::cases_map::map(a),
+        CasesCommand::Areas(c) => super::cases_map::areas(c),
         CasesCommand::Network(a) => {
             if a.min_score.is_nan() || a.min_score < 0.0 {
                 bail!("--min-score must be 0 or more");
