@@ -6,7 +6,10 @@
 //!   suppressed at k = 5;
 //! * `network/full`: the whole network analysis (postings, weights, PDQ near matches through
 //!   vigil-index, links, components, Louvain, Brandes, candidates);
-//! * `dedup/find`: duplicate detection.
+//! * `dedup/find`: duplicate detection;
+//! * `map/rates_gi`: the map's areas: rates per 100,000 per district over the five years, queen
+//!   contiguity from the boundaries and Getis-Ord Gi*;
+//! * `map/displace`: displacing every incident point (about 30% of incidents) inside its district.
 //!
 //! Generation time and the sizes are printed to stderr once. The target is under 2 s for each.
 //!
@@ -18,16 +21,21 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group, criterion_main};
 use vigil_cases::dedup::{DedupOptions, find_duplicates};
 use vigil_cases::demo::{self, DemoOptions};
+use vigil_cases::displace::{DisplaceKey, displace};
+use vigil_cases::geo::Boundaries;
+use vigil_cases::hotspot::{Weights, gi_star, neighbours};
 use vigil_cases::model::{Identifier, IdentifierKind, Incident};
 use vigil_cases::network::{NetworkOptions, analyse};
+use vigil_cases::population::area_rates;
 use vigil_cases::stats::{self, Dim};
 
-fn dataset() -> Vec<Incident> {
+fn dataset() -> (Vec<Incident>, Boundaries, vigil_cases::areas::Population) {
     let t = Instant::now();
     let d = demo::generate(&DemoOptions {
         per_year: 19_000,
         ..Default::default()
     });
+    let (boundaries, population) = (d.boundaries, d.population);
     let mut inc = d.incidents;
     let mut serial = 0u64;
     let mut ids = 0usize;
@@ -48,7 +56,30 @@ fn dataset() -> Vec<Incident> {
         inc.len(),
         t.elapsed()
     );
-    inc
+    (inc, boundaries, population)
+}
+
+fn map_areas(inc: &[Incident], b: &Boundaries, p: &vigil_cases::areas::Population) -> usize {
+    let codes = b.codes();
+    let rates = area_rates(inc, p, &codes, 2019, 2023);
+    let x: Vec<f64> = rates.iter().map(|r| r.per_100k.unwrap_or(0.0)).collect();
+    let nb = neighbours(b, Weights::Queen);
+    gi_star(&x, &nb).expect("gi*").len()
+}
+
+fn map_points(inc: &[Incident], b: &Boundaries, key: &DisplaceKey) -> usize {
+    inc.iter()
+        .filter_map(|i| {
+            let p = i.area.point?;
+            displace(
+                key,
+                &i.id,
+                [p.lon, p.lat],
+                i.area.locality,
+                b.get(&i.area.district)?,
+            )
+        })
+        .count()
 }
 
 fn all_tables(inc: &[Incident]) -> usize {
@@ -83,7 +114,8 @@ fn all_tables(inc: &[Incident]) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let inc = dataset();
+    let (inc, boundaries, population) = dataset();
+    let key = DisplaceKey::new(b"a benchmark key, not a secret").expect("long enough");
     let t = Instant::now();
     let a = analyse(&inc, &NetworkOptions::default());
     eprintln!(
@@ -104,6 +136,12 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("dedup/find", |b| {
         b.iter(|| black_box(find_duplicates(&inc, &DedupOptions::default()).len()))
+    });
+    g.bench_function("map/rates_gi", |b| {
+        b.iter(|| black_box(map_areas(&inc, &boundaries, &population)))
+    });
+    g.bench_function("map/displace", |b| {
+        b.iter(|| black_box(map_points(&inc, &boundaries, &key)))
     });
     g.finish();
 }

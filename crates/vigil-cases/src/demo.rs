@@ -17,7 +17,9 @@
 //! The same seed always gives the same dataset (ChaCha8).
 
 use crate::areas::{Areas, Population};
+use crate::geo::{Boundaries, Boundary, Polygon, Pos};
 use crate::model::*;
+use crate::population::{PopulationRow, PopulationTable};
 use crate::taxonomy::Taxonomies;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -75,6 +77,9 @@ pub struct GroundTruth {
     pub duplicates: Vec<Vec<String>>,
     /// Values of the hub identifiers (places named by many unrelated incidents).
     pub hubs: Vec<String>,
+    /// The districts of the planted spatial hotspot: the six districts with the highest expected
+    /// rate per 100,000, laid out as the 3 × 2 block in the north-east corner of the map.
+    pub hotspot: Vec<String>,
 }
 
 /// The generated dataset.
@@ -90,6 +95,9 @@ pub struct Demo {
     pub incidents: Vec<Incident>,
     /// Ground truth.
     pub truth: GroundTruth,
+    /// Fictitious district boundaries: a jittered 6 × 5 grid in the South Atlantic, where
+    /// there is no land (see [`demo_boundaries`]); every demo point lies in its district.
+    pub boundaries: Boundaries,
 }
 
 /// Fictitious outlets.
@@ -151,6 +159,8 @@ struct Gen {
     abusers: usize,
     persons: usize,
     districts: Vec<(String, String, u32)>,
+    /// Each district's cell (SW, SE, NE, NW corners), by district index.
+    cells: Vec<[Pos; 4]>,
 }
 
 impl Gen {
@@ -323,9 +333,15 @@ impl Gen {
                 (Locality::Unknown, 2),
             ],
         );
-        let point = (rng.gen_bool(0.3)).then(|| Point {
-            lat: 30.0 + rng.gen_range(0.0..5.0),
-            lon: 70.0 + rng.gen_range(0.0..5.0),
+        let point = (rng.gen_bool(0.3)).then(|| {
+            // Two uniform draws place the point inside the district's (convex) cell.
+            let v: f64 = rng.gen_range(0.0..5.0) / 5.0;
+            let u: f64 = rng.gen_range(0.0..5.0) / 5.0;
+            let q = bilinear(&self.cells[di], 0.05 + 0.9 * u, 0.05 + 0.9 * v);
+            Point {
+                lat: q[1],
+                lon: q[0],
+            }
         });
         let reported = pick(rng, &[(Tri::Yes, 90), (Tri::No, 6), (Tri::Unknown, 4)]);
         let registered = if reported == Tri::Yes {
@@ -461,12 +477,14 @@ pub fn generate(opts: &DemoOptions) -> Demo {
             districts.push((dcode, pcode.to_string(), 1 + (k as u32 % 5) * 2));
         }
     }
+    let (cells, hotspot) = layout(opts.seed, &districts, &population, opts.first_year);
     let mut g = Gen {
         rng,
         victims: 0,
         abusers: 0,
         persons: 0,
         districts,
+        cells,
     };
     // Hubs: one hospital and two police stations per district, one national hospital.
     let mut hubs = vec!["national children's hospital".to_string()];
@@ -677,6 +695,7 @@ pub fn generate(opts: &DemoOptions) -> Demo {
         networks = networks.len(),
         "demo data generated"
     );
+    let boundaries = demo_boundaries(&g.districts, &g.cells, &areas);
     Demo {
         areas,
         population,
@@ -686,6 +705,133 @@ pub fn generate(opts: &DemoOptions) -> Demo {
             networks,
             duplicates: dup_groups.into_values().collect(),
             hubs,
+            hotspot,
         },
+        boundaries,
+    }
+}
+
+/// The demo map's box: west, south corner and cell size in degrees (South Atlantic, no land).
+const MAP_WEST: f64 = -30.0;
+const MAP_SOUTH: f64 = -40.0;
+const CELL_DEG: f64 = 0.5;
+const MAP_COLS: usize = 6;
+const MAP_ROWS: usize = 5;
+
+/// The point at (s, t) ∈ [0, 1]² of a quadrilateral (SW, SE, NE, NW), bilinearly.
+fn bilinear(c: &[Pos; 4], s: f64, t: f64) -> Pos {
+    let mut p = [0.0; 2];
+    for (d, x) in p.iter_mut().enumerate() {
+        *x = (1.0 - s) * (1.0 - t) * c[0][d]
+            + s * (1.0 - t) * c[1][d]
+            + s * t * c[2][d]
+            + (1.0 - s) * t * c[3][d];
+    }
+    p
+}
+
+/// Lays the districts out on a jittered grid. The six with the highest expected rate (district
+/// weight ÷ population) fill the 3 × 2 block in the north-east corner: the planted hotspot; the
+/// others take the remaining cells in a shuffled order. Uses its own RNG stream, so the
+/// incidents are the same as without the map. Returns the cells by district index and the
+/// hotspot's codes.
+fn layout(
+    seed: u64,
+    districts: &[(String, String, u32)],
+    population: &Population,
+    year: i32,
+) -> (Vec<[Pos; 4]>, Vec<String>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6765_6f5f_6d61_7073);
+    // Lattice vertices, interior ones jittered by up to 0.15 cell (the cells stay convex).
+    let mut lattice = vec![[0.0; 2]; (MAP_COLS + 1) * (MAP_ROWS + 1)];
+    for r in 0..=MAP_ROWS {
+        for c in 0..=MAP_COLS {
+            let inner = r > 0 && r < MAP_ROWS && c > 0 && c < MAP_COLS;
+            let (dx, dy) = if inner {
+                (rng.gen_range(-0.15..0.15), rng.gen_range(-0.15..0.15))
+            } else {
+                (0.0, 0.0)
+            };
+            // Millionths of a degree (11 cm), as the store keeps points: short in GeoJSON and
+            // read back from text to the same bits.
+            let e6 = |x: f64| (x * 1e6).round() / 1e6;
+            lattice[r * (MAP_COLS + 1) + c] = [
+                e6(MAP_WEST + (c as f64 + dx) * CELL_DEG),
+                e6(MAP_SOUTH + (r as f64 + dy) * CELL_DEG),
+            ];
+        }
+    }
+    let cell = |k: usize| -> [Pos; 4] {
+        let (r, c) = (k / MAP_COLS, k % MAP_COLS);
+        let v = |r: usize, c: usize| lattice[r * (MAP_COLS + 1) + c];
+        [v(r, c), v(r, c + 1), v(r + 1, c + 1), v(r + 1, c)]
+    };
+    // Districts by expected rate, highest first.
+    let mut by_rate: Vec<usize> = (0..districts.len()).collect();
+    let rate = |i: usize| {
+        let pop = population.get(&districts[i].0, year).unwrap_or(1).max(1);
+        f64::from(districts[i].2) / pop as f64
+    };
+    by_rate.sort_by(|&a, &b| rate(b).total_cmp(&rate(a)).then(a.cmp(&b)));
+    // The north-east 3 × 2 block (top two rows, last three columns).
+    let corner: Vec<usize> = (MAP_ROWS - 2..MAP_ROWS)
+        .flat_map(|r| (MAP_COLS - 3..MAP_COLS).map(move |c| r * MAP_COLS + c))
+        .collect();
+    let mut rest: Vec<usize> = (0..MAP_COLS * MAP_ROWS)
+        .filter(|k| !corner.contains(k))
+        .collect();
+    for i in (1..rest.len()).rev() {
+        rest.swap(i, rng.gen_range(0..=i));
+    }
+    let mut cells = vec![[[0.0; 2]; 4]; districts.len()];
+    let mut hotspot = Vec::new();
+    for (rank, &d) in by_rate.iter().enumerate() {
+        let k = if rank < corner.len() {
+            hotspot.push(districts[d].0.clone());
+            corner[rank]
+        } else {
+            rest[rank - corner.len()]
+        };
+        cells[d] = cell(k);
+    }
+    hotspot.sort();
+    (cells, hotspot)
+}
+
+fn demo_boundaries(
+    districts: &[(String, String, u32)],
+    cells: &[[Pos; 4]],
+    areas: &Areas,
+) -> Boundaries {
+    Boundaries {
+        areas: districts
+            .iter()
+            .zip(cells)
+            .map(|((code, _, _), c)| Boundary {
+                code: code.clone(),
+                name: areas.districts.get(code).map(|a| a.name.clone()),
+                polygons: vec![Polygon {
+                    exterior: vec![c[0], c[1], c[2], c[3], c[0]],
+                    holes: Vec::new(),
+                }],
+            })
+            .collect(),
+    }
+}
+
+/// The demo's population figures as an imported table (age group `0-17`: children).
+pub fn population_table(d: &Demo) -> PopulationTable {
+    PopulationTable {
+        rows: d
+            .population
+            .figures
+            .iter()
+            .map(|((area, year), &population)| PopulationRow {
+                area: area.clone(),
+                year: *year,
+                population,
+                group: "0-17".into(),
+            })
+            .collect(),
     }
 }

@@ -90,6 +90,23 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A boundaries file that cannot be read as a whole (not JSON, not a FeatureCollection,
+    /// over a limit).
+    #[error("boundaries {what}: {problem}")]
+    Geo {
+        /// Which file.
+        what: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Features of a boundaries file failed validation; nothing was imported.
+    #[error("boundaries {what}: {} bad feature(s), nothing imported; first: {}", .errors.len(), .errors.first().map(|e| e.to_string()).unwrap_or_default())]
+    Features {
+        /// Which file.
+        what: String,
+        /// Every bad feature.
+        errors: Vec<crate::geo::FeatureError>,
+    },
     /// Writing an export failed.
     #[error("writing {what}: {source}")]
     Write {

@@ -11,7 +11,11 @@
 //!   components, Louvain communities, Brandes betweenness, links explained in words;
 //! * [`dedup`]: one incident reported by several outlets becomes one incident with several
 //!   sources; [`intake`]: CSV or XLSX ([`xlsx`]) import through a mapping file, all-or-nothing
-//!   by default.
+//!   by default;
+//! * the map: [`geo`]: GeoJSON boundaries validated feature by feature, point in polygon,
+//!   centroids, contiguity; [`population`]: population CSV and rates per 100,000 per area;
+//!   [`hotspot`]: Getis-Ord Gi* hot and cold spots; [`displace`]: keyed, DHS-style location
+//!   displacement that keeps a point in its district.
 //!
 //! What it deliberately does not do: no SQL (storage belongs to `vigil-store`), no HTTP, no
 //! media (identifiers carry hashes, never pixels), no names (pseudonyms only), no FFmpeg.
@@ -27,10 +31,14 @@ pub mod areas;
 pub mod dataset;
 pub mod dedup;
 pub mod demo;
+pub mod displace;
 pub mod error;
+pub mod geo;
+pub mod hotspot;
 pub mod intake;
 pub mod model;
 pub mod network;
+pub mod population;
 pub mod stats;
 pub mod taxonomy;
 pub mod validate;

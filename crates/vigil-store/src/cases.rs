@@ -232,3 +232,177 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 }
+
+// ---- Migration 10: the case map (boundaries and population figures). ----
+
+/// What [`Store::save_boundaries`] and [`Store::save_population`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MapSaved {
+    /// Rows written.
+    pub written: usize,
+    /// Rows of the same level (boundaries) or key (population) that were replaced.
+    pub replaced: usize,
+}
+
+impl Store {
+    /// Imports validated boundaries of one level (1 province, 2 district, 3 tehsil) in one
+    /// transaction: the level's previous boundaries are replaced as a whole (a boundaries file
+    /// is one map), all or nothing. Audited as `cases.boundaries.import` by `actor`.
+    pub async fn save_boundaries(
+        &self,
+        b: &vigil_cases::geo::Boundaries,
+        level: i64,
+        source: &str,
+        actor: &str,
+    ) -> Result<MapSaved, Error> {
+        if !(1..=3).contains(&level) {
+            return Err(Error::Invalid(format!(
+                "boundary level {level}: expected 1 (province), 2 (district) or 3 (tehsil)"
+            )));
+        }
+        let mut w = self.write().await?;
+        let gone = sqlx::query("DELETE FROM case_boundaries WHERE level = $1")
+            .bind(level)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected() as usize;
+        for a in &b.areas {
+            // A code imported at another level is a conflict, not a move: refuse the file.
+            let other = sqlx::query("SELECT level FROM case_boundaries WHERE area_code = $1")
+                .bind(&a.code)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+            if let Some(r) = other {
+                let l: i64 = r.try_get(0)?;
+                return Err(Error::Invalid(format!(
+                    "boundaries {source}: area {} already has a level-{l} boundary; nothing imported",
+                    a.code
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO case_boundaries (area_code, name, level, geometry, source, imported_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&a.code)
+            .bind(a.name.as_deref())
+            .bind(level)
+            .bind(a.geometry().to_string())
+            .bind(source)
+            .bind(w.now)
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        w.audit(
+            actor,
+            "cases.boundaries.import",
+            None,
+            None,
+            json!({"level": level, "areas": b.areas.len(), "replaced": gone, "source": source}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(MapSaved {
+            written: b.areas.len(),
+            replaced: gone,
+        })
+    }
+
+    /// The stored boundaries of a level (all levels with `None`), ordered by area code.
+    pub async fn boundaries(
+        &self,
+        level: Option<i64>,
+    ) -> Result<vigil_cases::geo::Boundaries, Error> {
+        let rows = sqlx::query(
+            "SELECT area_code, name, geometry FROM case_boundaries \
+             WHERE ($1 IS NULL OR level = $1) ORDER BY area_code",
+        )
+        .bind(level)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut areas = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let code: String = r.try_get(0)?;
+            let text: String = r.try_get(2)?;
+            let g: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| invalid(&code, e))?;
+            let polygons = vigil_cases::geo::parse_geometry(&g).map_err(|e| invalid(&code, e))?;
+            areas.push(vigil_cases::geo::Boundary {
+                code,
+                name: r.try_get(1)?,
+                polygons,
+            });
+        }
+        Ok(vigil_cases::geo::Boundaries { areas })
+    }
+
+    /// Imports population figures in one transaction, each replacing the stored figure of the
+    /// same area, year and age group, all or nothing. Audited as `cases.population.import`.
+    pub async fn save_population(
+        &self,
+        t: &vigil_cases::population::PopulationTable,
+        source: &str,
+        actor: &str,
+    ) -> Result<MapSaved, Error> {
+        let mut w = self.write().await?;
+        let mut saved = MapSaved::default();
+        for r in &t.rows {
+            let population = i64::try_from(r.population)
+                .map_err(|_| invalid(&r.area, "population too large"))?;
+            saved.replaced += sqlx::query(
+                "DELETE FROM case_population WHERE area_code = $1 AND year = $2 AND age_group = $3",
+            )
+            .bind(&r.area)
+            .bind(i64::from(r.year))
+            .bind(&r.group)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected() as usize;
+            sqlx::query(
+                "INSERT INTO case_population (area_code, year, population, age_group, source, \
+                 imported_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&r.area)
+            .bind(i64::from(r.year))
+            .bind(population)
+            .bind(&r.group)
+            .bind(source)
+            .bind(w.now)
+            .execute(&mut *w.tx)
+            .await?;
+            saved.written += 1;
+        }
+        w.audit(
+            actor,
+            "cases.population.import",
+            None,
+            None,
+            json!({"rows": saved.written, "replaced": saved.replaced, "source": source}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(saved)
+    }
+
+    /// Every stored population figure, ordered by area, age group and year.
+    pub async fn population(&self) -> Result<vigil_cases::population::PopulationTable, Error> {
+        let rows = sqlx::query(
+            "SELECT area_code, year, population, age_group FROM case_population \
+             ORDER BY area_code, age_group, year",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let area: String = r.try_get(0)?;
+            let year: i64 = r.try_get(1)?;
+            let population: i64 = r.try_get(2)?;
+            out.push(vigil_cases::population::PopulationRow {
+                year: i32::try_from(year).map_err(|e| invalid(&area, e))?,
+                population: u64::try_from(population).map_err(|e| invalid(&area, e))?,
+                group: r.try_get(3)?,
+                area,
+            });
+        }
+        Ok(vigil_cases::population::PopulationTable { rows: out })
+    }
+}

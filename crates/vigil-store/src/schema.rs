@@ -54,6 +54,8 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         Sql::Both(V7),
     ),
     (8, "case registry", Sql::Both(V8)),
+    // Migration 10 (the case map: boundaries and population figures).
+    (10, "case map: boundaries and population", Sql::Both(V10)),
     // Migration 11 (case access): record scopes, link decisions, the area hierarchy.
     (
         11,
@@ -556,6 +558,29 @@ CREATE TABLE case_areas (
     name TEXT NOT NULL,
     level TEXT NOT NULL CHECK (level IN ('province', 'district', 'tehsil')),
     parent TEXT NULL
+// Migration 10: the case map. Boundaries are one row per area code (GeoJSON geometry text, the
+// level 1 = province, 2 = district, 3 = tehsil, where the file came from); population figures one
+// row per (area, year, age group), '' for all ages.
+const V10: &str = r#"
+CREATE TABLE case_boundaries (
+    id {ID},
+    area_code TEXT NOT NULL UNIQUE,
+    name TEXT NULL,
+    level {INT} NOT NULL CHECK (level BETWEEN 1 AND 3),
+    geometry TEXT NOT NULL,
+    source TEXT NOT NULL,
+    imported_at {TS} NOT NULL
+);
+CREATE INDEX case_boundaries_by_level ON case_boundaries (level);
+CREATE TABLE case_population (
+    id {ID},
+    area_code TEXT NOT NULL,
+    year {INT} NOT NULL,
+    population {INT} NOT NULL CHECK (population > 0),
+    age_group TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL,
+    imported_at {TS} NOT NULL,
+    UNIQUE (area_code, year, age_group)
 )
 "#;
 

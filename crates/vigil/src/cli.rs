@@ -1241,6 +1241,12 @@ pub(crate) enum CasesCommand {
     Export(CasesExportArgs),
     /// Decrypt an export made by `vigil cases export`.
     Decrypt(CasesDecryptArgs),
+    /// Write the hotspot map (GeoJSON): rates per district, Getis-Ord Gi* hot and cold spots,
+    /// and, with a key, displaced incident points.
+    Map(crate::commands::cases_map::CasesMapArgs),
+    /// Boundaries and population figures in the store.
+    #[command(subcommand)]
+    Areas(crate::commands::cases_map::CasesAreasCommand),
 }
 
 impl CasesCommand {
@@ -1252,6 +1258,8 @@ impl CasesCommand {
             CasesCommand::Stats(a) => a.dataset.is_none(),
             CasesCommand::Network(a) => a.dataset.is_none(),
             CasesCommand::Export(a) => a.dataset.is_none(),
+            CasesCommand::Map(_) => false,
+            CasesCommand::Areas(_) => true,
         }
     }
 }
@@ -1303,6 +1311,12 @@ pub(crate) struct CasesDemoArgs {
     /// Where to write the ground truth (JSON).
     #[arg(long)]
     pub(crate) truth: Option<PathBuf>,
+    /// Where to write the demo's fictitious district boundaries (GeoJSON).
+    #[arg(long)]
+    pub(crate) boundaries: Option<PathBuf>,
+    /// Where to write the demo's population figures (CSV).
+    #[arg(long)]
+    pub(crate) population: Option<PathBuf>,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -6,6 +6,7 @@
 mod dedup;
 mod demo;
 mod fixture;
+mod geo;
 mod intake;
 mod network;
 mod stats;

@@ -4,6 +4,7 @@
 mod banks;
 mod case_access;
 mod cases;
+mod cases_map;
 mod changes;
 mod crawl;
 mod durability;

@@ -179,6 +179,7 @@ pub(crate) fn run(db: Option<&str>, cmd: CasesCommand) -> anyhow::Result<ExitSta
             if let Some(t) = &a.truth {
                 write_json(t, &d.truth)?;
             }
+            super::cases_map::write_demo_map(&d, a.boundaries.as_deref(), a.population.as_deref())?;
             eprintln!(
                 "cases demo: {} incidents, {} districts, {} planted networks, {} duplicate groups",
                 d.incidents.len(),
@@ -329,6 +330,8 @@ pub(crate) fn run(db: Option<&str>, cmd: CasesCommand) -> anyhow::Result<ExitSta
             }
             Ok(ExitStatus::Success)
         }
+        CasesCommand::Map(a) => super::cases_map::map(a),
+        CasesCommand::Areas(c) => super::cases_map::areas(db.context("no store")?, c),
         CasesCommand::Network(a) => {
             if a.min_score.is_nan() || a.min_score < 0.0 {
                 bail!("--min-score must be 0 or more");

@@ -2,6 +2,7 @@
 //! also need belongs in a library, not here.
 
 pub(crate) mod cases;
+pub(crate) mod cases_map;
 pub(crate) mod crawl;
 pub(crate) mod demo;
 pub(crate) mod hash;

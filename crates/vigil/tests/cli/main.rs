@@ -5,6 +5,7 @@
 mod util;
 
 mod cases;
+mod cases_map;
 mod crawl;
 mod demo;
 mod exchange;

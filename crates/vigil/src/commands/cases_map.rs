@@ -1,0 +1,406 @@
+//! `vigil cases map` (and the demo's map files): a GeoJSON FeatureCollection for the hotspot
+//! map. Each area of the boundaries file becomes a feature with its incident and victim counts,
+//! population (person-years), detected victims per 100,000 per year and its Getis-Ord Gi* z,
+//! p and hot/cold class; with `--displace-key-file`, incident points follow, each displaced
+//! (DHS-style, keyed, kept inside its district). Without a key no point is written at all:
+//! exact locations never leave the registry.
+//!
+//! `vigil cases areas import` loads a boundaries file and/or population figures into the store
+//! (`--db`), all or nothing. All the work is in `vigil_cases::{geo, population, hotspot,
+//! displace}` and `vigil-store`; this module reads and writes files.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args as ClapArgs, Subcommand};
+use serde_json::{Map, Value, json};
+use vigil_cases::Error;
+use vigil_cases::dataset::Dataset;
+use vigil_cases::demo::{self, Demo};
+use vigil_cases::displace::{self, DisplaceKey};
+use vigil_cases::geo::{Boundaries, GeoOptions, parse_boundaries};
+use vigil_cases::hotspot::{self, Weights};
+use vigil_cases::population::{PopulationTable, area_rates, parse_population_csv};
+
+use crate::exit::ExitStatus;
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesMapArgs {
+    /// The dataset (JSON).
+    #[arg(long)]
+    pub(crate) dataset: PathBuf,
+    /// District boundaries: a GeoJSON FeatureCollection of Polygon/MultiPolygon features.
+    #[arg(long)]
+    pub(crate) boundaries: PathBuf,
+    /// The feature property holding the district code (OCHA: ADM2_PCODE).
+    #[arg(long, default_value = "code")]
+    pub(crate) code_property: String,
+    /// The feature property holding the district's name (OCHA: ADM2_EN).
+    #[arg(long, default_value = "name")]
+    pub(crate) name_property: String,
+    /// Population figures (CSV: area_code,year,population[,age_group]); default: the dataset's.
+    #[arg(long)]
+    pub(crate) population: Option<PathBuf>,
+    /// The age group of the population file to use (needed when it has several).
+    #[arg(long)]
+    pub(crate) age_group: Option<String>,
+    /// One year (default: every year of the incidents).
+    #[arg(long)]
+    pub(crate) year: Option<i32>,
+    /// Gi* neighbours: queen (shared vertex), band:KM (centroids within KM) or queen+band:KM.
+    #[arg(long, default_value = "queen")]
+    pub(crate) weights: String,
+    /// Also compute a permutation pseudo-p-value with this many permutations (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) permutations: usize,
+    /// A file holding the secret displacement key (16 bytes or more); points are written,
+    /// displaced, only with a key.
+    #[arg(long)]
+    pub(crate) displace_key_file: Option<PathBuf>,
+    /// Where to write the map (GeoJSON).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CasesAreasCommand {
+    /// Import boundaries (GeoJSON) and/or population figures (CSV) into the store (--db), each
+    /// all or nothing; every bad feature or row is printed (exit 1).
+    Import(CasesAreasImportArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesAreasImportArgs {
+    /// Boundaries (GeoJSON FeatureCollection).
+    #[arg(long)]
+    pub(crate) boundaries: Option<PathBuf>,
+    /// Level of the boundaries: 1 province, 2 district, 3 tehsil.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) level: i64,
+    /// The feature property holding the area code (OCHA: ADM2_PCODE).
+    #[arg(long, default_value = "code")]
+    pub(crate) code_property: String,
+    /// The feature property holding the area's name (OCHA: ADM2_EN).
+    #[arg(long, default_value = "name")]
+    pub(crate) name_property: String,
+    /// Population figures (CSV: area_code,year,population[,age_group]).
+    #[arg(long)]
+    pub(crate) population: Option<PathBuf>,
+    /// A dataset whose area codes the files must use (default: any code).
+    #[arg(long)]
+    pub(crate) areas: Option<PathBuf>,
+}
+
+/// Writes the demo's boundaries (GeoJSON) and population (CSV) where asked.
+pub(crate) fn write_demo_map(
+    d: &Demo,
+    boundaries: Option<&Path>,
+    population: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(p) = boundaries {
+        let text = serde_json::to_string(&d.boundaries.to_geojson()).context("serialising")?;
+        std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = population {
+        let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+        demo::population_table(d)
+            .write_csv(f)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn read_text(path: &Path, what: &str, limit: u64) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.len() > limit {
+        bail!(
+            "{what} {}: {} bytes, more than the limit of {limit}",
+            path.display(),
+            meta.len()
+        );
+    }
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Reads and validates a boundaries file; every bad feature goes to stderr. `None`: invalid.
+fn read_boundaries(
+    path: &Path,
+    opts: &GeoOptions,
+    known: Option<&BTreeSet<String>>,
+) -> anyhow::Result<Option<Boundaries>> {
+    let text = read_text(path, "boundaries", opts.max_bytes as u64)?;
+    let what = path.display().to_string();
+    match parse_boundaries(&text, &what, opts, known) {
+        Ok(b) => Ok(Some(b)),
+        Err(Error::Features { errors, .. }) => {
+            for e in &errors {
+                eprintln!("vigil: {what}: {e}");
+            }
+            eprintln!(
+                "cases: {what}: {} bad feature(s), nothing imported",
+                errors.len()
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads a population CSV; every bad row goes to stderr. `None`: invalid.
+fn read_population(
+    path: &Path,
+    known: Option<&BTreeSet<String>>,
+) -> anyhow::Result<Option<PopulationTable>> {
+    let what = path.display().to_string();
+    let f = std::fs::File::open(path).with_context(|| format!("opening {what}"))?;
+    match parse_population_csv(f, &what, known) {
+        Ok(t) => Ok(Some(t)),
+        Err(Error::Rows(errs)) => {
+            for e in &errs {
+                eprintln!("vigil: {what}: {e}");
+            }
+            eprintln!("cases: {what}: {} error(s), nothing imported", errs.len());
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn geo_options(code: &str, name: &str) -> GeoOptions {
+    GeoOptions {
+        code_property: code.into(),
+        name_property: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+/// Runs `vigil cases map`.
+pub(crate) fn map(a: CasesMapArgs) -> anyhow::Result<ExitStatus> {
+    let weights = Weights::parse(&a.weights).with_context(|| {
+        format!(
+            "--weights {:?}: expected queen, band:KM or queen+band:KM",
+            a.weights
+        )
+    })?;
+    let text = std::fs::read_to_string(&a.dataset)
+        .with_context(|| format!("reading dataset {}", a.dataset.display()))?;
+    let ds: Dataset = serde_json::from_str(&text)
+        .with_context(|| format!("parsing dataset {}", a.dataset.display()))?;
+    let districts: BTreeSet<String> = ds.areas.districts.keys().cloned().collect();
+    let opts = geo_options(&a.code_property, &a.name_property);
+    let Some(b) = read_boundaries(&a.boundaries, &opts, Some(&districts))? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let population = match &a.population {
+        Some(p) => {
+            let Some(t) = read_population(p, Some(&districts))? else {
+                return Ok(ExitStatus::Failure);
+            };
+            t.population(a.age_group.as_deref())?
+        }
+        None => ds.population(),
+    };
+    let key = match &a.displace_key_file {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            let secret = bytes.trim_ascii();
+            Some(DisplaceKey::new(secret).with_context(|| {
+                format!("displacement key {}: fewer than 16 bytes", p.display())
+            })?)
+        }
+        None => None,
+    };
+    let (from, to) = match a.year {
+        Some(y) => (y, y),
+        None => {
+            let years = ds.incidents.iter().map(|i| i.date.year);
+            match (years.clone().min(), years.max()) {
+                (Some(f), Some(t)) => (f, t),
+                _ => bail!("dataset {} has no incidents", a.dataset.display()),
+            }
+        }
+    };
+    let codes = b.codes();
+    let rates = area_rates(&ds.incidents, &population, &codes, from, to);
+    // Gi* over the areas with a rate; neighbours re-indexed among them.
+    let with: Vec<usize> = (0..codes.len())
+        .filter(|&i| rates[i].per_100k.is_some())
+        .collect();
+    let mut pos = vec![usize::MAX; codes.len()];
+    for (k, &i) in with.iter().enumerate() {
+        pos[i] = k;
+    }
+    let all_nb = hotspot::neighbours(&b, weights);
+    let nb: Vec<Vec<usize>> = with
+        .iter()
+        .map(|&i| {
+            all_nb[i]
+                .iter()
+                .filter(|&&j| pos[j] != usize::MAX)
+                .map(|&j| pos[j])
+                .collect()
+        })
+        .collect();
+    let x: Vec<f64> = with
+        .iter()
+        .map(|&i| rates[i].per_100k.unwrap_or_default())
+        .collect();
+    let gi = if with.len() >= 3 {
+        Some(hotspot::gi_star(&x, &nb)?)
+    } else {
+        eprintln!(
+            "cases map: {} area(s) with a population figure, Gi* needs 3: no hotspots",
+            with.len()
+        );
+        None
+    };
+    let pseudo = (a.permutations > 0 && gi.is_some())
+        .then(|| hotspot::permutation_p(&x, &nb, a.permutations, 0x76_6967_696c));
+    let mut features = Vec::new();
+    let mut hot = 0;
+    for (i, area) in b.areas.iter().enumerate() {
+        let r = &rates[i];
+        let mut p = Map::new();
+        p.insert("kind".into(), "area".into());
+        p.insert("incidents".into(), r.incidents.into());
+        p.insert("victims".into(), r.victims.into());
+        p.insert("person_years".into(), r.person_years.into());
+        p.insert("rate_per_100k".into(), json!(r.per_100k));
+        let k = pos[i];
+        if let Some(g) = gi.as_ref().filter(|_| k != usize::MAX).map(|g| g[k]) {
+            p.insert("gi_z".into(), json!(g.z));
+            p.insert("gi_p".into(), json!(g.p));
+            p.insert("gi_class".into(), g.class.name().into());
+            p.insert("gi_neighbours".into(), g.neighbours.into());
+            if let Some(ps) = &pseudo {
+                p.insert("gi_pseudo_p".into(), json!(ps[k]));
+            }
+            hot += usize::from(g.class > hotspot::HotClass::None);
+        } else {
+            p.insert("gi_class".into(), Value::Null);
+        }
+        features.push(area.to_feature(p));
+    }
+    let unmapped = ds
+        .incidents
+        .iter()
+        .filter(|i| b.get(&i.area.district).is_none())
+        .count();
+    if unmapped > 0 {
+        eprintln!("cases map: {unmapped} incident(s) in districts without a boundary");
+    }
+    let (mut points, mut withheld) = (0usize, 0usize);
+    if let Some(key) = &key {
+        for i in &ds.incidents {
+            let (Some(pt), true) = (i.area.point, (from..=to).contains(&i.date.year)) else {
+                continue;
+            };
+            let Some(district) = b.get(&i.area.district) else {
+                withheld += 1;
+                continue;
+            };
+            match displace::displace(key, &i.id, [pt.lon, pt.lat], i.area.locality, district) {
+                Some(q) => {
+                    // Millionths of a degree: the displacement is kilometres, more digits
+                    // would only look precise.
+                    let r6 = |x: f64| (x * 1e6).round() / 1e6;
+                    features.push(json!({"type": "Feature",
+                        "properties": {"kind": "incident", "district": i.area.district,
+                            "year": i.date.year, "month": i.date.month, "category": i.category},
+                        "geometry": {"type": "Point", "coordinates": [r6(q[0]), r6(q[1])]}}));
+                    points += 1;
+                }
+                None => withheld += 1,
+            }
+        }
+    }
+    let doc = json!({"type": "FeatureCollection",
+        "vigil": {"years": [from, to], "weights": weights, "rate": "detected victims per 100,000 per year",
+            "gi": "Getis-Ord Gi* (binary weights, self included), two-sided normal p",
+            "displacement": key.is_some()},
+        "features": features});
+    let text = serde_json::to_string(&doc).context("serialising the map")?;
+    std::fs::write(&a.out, text).with_context(|| format!("writing {}", a.out.display()))?;
+    eprintln!(
+        "cases map: {} areas ({} with a rate, {hot} hot or cold), {points} displaced points, \
+         {withheld} withheld, years {from}-{to}",
+        b.areas.len(),
+        with.len()
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Runs `vigil cases areas …`.
+pub(crate) fn areas(db: &str, cmd: CasesAreasCommand) -> anyhow::Result<ExitStatus> {
+    let CasesAreasCommand::Import(a) = cmd;
+    if a.boundaries.is_none() && a.population.is_none() {
+        bail!("nothing to import: give --boundaries and/or --population");
+    }
+    // With a dataset: boundaries must name areas of their level, population figures a
+    // province or a district.
+    let (known_b, known_p): (Option<BTreeSet<String>>, Option<BTreeSet<String>>) = match &a.areas {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading dataset {}", p.display()))?;
+            let ds: Dataset = serde_json::from_str(&text)
+                .with_context(|| format!("parsing dataset {}", p.display()))?;
+            let level = match a.level {
+                1 => &ds.areas.provinces,
+                3 => &ds.areas.tehsils,
+                _ => &ds.areas.districts,
+            };
+            let mut pop: BTreeSet<String> = ds.areas.provinces.keys().cloned().collect();
+            pop.extend(ds.areas.districts.keys().cloned());
+            (Some(level.keys().cloned().collect()), Some(pop))
+        }
+        None => (None, None),
+    };
+    // Validate both files before touching the store.
+    let b = match &a.boundaries {
+        Some(p) => {
+            let opts = geo_options(&a.code_property, &a.name_property);
+            match read_boundaries(p, &opts, known_b.as_ref())? {
+                Some(b) => Some((b, p.display().to_string())),
+                None => return Ok(ExitStatus::Failure),
+            }
+        }
+        None => None,
+    };
+    let t = match &a.population {
+        Some(p) => match read_population(p, known_p.as_ref())? {
+            Some(t) => Some((t, p.display().to_string())),
+            None => return Ok(ExitStatus::Failure),
+        },
+        None => None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let store = crate::commands::store::open(db).await?;
+        let actor = crate::commands::store::actor();
+        if let Some((b, source)) = &b {
+            let s = store
+                .save_boundaries(b, a.level, source, &actor)
+                .await
+                .with_context(|| format!("importing {source}"))?;
+            eprintln!(
+                "cases areas: {} boundaries of level {} imported ({} replaced)",
+                s.written, a.level, s.replaced
+            );
+        }
+        if let Some((t, source)) = &t {
+            let s = store
+                .save_population(t, source, &actor)
+                .await
+                .with_context(|| format!("importing {source}"))?;
+            eprintln!(
+                "cases areas: {} population figures imported ({} replaced)",
+                s.written, s.replaced
+            );
+        }
+        Ok(ExitStatus::Success)
+    })
+}
