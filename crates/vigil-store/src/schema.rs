@@ -558,6 +558,9 @@ CREATE TABLE case_areas (
     name TEXT NOT NULL,
     level TEXT NOT NULL CHECK (level IN ('province', 'district', 'tehsil')),
     parent TEXT NULL
+)
+"#;
+
 // Migration 10: the case map. Boundaries are one row per area code (GeoJSON geometry text, the
 // level 1 = province, 2 = district, 3 = tehsil, where the file came from); population figures one
 // row per (area, year, age group), '' for all ages.
