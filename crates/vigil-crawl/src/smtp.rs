@@ -63,7 +63,7 @@ pub enum SendError {
 /// Where notices go.
 pub enum Channel {
     /// Mailed.
-    Smtp(Mailer),
+    Smtp(Box<Mailer>),
     /// Written as `.txt` and `.json` files into this directory (for contacts that are web forms;
     /// the operator submits them).
     File(PathBuf),

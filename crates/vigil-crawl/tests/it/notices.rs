@@ -116,7 +116,7 @@ async fn notices_go_by_smtp_are_recorded_and_reminders_follow() {
         Duration::from_secs(10),
     )
     .unwrap();
-    let channel = Channel::Smtp(mailer);
+    let channel = Channel::Smtp(Box::new(mailer));
     let t0 = 1_800_000_000_000;
     let opts = |now: i64, resend: Option<i64>| SendOptions {
         crawl: Some("c".into()),
@@ -275,7 +275,7 @@ async fn overridden_recipient_and_file_channel() {
         resend_after_ms: None,
         now: 1_000,
     };
-    let sent = send_due(&store, &providers(), &Channel::Smtp(plain), &opts)
+    let sent = send_due(&store, &providers(), &Channel::Smtp(Box::new(plain)), &opts)
         .await
         .unwrap();
     assert!(
@@ -290,7 +290,7 @@ async fn overridden_recipient_and_file_channel() {
         Duration::from_secs(10),
     )
     .unwrap();
-    let sent = send_due(&store, &providers(), &Channel::Smtp(over), &opts)
+    let sent = send_due(&store, &providers(), &Channel::Smtp(Box::new(over)), &opts)
         .await
         .unwrap();
     assert_eq!(sent[0].error, None);

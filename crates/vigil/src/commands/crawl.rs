@@ -516,13 +516,13 @@ fn channel(a: &NoticeArgs) -> anyhow::Result<Option<vigil_crawl::smtp::Channel>>
     if a.smtp_timeout == 0 {
         bail!("--smtp-timeout must be at least 1 second");
     }
-    Ok(Some(Channel::Smtp(Mailer::new(
+    Ok(Some(Channel::Smtp(Box::new(Mailer::new(
         url,
         from,
         a.to_override.as_deref(),
         credentials,
         Duration::from_secs(a.smtp_timeout),
-    )?)))
+    )?))))
 }
 
 fn now_ms() -> i64 {
