@@ -596,7 +596,7 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Every `/api/v1` route (method, axum path), for the test against [`OPENAPI`].
 pub fn routes() -> BTreeMap<&'static str, Vec<&'static str>> {
-    BTreeMap::from([
+    let mut routes = BTreeMap::from([
         ("/api/v1/openapi.json", vec!["get"]),
         ("/api/v1/lookup", vec!["get", "post"]),
         ("/api/v1/verdicts", vec!["post"]),
@@ -615,5 +615,7 @@ pub fn routes() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("/api/v1/actions", vec!["get", "post"]),
         ("/api/v1/actions/{name}", vec!["delete"]),
         ("/api/v1/actions/{name}/events", vec!["get"]),
-    ])
+    ]);
+    routes.extend(crate::crawls::api_routes());
+    routes
 }

@@ -385,7 +385,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// `s` as a URL path segment or query value.
-fn url_part(s: &str) -> String {
+pub(crate) fn url_part(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -421,7 +421,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// `ms` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`.
-fn time_text(ms: i64) -> String {
+pub(crate) fn time_text(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's civil_from_days.
@@ -443,7 +443,7 @@ fn time_text(ms: i64) -> String {
 }
 
 /// What a page needs of its caller.
-struct Ctx {
+pub(crate) struct Ctx {
     who: Principal,
     csrf: String,
     /// A session (not an open server's anonymous caller).
@@ -451,7 +451,7 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn new(who: Principal, session: Option<Extension<UiSession>>) -> Ctx {
+    pub(crate) fn new(who: Principal, session: Option<Extension<UiSession>>) -> Ctx {
         let (csrf, logged_in) = match session {
             Some(Extension(s)) => (s.csrf, true),
             None => (String::new(), false),
@@ -464,12 +464,13 @@ impl Ctx {
     }
 }
 
-const NAV: [(&str, &str, Need); 6] = [
+const NAV: [(&str, &str, Need); 7] = [
     ("/ui", "Dashboard", Need::Login),
     ("/ui/banks", "Banks", Need::Read),
     ("/ui/lookup", "Lookup", Need::Match),
     ("/ui/import", "Import", Need::Write),
     ("/ui/exchanges", "Exchanges", Need::Read),
+    ("/ui/crawls", "Crawls", Need::Write),
     ("/ui/audit", "Audit log", Need::Admin),
 ];
 
@@ -599,7 +600,7 @@ fn error_page(ctx: &Ctx, status: StatusCode, e: ApiError) -> Response {
 }
 
 /// A page, or the page of its error.
-fn page_or_error(ctx: &Ctx, r: Result<(String, String, &str), ApiError>) -> Response {
+pub(crate) fn page_or_error(ctx: &Ctx, r: Result<(String, String, &str), ApiError>) -> Response {
     match r {
         Ok((title, body, active)) => html(StatusCode::OK, render(Some(ctx), &title, active, &body)),
         Err(e) => {
