@@ -252,9 +252,15 @@ fn utc(ms: Option<i64>) -> String {
         .unwrap_or_else(|| format!("{ms} ms"))
 }
 
-/// A duration for people, in hours with one decimal, or `-`.
+/// A duration for people (`42 s`, `17 min`, `5.5 h`, `3.2 d`), or `-`.
 fn hours(ms: Option<i64>) -> String {
-    ms.map_or("-".to_string(), |ms| format!("{:.1} h", ms as f64 / 3.6e6))
+    match ms {
+        None => "-".to_string(),
+        Some(ms) if ms < 60_000 => format!("{} s", ms / 1000),
+        Some(ms) if ms < 3_600_000 => format!("{} min", ms / 60_000),
+        Some(ms) if ms < 172_800_000 => format!("{:.1} h", ms as f64 / 3.6e6),
+        Some(ms) => format!("{:.1} d", ms as f64 / 8.64e7),
+    }
 }
 
 /// One row of the takedown report as printed in CSV.
@@ -319,13 +325,13 @@ async fn takedown_report(store: &Store, a: &CrawlReportArgs) -> anyhow::Result<(
                     .unwrap_or(0);
                 writeln!(
                     out,
-                    "{by:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  {:<20}",
+                    "{by:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  {}",
                     "open", "removed", "median", "p90", "notices", "first notice", "last notice"
                 )?;
                 for r in rows {
                     writeln!(
                         out,
-                        "{:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  {:<20}",
+                        "{:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  {}",
                         r.name,
                         r.open,
                         r.removed,
