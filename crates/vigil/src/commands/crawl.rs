@@ -325,8 +325,8 @@ async fn takedown_report(store: &Store, a: &CrawlReportArgs) -> anyhow::Result<(
                     .unwrap_or(0);
                 writeln!(
                     out,
-                    "{by:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  {}",
-                    "open", "removed", "median", "p90", "notices", "first notice", "last notice"
+                    "{by:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  last notice",
+                    "open", "removed", "median", "p90", "notices", "first notice"
                 )?;
                 for r in rows {
                     writeln!(
