@@ -260,7 +260,10 @@ pub fn split_headers(text: &str) -> (Option<String>, &str) {
     let mut subject = None;
     let mut rest = text;
     loop {
-        let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
+        // Only a whole line (ended by a newline) counts, the blank one included.
+        let Some((line, after)) = rest.split_once('\n') else {
+            return (None, text);
+        };
         let line = line.trim_end_matches('\r');
         if line.is_empty() {
             return (subject, after);
@@ -451,6 +454,31 @@ mod tests {
                 signal_kind: "md5".into(),
                 distance: 0,
             },
+        }
+    }
+
+    proptest::proptest! {
+        /// What `split_headers` takes off is a block of `Name: value` lines and a blank line,
+        /// the body is the rest, and a subject comes from that block (the fuzz target
+        /// `notice_template` checks the same on arbitrary bytes).
+        #[test]
+        fn split_headers_takes_off_only_a_header_block(
+            text in "((Subject|To|X-[a-z]{1,3}|[a-z ]{0,6}): ?[a-z{} ]{0,8}\n){0,3}\n?[a-z:\n ]{0,20}"
+        ) {
+            let (subject, body) = split_headers(&text);
+            proptest::prop_assert!(text.ends_with(body));
+            let head = &text[..text.len() - body.len()];
+            if !head.is_empty() {
+                proptest::prop_assert!(head.ends_with("\n\n") || head == "\n");
+                for l in head.lines().filter(|l| !l.is_empty()) {
+                    proptest::prop_assert!(l.contains(':'), "{:?}", l);
+                }
+            }
+            let has_subject_line = head.lines().any(|l| l.starts_with("Subject:"));
+            proptest::prop_assert_eq!(subject.is_some(), has_subject_line);
+            if let Some(v) = subject {
+                proptest::prop_assert!(!v.contains('\n') && head.contains(v.as_str()));
+            }
         }
     }
 

@@ -366,4 +366,10 @@ fn smtp_urls_and_addresses() {
         (None, "Dear team,\n\nBody")
     );
     assert_eq!(split_headers("Subject: only"), (None, "Subject: only"));
+    assert_eq!(split_headers("\r"), (None, "\r"));
+    assert_eq!(split_headers("Subject: x\n\r"), (None, "Subject: x\n\r"));
+    assert_eq!(
+        split_headers("Subject: x\r\n\r\nBody"),
+        (Some("x".to_string()), "Body")
+    );
 }
