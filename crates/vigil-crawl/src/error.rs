@@ -97,6 +97,9 @@ pub enum Error {
     /// Loading the banks failed.
     #[error(transparent)]
     Matcher(#[from] vigil_matcher::Error),
+    /// A removal notice could not be made or sent (see [`crate::smtp::SendError`]).
+    #[error(transparent)]
+    Notice(#[from] crate::smtp::SendError),
 }
 
 impl Error {

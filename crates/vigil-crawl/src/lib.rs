@@ -17,8 +17,9 @@
 //!
 //! It writes no media anywhere (no cache, no temporary file: bytes are dropped once hashed),
 //! resolves no onion name locally, and reaches no host outside the crawl's scope (redirects
-//! included). Notices are rendered ([`notice`]) but not sent; findings are re-checked
-//! ([`recheck()`]) when the operator runs it.
+//! included). Notices are rendered ([`notice`]) and sent by SMTP or written as files
+//! ([`smtp`]), each recorded; findings are re-checked ([`recheck()`]) when the operator runs it
+//! or on a schedule.
 //!
 //! # Example
 //!
@@ -45,10 +46,11 @@ pub mod notice;
 pub mod recheck;
 pub mod robots;
 pub mod scope;
+pub mod smtp;
 
 pub use crawler::{CrawlOptions, Report, crawl};
 pub use error::Error;
 pub use fetch::{FetchOptions, Fetcher, Kind};
 pub use frontier::{Frontier, MemoryFrontier, StoreFrontier};
-pub use recheck::{RecheckReport, recheck};
+pub use recheck::{RecheckReport, recheck, recheck_until};
 pub use scope::{Hosts, Scope};

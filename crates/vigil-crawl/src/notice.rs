@@ -4,14 +4,21 @@
 //! The provider table is a CSV file the operator maintains (`cidr,provider,contact`, one range
 //! a line, `#` comments; the most specific range containing a finding's IP wins). Findings with
 //! no IP (fetched through a proxy, e.g. onion services) or an IP in no range go to the provider
-//! `unknown`. Sending notices and re-checking findings are not done here yet (issue 7).
+//! `unknown`.
+//!
+//! [`send_due`] sends the notices that are due ([`due`]: open findings never notified, and with
+//! a re-send interval those whose last notice is older) through a [`Channel`] (SMTP or files)
+//! and records each in the store, sent or failed with its error; a failed notice does not stop
+//! the others and leaves its findings due. A notice for findings notified before is a reminder:
+//! its subject and text say which notice it is. Removed findings are never notified again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use vigil_store::Finding;
+use vigil_store::{Finding, NewSentNotice, NoticeHistory, Store};
 
 use crate::Error;
+use crate::smtp::{Channel, SendError};
 
 /// One IP range of the provider table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +231,202 @@ pub fn render_json(notice: &Notice) -> serde_json::Value {
     })
 }
 
+/// The findings due a notice at `now` (ms since the Unix epoch): open (not removed) and either
+/// never notified (no notice that went out) or, with `resend_after_ms`, last notified at least
+/// that long before `now`.
+pub fn due(
+    findings: &[Finding],
+    history: &HashMap<i64, NoticeHistory>,
+    now: i64,
+    resend_after_ms: Option<i64>,
+) -> Vec<Finding> {
+    findings
+        .iter()
+        .filter(|f| f.removed_at.is_none())
+        .filter(|f| match history.get(&f.id) {
+            None => true,
+            Some(h) if h.sent == 0 => true,
+            Some(h) => resend_after_ms
+                .is_some_and(|d| h.last_at.is_some_and(|last| now.saturating_sub(last) >= d)),
+        })
+        .cloned()
+        .collect()
+}
+
+/// Splits rendered notice text into its subject (a `Subject:` line in a leading block of
+/// `Name: value` lines ended by a blank line) and the body after that block. Text with no such
+/// block is all body, with no subject.
+pub fn split_headers(text: &str) -> (Option<String>, &str) {
+    let mut subject = None;
+    let mut rest = text;
+    loop {
+        // Only a whole line (ended by a newline) counts, the blank one included.
+        let Some((line, after)) = rest.split_once('\n') else {
+            return (None, text);
+        };
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() {
+            return (subject, after);
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return (None, text);
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return (None, text);
+        }
+        if name.eq_ignore_ascii_case("subject") {
+            subject = Some(value.trim().to_string());
+        }
+        if after.is_empty() {
+            return (None, text);
+        }
+        rest = after;
+    }
+}
+
+/// How [`send_due`] runs.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    /// Only this crawl's findings (default: every crawl's).
+    pub crawl: Option<String>,
+    /// The text template (see [`render_text`]).
+    pub template: String,
+    /// Notify again findings still up whose last notice is at least this old (ms); without it,
+    /// only findings never notified.
+    pub resend_after_ms: Option<i64>,
+    /// The time (ms since the Unix epoch) due-ness is judged at and notices are recorded at.
+    pub now: i64,
+}
+
+/// One notice [`send_due`] sent or tried to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentReport {
+    /// The provider.
+    pub provider: String,
+    /// Where it went (address or file), empty when there was none.
+    pub recipient: String,
+    /// Which notice of its findings (1 the first, more: a reminder).
+    pub sequence: i64,
+    /// URLs it listed.
+    pub urls: usize,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// Sends the notices due (see [`due`]), one per provider, through `channel`, recording each in
+/// the store. Returns one entry per notice, failed ones included.
+pub async fn send_due(
+    store: &Store,
+    providers: &Providers,
+    channel: &Channel,
+    options: &SendOptions,
+) -> Result<Vec<SentReport>, Error> {
+    let crawl = options.crawl.as_deref();
+    let findings = store.crawl_findings(crawl).await?;
+    let history = vigil_store::notice_history(&store.crawl_notices(crawl).await?);
+    let due = due(&findings, &history, options.now, options.resend_after_ms);
+    let mut out = Vec::new();
+    for (i, notice) in group(&due, providers).into_iter().enumerate() {
+        // Every due row of a listed URL is covered (several bank items at one URL).
+        let urls: std::collections::BTreeSet<&str> = notice
+            .hosts
+            .values()
+            .flatten()
+            .map(|f| f.finding.url.as_str())
+            .collect();
+        let covered: Vec<i64> = due
+            .iter()
+            .filter(|f| urls.contains(f.finding.url.as_str()))
+            .map(|f| f.id)
+            .collect();
+        let sequence = 1 + covered
+            .iter()
+            .filter_map(|id| history.get(id).map(|h| h.sent))
+            .max()
+            .unwrap_or(0);
+        let text = render_text(&notice, &options.template);
+        let (subject, body) = split_headers(&text);
+        let mut subject = subject.unwrap_or_else(|| {
+            format!(
+                "Removal request: {} item(s) on your service",
+                notice.count()
+            )
+        });
+        let mut body = body.to_string();
+        if sequence > 1 {
+            subject = format!("Reminder (notice {sequence}): {subject}");
+            body = format!(
+                "REMINDER: this is notice {sequence} about the items below; they were still \
+                 online when last checked.\n\n{body}"
+            );
+        }
+        let mut json = render_json(&notice);
+        json["sequence"] = sequence.into();
+        json["reminder"] = (sequence > 1).into();
+        let json = serde_json::to_string_pretty(&json).unwrap_or_default();
+        let (recipient, message_id, result) = match channel {
+            Channel::Smtp(mailer) => match mailer.recipient(&notice.contact) {
+                Ok(to) => {
+                    let r = mailer.send(&to, &subject, &body, &json).await;
+                    match r {
+                        Ok(id) => (to.to_string(), Some(id), Ok(())),
+                        Err(e) => (to.to_string(), None, Err(e)),
+                    }
+                }
+                Err(e) => (notice.contact.clone(), None, Err(e)),
+            },
+            Channel::File(dir) => {
+                let slug: String = notice
+                    .provider
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .take(60)
+                    .collect();
+                let stem = dir.join(format!("notice-{}-{}-{slug}", options.now, i + 1));
+                let txt = stem.with_extension("txt");
+                let write = |path: &std::path::Path, content: &str| {
+                    std::fs::write(path, content).map_err(|source| SendError::Write {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+                };
+                let full = format!("Subject: {subject}\nTo: {}\n\n{body}", notice.contact);
+                let r =
+                    write(&txt, &full).and_then(|()| write(&stem.with_extension("json"), &json));
+                (txt.display().to_string(), None, r)
+            }
+        };
+        let error = result.err().map(|e| e.to_string());
+        if let Some(e) = &error {
+            tracing::warn!(provider = %notice.provider, error = %e, "notice not sent");
+        }
+        store
+            .crawl_notice_record(&NewSentNotice {
+                crawl: options.crawl.clone(),
+                provider: notice.provider.clone(),
+                contact: notice.contact.clone(),
+                hosts: notice.hosts.keys().cloned().collect(),
+                channel: channel.name().to_string(),
+                recipient: recipient.clone(),
+                subject,
+                sequence,
+                message_id,
+                sent_at: options.now,
+                error: error.clone(),
+                findings: covered,
+            })
+            .await?;
+        out.push(SentReport {
+            provider: notice.provider.clone(),
+            recipient,
+            sequence,
+            urls: urls.len(),
+            error,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +454,31 @@ mod tests {
                 signal_kind: "md5".into(),
                 distance: 0,
             },
+        }
+    }
+
+    proptest::proptest! {
+        /// What `split_headers` takes off is a block of `Name: value` lines and a blank line,
+        /// the body is the rest, and a subject comes from that block (the fuzz target
+        /// `notice_template` checks the same on arbitrary bytes).
+        #[test]
+        fn split_headers_takes_off_only_a_header_block(
+            text in "((Subject|To|X-[a-z]{1,3}|[a-z ]{0,6}): ?[a-z{} ]{0,8}\n){0,3}\n?[a-z:\n ]{0,20}"
+        ) {
+            let (subject, body) = split_headers(&text);
+            proptest::prop_assert!(text.ends_with(body));
+            let head = &text[..text.len() - body.len()];
+            if !head.is_empty() {
+                proptest::prop_assert!(head.ends_with("\n\n") || head == "\n");
+                for l in head.lines().filter(|l| !l.is_empty()) {
+                    proptest::prop_assert!(l.contains(':'), "{:?}", l);
+                }
+            }
+            let has_subject_line = head.lines().any(|l| l.starts_with("Subject:"));
+            proptest::prop_assert_eq!(subject.is_some(), has_subject_line);
+            if let Some(v) = subject {
+                proptest::prop_assert!(!v.contains('\n') && head.contains(v.as_str()));
+            }
         }
     }
 

@@ -6,9 +6,12 @@
 //! bytes, records them as removed (`removed_at`), which gives the time to removal from the
 //! finding's time. Any other failure (time-out, 5xx, connection) decides nothing: the findings
 //! stay open for the next re-check. Scheduling is the operator's (a timer running `vigil crawl
-//! recheck`); the bytes are dropped once hashed, as in a crawl.
+//! recheck`, or `vigil crawl recheck --every`); the bytes are dropped once hashed, as in a crawl.
+//! [`recheck_until`] stops between two URLs once its flag is set (on SIGINT/SIGTERM): a URL is
+//! either re-checked and recorded or left as it was.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use url::Url;
 use vigil_store::Store;
@@ -29,6 +32,8 @@ pub struct RecheckReport {
     pub removed: u64,
     /// URLs that could not be checked, with the error.
     pub errors: Vec<(String, String)>,
+    /// Whether it stopped (its flag set) before every URL was re-checked.
+    pub stopped: bool,
 }
 
 /// Re-checks the open findings of one crawl (by name) or of all.
@@ -36,6 +41,16 @@ pub async fn recheck(
     store: &Store,
     crawl: Option<&str>,
     options: &FetchOptions,
+) -> Result<RecheckReport, Error> {
+    recheck_until(store, crawl, options, &AtomicBool::new(false)).await
+}
+
+/// [`recheck`], stopping before the next URL once `stop` is set.
+pub async fn recheck_until(
+    store: &Store,
+    crawl: Option<&str>,
+    options: &FetchOptions,
+    stop: &AtomicBool,
 ) -> Result<RecheckReport, Error> {
     let fetcher = Fetcher::new(options.clone())?;
     let mut urls: BTreeMap<String, [u8; 32]> = BTreeMap::new();
@@ -46,6 +61,10 @@ pub async fn recheck(
     }
     let mut report = RecheckReport::default();
     for (url, sha) in urls {
+        if stop.load(Ordering::SeqCst) {
+            report.stopped = true;
+            break;
+        }
         let parsed: Url = match normalize(&url) {
             Ok(u) => u,
             Err(e) => {

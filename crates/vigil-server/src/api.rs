@@ -617,5 +617,6 @@ pub fn routes() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("/api/v1/actions/{name}/events", vec!["get"]),
     ]);
     m.extend(crate::cases::api_routes());
+    m.extend(crate::crawls::api_routes());
     m
 }

@@ -165,6 +165,9 @@ impl Keys {
 /// The need of a route (its pattern as registered) and method.
 pub fn need(method: &Method, pattern: &str) -> Need {
     let read = method == Method::GET || method == Method::HEAD;
+    if let Some(n) = crate::crawls::need(pattern) {
+        return n;
+    }
     if let Some(n) = crate::ui::need(pattern) {
         return n;
     }

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod cases;
 pub mod coinflip;
 pub mod config;
+pub mod crawls;
 pub mod error;
 pub mod exchanges;
 pub mod hashing;
@@ -206,10 +207,11 @@ fn router(state: &AppState) -> (Router<AppState>, Vec<&'static str>) {
         .route("/api/v1/actions/{name}", delete(api::action_delete))
         .route("/api/v1/actions/{name}/events", get(api::action_events));
     patterns.extend(api::routes().keys().copied());
-    r = r.merge(ui::routes());
+    r = r.merge(ui::routes()).merge(crawls::routes());
     patterns.extend(ui::PATTERNS);
     r = r.merge(cases::routes());
     patterns.extend(cases::PATTERNS);
+    patterns.extend(crawls::PATTERNS);
     (r, patterns)
 }
 

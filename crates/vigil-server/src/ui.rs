@@ -422,7 +422,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// `ms` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`.
-fn time_text(ms: i64) -> String {
+pub(crate) fn time_text(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's civil_from_days.
@@ -472,6 +472,7 @@ const NAV: [(&str, &str, Need); 7] = [
     ("/ui/import", "Import", Need::Write),
     ("/ui/exchanges", "Exchanges", Need::Read),
     ("/ui/cases", "Cases", Need::Read),
+    ("/ui/crawls", "Crawls", Need::Write),
     ("/ui/audit", "Audit log", Need::Admin),
 ];
 
@@ -601,7 +602,7 @@ fn error_page(ctx: &Ctx, status: StatusCode, e: ApiError) -> Response {
 }
 
 /// A page, or the page of its error.
-fn page_or_error(ctx: &Ctx, r: Result<(String, String, &str), ApiError>) -> Response {
+pub(crate) fn page_or_error(ctx: &Ctx, r: Result<(String, String, &str), ApiError>) -> Response {
     match r {
         Ok((title, body, active)) => html(StatusCode::OK, render(Some(ctx), &title, active, &body)),
         Err(e) => {

@@ -12,6 +12,11 @@
 //! Media bytes are never stored: `crawl_content` keeps a fetched file's digests, PDQ hash and
 //! what it matched, keyed by SHA-256, so the same bytes met again (at another URL, in another
 //! crawl) are not hashed again.
+//!
+//! Removal notices (migration 9) are recorded as sent or failed with the findings each covered
+//! ([`Store::crawl_notice_record`]); [`takedown`] turns findings and notices into the takedown
+//! report per host and provider (time to removal by the nearest-rank percentile,
+//! [`nearest_rank`]).
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -435,7 +440,11 @@ impl Store {
     /// still up (`removed` false: `checked_at` set) or gone (`removed_at` set). Returns how
     /// many findings changed.
     pub async fn crawl_recheck(&self, url: &str, removed: bool) -> Result<u64, Error> {
-        let now = now_ms();
+        self.crawl_recheck_at(url, removed, now_ms()).await
+    }
+
+    /// [`Store::crawl_recheck`] at a given time (ms since the Unix epoch).
+    pub async fn crawl_recheck_at(&self, url: &str, removed: bool, now: i64) -> Result<u64, Error> {
         let sql = if removed {
             "UPDATE crawl_findings SET removed_at = $2 WHERE url = $1 AND removed_at IS NULL"
         } else {
@@ -609,4 +618,377 @@ async fn push_in(
         n += q.execute(&mut **tx).await?.rows_affected() as usize;
     }
     Ok(n)
+}
+
+/// A removal notice to record (migration 9): sent, or attempted and failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSentNotice {
+    /// The crawl it was made for (`None`: the findings of every crawl).
+    pub crawl: Option<String>,
+    /// The hosting provider (`unknown` when the operator's table did not say).
+    pub provider: String,
+    /// The provider's contact as the table gave it.
+    pub contact: String,
+    /// The hosts it covered, in order.
+    pub hosts: Vec<String>,
+    /// `smtp` or `file`.
+    pub channel: String,
+    /// Where it went: the address mailed (after any override) or the file written.
+    pub recipient: String,
+    /// Its subject line.
+    pub subject: String,
+    /// Which notice of its findings this is: 1 the first, 2 and up reminders.
+    pub sequence: i64,
+    /// The message's `Message-ID`, when mailed.
+    pub message_id: Option<String>,
+    /// When it was sent (or the attempt failed), ms since the Unix epoch.
+    pub sent_at: i64,
+    /// Why it failed; `None` when it went out.
+    pub error: Option<String>,
+    /// The ids of the findings it covered.
+    pub findings: Vec<i64>,
+}
+
+/// A recorded removal notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentNotice {
+    /// Row id.
+    pub id: i64,
+    /// Everything as recorded (`findings` by id, ascending).
+    pub notice: NewSentNotice,
+}
+
+impl SentNotice {
+    /// Whether it went out (a failed attempt counts as no notice).
+    pub fn sent(&self) -> bool {
+        self.notice.error.is_none()
+    }
+}
+
+impl Store {
+    /// Deletes the crawl named `name` with its frontier, its findings and the notices made for
+    /// it (notices made for every crawl lose their links to its findings). Returns whether it
+    /// existed.
+    pub async fn crawl_delete(&self, name: &str) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        // Explicitly rather than by cascade alone, so the order is the same on both databases.
+        let id: Option<i64> = sqlx::query("SELECT id FROM crawls WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        let Some(id) = id else { return Ok(false) };
+        for sql in [
+            "DELETE FROM crawl_notice_findings WHERE finding_id IN \
+             (SELECT id FROM crawl_findings WHERE crawl_id = $1)",
+            "DELETE FROM crawl_notice_findings WHERE notice_id IN \
+             (SELECT id FROM crawl_notices WHERE crawl_id = $1)",
+            "DELETE FROM crawl_notices WHERE crawl_id = $1",
+            "DELETE FROM crawl_findings WHERE crawl_id = $1",
+            "DELETE FROM crawl_frontier WHERE crawl_id = $1",
+            "DELETE FROM crawls WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records a removal notice and the findings it covered, in one transaction. Returns its id.
+    pub async fn crawl_notice_record(&self, n: &NewSentNotice) -> Result<i64, Error> {
+        if !matches!(n.channel.as_str(), "smtp" | "file") {
+            return Err(Error::Invalid(format!(
+                "notice channel {:?}: expected smtp or file",
+                n.channel
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        let crawl_id: Option<i64> = match &n.crawl {
+            Some(name) => Some(
+                sqlx::query("SELECT id FROM crawls WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| Error::Invalid(format!("no crawl named {name:?}")))?
+                    .try_get(0)?,
+            ),
+            None => None,
+        };
+        let id: i64 = sqlx::query(
+            "INSERT INTO crawl_notices (crawl_id, provider, contact, hosts, channel, recipient, \
+             subject, sequence, message_id, sent_at, status, error) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(crawl_id)
+        .bind(&n.provider)
+        .bind(&n.contact)
+        .bind(n.hosts.join("\n"))
+        .bind(&n.channel)
+        .bind(&n.recipient)
+        .bind(&n.subject)
+        .bind(n.sequence)
+        .bind(&n.message_id)
+        .bind(n.sent_at)
+        .bind(if n.error.is_none() { "sent" } else { "failed" })
+        .bind(&n.error)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let mut ids = n.findings.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        for f in ids {
+            sqlx::query(
+                "INSERT INTO crawl_notice_findings (notice_id, finding_id) VALUES ($1, $2)",
+            )
+            .bind(id)
+            .bind(f)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The notices recorded for one crawl (made for it, or covering any of its findings) or for
+    /// all, oldest first.
+    pub async fn crawl_notices(&self, crawl: Option<&str>) -> Result<Vec<SentNotice>, Error> {
+        let filter = if crawl.is_some() {
+            "WHERE c.name = $1 OR n.id IN (SELECT nf.notice_id FROM crawl_notice_findings nf \
+             JOIN crawl_findings f ON f.id = nf.finding_id \
+             JOIN crawls fc ON fc.id = f.crawl_id WHERE fc.name = $1)"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT n.id, c.name, n.provider, n.contact, n.hosts, n.channel, n.recipient, \
+             n.subject, n.sequence, n.message_id, n.sent_at, n.error \
+             FROM crawl_notices n LEFT JOIN crawls c ON c.id = n.crawl_id {filter} \
+             ORDER BY n.sent_at, n.id"
+        );
+        let mut q = sqlx::query(&sql);
+        if let Some(name) = crawl {
+            q = q.bind(name);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let links_sql = format!(
+            "SELECT nf.notice_id, nf.finding_id FROM crawl_notice_findings nf \
+             JOIN crawl_notices n ON n.id = nf.notice_id LEFT JOIN crawls c ON c.id = n.crawl_id \
+             {filter} ORDER BY nf.notice_id, nf.finding_id"
+        );
+        let mut q = sqlx::query(&links_sql);
+        if let Some(name) = crawl {
+            q = q.bind(name);
+        }
+        let mut links: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+        for r in q.fetch_all(&self.pool).await? {
+            links.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+        }
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.try_get(0)?;
+                let hosts: String = r.try_get(4)?;
+                Ok(SentNotice {
+                    id,
+                    notice: NewSentNotice {
+                        crawl: r.try_get(1)?,
+                        provider: r.try_get(2)?,
+                        contact: r.try_get(3)?,
+                        hosts: hosts
+                            .split('\n')
+                            .filter(|h| !h.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                        channel: r.try_get(5)?,
+                        recipient: r.try_get(6)?,
+                        subject: r.try_get(7)?,
+                        sequence: r.try_get(8)?,
+                        message_id: r.try_get(9)?,
+                        sent_at: r.try_get(10)?,
+                        error: r.try_get(11)?,
+                        findings: links.remove(&id).unwrap_or_default(),
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+/// The notices that went out for one finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoticeHistory {
+    /// How many notices (sent, not failed) covered it.
+    pub sent: i64,
+    /// When the first went out.
+    pub first_at: Option<i64>,
+    /// When the last went out.
+    pub last_at: Option<i64>,
+    /// The provider of the last.
+    pub provider: Option<String>,
+}
+
+/// Each finding's notice history (by finding id), from the notices recorded; failed attempts
+/// count for nothing.
+pub fn notice_history(notices: &[SentNotice]) -> std::collections::HashMap<i64, NoticeHistory> {
+    let mut out: std::collections::HashMap<i64, NoticeHistory> = Default::default();
+    for n in notices.iter().filter(|n| n.sent()) {
+        for f in &n.notice.findings {
+            let h = out.entry(*f).or_default();
+            h.sent += 1;
+            let at = n.notice.sent_at;
+            h.first_at = Some(h.first_at.map_or(at, |x| x.min(at)));
+            if h.last_at.is_none_or(|x| at >= x) {
+                h.last_at = Some(at);
+                h.provider = Some(n.notice.provider.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The value at percentile `p` (0 < p ≤ 100) of `sorted` (ascending) by the nearest-rank
+/// method: the smallest value such that at least `p`% of the values are no greater, i.e.
+/// `sorted[ceil(p/100 · n) - 1]` (never below the first). `None` for no values.
+pub fn nearest_rank(sorted: &[i64], p: u32) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len();
+    let rank = (p as usize * n).div_ceil(100).clamp(1, n);
+    Some(sorted[rank - 1])
+}
+
+/// Takedown figures of one host or one provider. Items are distinct URLs (several bank items
+/// matched at one URL are one thing to take down); an item's time to removal runs from when it
+/// was first found to when a re-check first found it gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TakedownRow {
+    /// The host or the provider.
+    pub name: String,
+    /// Items still up (as last re-checked).
+    pub open: u64,
+    /// Items found gone.
+    pub removed: u64,
+    /// Median time to removal, ms (nearest rank).
+    pub median_removal_ms: Option<i64>,
+    /// 90th percentile of the time to removal, ms (nearest rank).
+    pub p90_removal_ms: Option<i64>,
+    /// Notices that went out covering its items (failed attempts not counted).
+    pub notices_sent: u64,
+    /// When the first of them went out, ms since the Unix epoch.
+    pub first_notice_at: Option<i64>,
+    /// When the last of them went out.
+    pub last_notice_at: Option<i64>,
+}
+
+/// The takedown report: per host and per provider, each by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Takedown {
+    /// Per host.
+    pub hosts: Vec<TakedownRow>,
+    /// Per hosting provider.
+    pub providers: Vec<TakedownRow>,
+}
+
+/// Computes the takedown report of `findings` with the `notices` recorded for them. An item's
+/// provider is the provider of the last notice that went out for it, else `provider_of` (the
+/// operator's table), else `unknown`.
+pub fn takedown(
+    findings: &[Finding],
+    notices: &[SentNotice],
+    provider_of: &dyn Fn(&Finding) -> Option<String>,
+) -> Takedown {
+    use std::collections::{BTreeMap, BTreeSet};
+    let history = notice_history(notices);
+    // Per URL: host, provider, first found, removed (the latest removal of its rows, if all are
+    // removed), and the notice ids covering it.
+    struct Item {
+        host: String,
+        provider: Option<String>,
+        found: i64,
+        open: bool,
+        removed: Option<i64>,
+        notices: BTreeSet<i64>,
+    }
+    let by_finding: std::collections::HashMap<i64, Vec<i64>> = {
+        let mut m: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+        for n in notices.iter().filter(|n| n.sent()) {
+            for f in &n.notice.findings {
+                m.entry(*f).or_default().push(n.id);
+            }
+        }
+        m
+    };
+    let mut items: BTreeMap<&str, Item> = BTreeMap::new();
+    let mut last_at: std::collections::HashMap<&str, i64> = Default::default();
+    for f in findings {
+        let it = items.entry(&f.finding.url).or_insert_with(|| Item {
+            host: f.finding.host.clone(),
+            provider: None,
+            found: f.found_at,
+            open: false,
+            removed: None,
+            notices: BTreeSet::new(),
+        });
+        it.found = it.found.min(f.found_at);
+        match f.removed_at {
+            None => it.open = true,
+            Some(r) => it.removed = Some(it.removed.map_or(r, |x| x.max(r))),
+        }
+        if let Some(h) = history.get(&f.id)
+            && let (Some(p), Some(at)) = (&h.provider, h.last_at)
+            && last_at.get(f.finding.url.as_str()).is_none_or(|x| at >= *x)
+        {
+            last_at.insert(&f.finding.url, at);
+            it.provider = Some(p.clone());
+        }
+        if let Some(ids) = by_finding.get(&f.id) {
+            it.notices.extend(ids);
+        }
+    }
+    for f in findings {
+        let it = items
+            .get_mut(f.finding.url.as_str())
+            .expect("inserted above");
+        if it.provider.is_none() {
+            it.provider = Some(provider_of(f).unwrap_or_else(|| "unknown".to_string()));
+        }
+    }
+    let sent_at: std::collections::HashMap<i64, i64> =
+        notices.iter().map(|n| (n.id, n.notice.sent_at)).collect();
+    let rows = |key: &dyn Fn(&Item) -> String| -> Vec<TakedownRow> {
+        let mut groups: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
+        for it in items.values() {
+            groups.entry(key(it)).or_default().push(it);
+        }
+        groups
+            .into_iter()
+            .map(|(name, its)| {
+                let mut times: Vec<i64> = its
+                    .iter()
+                    .filter(|i| !i.open)
+                    .filter_map(|i| i.removed.map(|r| (r - i.found).max(0)))
+                    .collect();
+                times.sort_unstable();
+                let ids: BTreeSet<i64> =
+                    its.iter().flat_map(|i| i.notices.iter().copied()).collect();
+                let at: Vec<i64> = ids.iter().filter_map(|i| sent_at.get(i).copied()).collect();
+                TakedownRow {
+                    name,
+                    open: its.iter().filter(|i| i.open).count() as u64,
+                    removed: times.len() as u64,
+                    median_removal_ms: nearest_rank(&times, 50),
+                    p90_removal_ms: nearest_rank(&times, 90),
+                    notices_sent: ids.len() as u64,
+                    first_notice_at: at.iter().min().copied(),
+                    last_notice_at: at.iter().max().copied(),
+                }
+            })
+            .collect()
+    };
+    Takedown {
+        hosts: rows(&|i| i.host.clone()),
+        providers: rows(&|i| i.provider.clone().unwrap_or_default()),
+    }
 }

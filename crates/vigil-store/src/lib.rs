@@ -69,7 +69,8 @@ pub use content::{
 };
 pub use crawl::{
     Completion, Crawl, CrawlContent, Finding, FrontierCounts, FrontierEntry, NewFinding,
-    NewFrontierEntry,
+    NewFrontierEntry, NewSentNotice, NoticeHistory, SentNotice, Takedown, TakedownRow,
+    nearest_rank, notice_history, takedown,
 };
 pub use error::Error;
 

@@ -54,6 +54,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         Sql::Both(V7),
     ),
     (8, "case registry", Sql::Both(V8)),
+    (9, "crawl removal notices sent", Sql::Both(V9)),
     // Migration 10 (the case map: boundaries and population figures).
     (10, "case map: boundaries and population", Sql::Both(V10)),
     // Migration 11 (case access): record scopes, link decisions, the area hierarchy.
@@ -585,6 +586,36 @@ CREATE TABLE case_population (
     imported_at {TS} NOT NULL,
     UNIQUE (area_code, year, age_group)
 )
+"#;
+
+/// Removal notices sent for crawl findings (`crawl.rs`): one row per notice (its provider,
+/// hosts, contact, the channel it went by, the recipient, the message id, when, whether it
+/// went out or failed and why, and which notice of its findings it was: 1 first, 2… reminders),
+/// and which findings each covered. A failed notice is kept (with its error) but counts as no
+/// notice: its findings are due again.
+const V9: &str = r#"
+CREATE TABLE crawl_notices (
+    id {ID},
+    crawl_id {INT} NULL REFERENCES crawls (id) ON DELETE CASCADE,
+    provider TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    hosts TEXT NOT NULL,
+    channel TEXT NOT NULL CHECK (channel IN ('smtp', 'file')),
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    sequence {INT} NOT NULL,
+    message_id TEXT NULL,
+    sent_at {TS} NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('sent', 'failed')),
+    error TEXT NULL
+);
+CREATE INDEX crawl_notices_by_time ON crawl_notices (sent_at, id);
+CREATE TABLE crawl_notice_findings (
+    notice_id {INT} NOT NULL REFERENCES crawl_notices (id) ON DELETE CASCADE,
+    finding_id {INT} NOT NULL REFERENCES crawl_findings (id) ON DELETE CASCADE,
+    PRIMARY KEY (notice_id, finding_id)
+);
+CREATE INDEX crawl_notice_findings_by_finding ON crawl_notice_findings (finding_id)
 "#;
 
 /// The schema version this build writes.

@@ -14,6 +14,7 @@
 
 pub mod ffmpeg;
 pub mod postgres;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -117,10 +117,14 @@ pub(crate) enum CrawlCommand {
     /// Findings per host (and the crawl's frontier counts with --format table).
     Report(CrawlReportArgs),
     /// Removal notices: findings grouped per hosting provider (from an IP-range table) and
-    /// host, rendered from a template (text) or as JSON. Nothing is sent.
+    /// host, rendered from a template (text) or as JSON; with --send, the notices due are sent
+    /// by SMTP (or written as files with --out) and recorded.
+    #[command(after_help = NOTICES_HELP)]
     Notices(CrawlNoticesArgs),
     /// Re-check the open findings: still up (same bytes), or taken down (404/410 or other
-    /// bytes: the removal time is recorded). Run it on a schedule (a systemd timer, cron).
+    /// bytes: the removal time is recorded). Once, or --every DURATION until stopped; with
+    /// --smtp or --out, the notices due are sent after each pass.
+    #[command(after_help = RECHECK_HELP)]
     Recheck(CrawlRecheckArgs),
 }
 
@@ -151,6 +155,66 @@ pub(crate) struct CrawlRecheckArgs {
     /// Seconds allowed for one fetch.
     #[arg(long, default_value_t = 60, value_name = "S")]
     pub(crate) timeout: u64,
+    /// Keep re-checking, a pass every DURATION (90s, 30m, 12h, 7d), until SIGINT or SIGTERM
+    /// (which stop between two URLs).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub(crate) every: Option<i64>,
+    #[command(flatten)]
+    pub(crate) notice: NoticeArgs,
+}
+
+const NOTICES_HELP: &str = "\
+Without --send, the notices for every open finding are printed and nothing is recorded. With
+--send, the notices due are sent and each is recorded (sent, or failed with its error: a failed
+one does not stop the others and its findings stay due): findings never notified, and with
+--resend-after those still up whose last notice is at least that old (a reminder: its subject
+and text say which notice it is). Removed findings are never notified again.
+
+SMTP: --smtp smtps://HOST[:465] (TLS) or smtp://HOST[:25] (STARTTLS required; plain SMTP only to
+a loopback address). Credentials come from VIGIL_SMTP_USERNAME and VIGIL_SMTP_PASSWORD, never
+from a flag or the URL. Each message is the notice's text with the notice as JSON attached.
+
+Exit status: 0 every notice due was sent (or none was due), 1 some failed, 2 usage or fatal
+error.";
+
+const RECHECK_HELP: &str = "\
+Run it from a systemd timer or cron, or let it loop with --every (stop it with SIGINT or SIGTERM:
+it stops between two URLs, and a URL is either recorded or left as it was). With --smtp or --out,
+after each pass the notices due are sent as `vigil crawl notices --send` would.
+
+Exit status: 0 every URL was re-checked (with --every: stopped cleanly), 1 some could not be (or
+a notice failed), 2 usage or fatal error.";
+
+/// Sending notices (`vigil crawl notices --send` and `vigil crawl recheck`).
+#[derive(Debug, ClapArgs)]
+pub(crate) struct NoticeArgs {
+    /// CSV of `cidr,provider,contact` lines: which provider hosts which addresses.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) providers: Option<PathBuf>,
+    /// A text template with {provider}, {contact}, {count} and {items} (default: built in);
+    /// a leading `Subject:` line becomes the message's subject.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) template: Option<PathBuf>,
+    /// Send by SMTP through this server: smtp://HOST[:PORT] or smtps://HOST[:PORT].
+    #[arg(long, value_name = "URL", requires = "from", conflicts_with = "out")]
+    pub(crate) smtp: Option<String>,
+    /// The sender address of mailed notices.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) from: Option<String>,
+    /// Mail every notice to this address instead of the provider's contact (to review them, or
+    /// for providers with no e-mail contact).
+    #[arg(long, value_name = "ADDR", requires = "smtp")]
+    pub(crate) to_override: Option<String>,
+    /// Write the notices due as files (text and JSON) into this directory instead of mailing
+    /// them (for contacts that are web forms).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Send a reminder for findings still up whose last notice is at least this old (7d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub(crate) resend_after: Option<i64>,
+    /// Seconds allowed for each SMTP command.
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    pub(crate) smtp_timeout: u64,
 }
 
 /// `vigil crawl notices`.
@@ -159,15 +223,14 @@ pub(crate) struct CrawlNoticesArgs {
     /// Only this crawl's findings (default: every crawl's).
     #[arg(long, value_name = "NAME")]
     pub(crate) crawl: Option<String>,
-    /// CSV of `cidr,provider,contact` lines: which provider hosts which addresses.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) providers: Option<PathBuf>,
-    /// A text template with {provider}, {contact}, {count} and {items} (default: built in).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) template: Option<PathBuf>,
     /// `text` (notices separated by a line of `=`) or `json` (one array).
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub(crate) format: String,
+    /// Send the notices due (needs --smtp and --from, or --out) and record them.
+    #[arg(long)]
+    pub(crate) send: bool,
+    #[command(flatten)]
+    pub(crate) notice: NoticeArgs,
 }
 
 /// `vigil crawl run`.
@@ -239,6 +302,14 @@ pub(crate) struct CrawlReportArgs {
     /// Only this crawl (default: every crawl).
     #[arg(long, value_name = "NAME")]
     pub(crate) crawl: Option<String>,
+    /// The takedown report instead: per host and per provider, items open and removed, median
+    /// and 90th-percentile time to removal (nearest rank), notices sent, first and last notice.
+    #[arg(long)]
+    pub(crate) takedown: bool,
+    /// CSV of `cidr,provider,contact` lines, for the provider of items no notice went to (an
+    /// item's provider is otherwise its last notice's).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) providers: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub(crate) format: ReportFormat,

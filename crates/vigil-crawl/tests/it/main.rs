@@ -3,5 +3,6 @@
 //! here, and the store on SQLite and PostgreSQL. No test leaves loopback.
 
 mod crawl;
+mod notices;
 mod site;
 mod socks;

@@ -11,5 +11,6 @@ mod durability;
 mod exchanges;
 mod import;
 mod long_values;
+mod notices;
 mod users;
 mod util;

@@ -1,9 +1,11 @@
-//! `vigil crawl run` and `vigil crawl report`: the command line over `vigil-crawl`.
+//! `vigil crawl run|report|notices|recheck`: the command line over `vigil-crawl`.
 //!
 //! `run` resolves the flags into `vigil_crawl::CrawlOptions` (usage errors exit 2 before any
 //! work), loads the banks into a `vigil_matcher::Matcher` once, opens the crawl's frontier in the
 //! store (resuming a crawl of the same name) and crawls on a multi-threaded runtime (fetching
-//! is I/O, hashing runs on blocking threads). `report` reads the findings back, per host.
+//! is I/O, hashing runs on blocking threads). `report` reads the findings back, per host, or
+//! the takedown report per host and provider. `notices --send` and `recheck` (with --smtp or
+//! --out) send the notices due; `recheck --every` loops until SIGINT/SIGTERM.
 //! Nothing here writes media: the crawler keeps bytes in memory only.
 
 use std::collections::BTreeMap;
@@ -16,7 +18,8 @@ use vigil_crawl::scope::normalize;
 use vigil_crawl::{CrawlOptions, FetchOptions, Hosts, Scope, StoreFrontier};
 
 use crate::cli::{
-    CrawlCommand, CrawlNoticesArgs, CrawlRecheckArgs, CrawlReportArgs, CrawlRunArgs, ReportFormat,
+    CrawlCommand, CrawlNoticesArgs, CrawlRecheckArgs, CrawlReportArgs, CrawlRunArgs, NoticeArgs,
+    ReportFormat,
 };
 use crate::commands::store::open;
 use crate::exit::ExitStatus;
@@ -237,8 +240,131 @@ async fn open_with_crawl(db: &str, crawl: Option<&str>) -> anyhow::Result<Store>
     Ok(store)
 }
 
+/// A time for people: `YYYY-MM-DD HH:MM UTC`, or `-`.
+fn utc(ms: Option<i64>) -> String {
+    let Some(ms) = ms else {
+        return "-".to_string();
+    };
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_else(|| format!("{ms} ms"))
+}
+
+/// A duration for people (`42 s`, `17 min`, `5.5 h`, `3.2 d`), or `-`.
+fn hours(ms: Option<i64>) -> String {
+    match ms {
+        None => "-".to_string(),
+        Some(ms) if ms < 60_000 => format!("{} s", ms / 1000),
+        Some(ms) if ms < 3_600_000 => format!("{} min", ms / 60_000),
+        Some(ms) if ms < 172_800_000 => format!("{:.1} h", ms as f64 / 3.6e6),
+        Some(ms) => format!("{:.1} d", ms as f64 / 8.64e7),
+    }
+}
+
+/// One row of the takedown report as printed in CSV.
+#[derive(Serialize)]
+struct TakedownCsv<'a> {
+    by: &'static str,
+    name: &'a str,
+    open: u64,
+    removed: u64,
+    median_removal_ms: Option<i64>,
+    p90_removal_ms: Option<i64>,
+    notices_sent: u64,
+    first_notice_at_ms: Option<i64>,
+    last_notice_at_ms: Option<i64>,
+}
+
+async fn takedown_report(store: &Store, a: &CrawlReportArgs) -> anyhow::Result<()> {
+    let providers = read_providers(a.providers.as_deref())?;
+    let findings = store.crawl_findings(a.crawl.as_deref()).await?;
+    let notices = store.crawl_notices(a.crawl.as_deref()).await?;
+    let provider_of = |f: &vigil_store::Finding| {
+        f.finding
+            .ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .and_then(|ip| providers.lookup(ip))
+            .map(|r| r.provider.clone())
+    };
+    let t = vigil_store::takedown(&findings, &notices, &provider_of);
+    let mut out = io::stdout().lock();
+    match a.format {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &t)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            for (by, rows) in [("host", &t.hosts), ("provider", &t.providers)] {
+                for r in rows {
+                    w.serialize(TakedownCsv {
+                        by,
+                        name: &r.name,
+                        open: r.open,
+                        removed: r.removed,
+                        median_removal_ms: r.median_removal_ms,
+                        p90_removal_ms: r.p90_removal_ms,
+                        notices_sent: r.notices_sent,
+                        first_notice_at_ms: r.first_notice_at,
+                        last_notice_at_ms: r.last_notice_at,
+                    })?;
+                }
+            }
+            w.flush()?;
+        }
+        ReportFormat::Table => {
+            for (by, rows) in [("host", &t.hosts), ("provider", &t.providers)] {
+                let width = rows
+                    .iter()
+                    .map(|r| r.name.chars().count())
+                    .chain([by.len()])
+                    .max()
+                    .unwrap_or(0);
+                writeln!(
+                    out,
+                    "{by:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  last notice",
+                    "open", "removed", "median", "p90", "notices", "first notice"
+                )?;
+                for r in rows {
+                    writeln!(
+                        out,
+                        "{:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  {}",
+                        r.name,
+                        r.open,
+                        r.removed,
+                        hours(r.median_removal_ms),
+                        hours(r.p90_removal_ms),
+                        r.notices_sent,
+                        utc(r.first_notice_at),
+                        utc(r.last_notice_at),
+                    )?;
+                }
+                if rows.is_empty() {
+                    writeln!(out, "(no findings)")?;
+                }
+                writeln!(out)?;
+            }
+            writeln!(
+                out,
+                "Items are distinct URLs; time to removal runs from first found to found gone \
+                 (median and 90th percentile by nearest rank)."
+            )?;
+        }
+    }
+    Ok(())
+}
+
 async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
     let store = open_with_crawl(db, a.crawl.as_deref()).await?;
+    if a.takedown {
+        let r = takedown_report(&store, &a).await;
+        store.close().await;
+        r?;
+        return Ok(ExitStatus::Success);
+    }
     let findings = store.crawl_findings(a.crawl.as_deref()).await?;
     let crawls = store.crawls().await?;
     let mut by_host: BTreeMap<String, Vec<FindingRecord>> = BTreeMap::new();
@@ -321,9 +447,6 @@ async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
             }
             for (host, findings) in &by_host {
                 let (open, removed, median, p90) = host_stats(findings);
-                let hours = |ms: Option<i64>| {
-                    ms.map_or("-".to_string(), |ms| format!("{:.1} h", ms as f64 / 3.6e6))
-                };
                 writeln!(
                     out,
                     "\n{host}: {} finding(s), {open} open, {removed} removed (time to removal: \
@@ -352,22 +475,154 @@ async fn report(db: &str, a: CrawlReportArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-async fn notices(db: &str, a: CrawlNoticesArgs) -> anyhow::Result<ExitStatus> {
-    use vigil_crawl::notice;
-    let providers = match &a.providers {
+fn read_providers(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<vigil_crawl::notice::Providers> {
+    use vigil_crawl::notice::Providers;
+    Ok(match path {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            notice::Providers::parse(&text, &p.display().to_string())?
+            Providers::parse(&text, &p.display().to_string())?
         }
-        None => notice::Providers::default(),
-    };
-    let template = match &a.template {
+        None => Providers::default(),
+    })
+}
+
+fn read_template(a: &NoticeArgs) -> anyhow::Result<String> {
+    Ok(match &a.template {
         Some(t) => {
             std::fs::read_to_string(t).with_context(|| format!("reading {}", t.display()))?
         }
-        None => notice::DEFAULT_TEMPLATE.to_string(),
+        None => vigil_crawl::notice::DEFAULT_TEMPLATE.to_string(),
+    })
+}
+
+/// Where notices go, from the flags: `None` when neither --smtp nor --out is given. SMTP
+/// credentials come from the environment only.
+fn channel(a: &NoticeArgs) -> anyhow::Result<Option<vigil_crawl::smtp::Channel>> {
+    use vigil_crawl::smtp::{Channel, Mailer};
+    if let Some(dir) = &a.out {
+        if !dir.is_dir() {
+            bail!("--out {}: not a directory", dir.display());
+        }
+        return Ok(Some(Channel::File(dir.clone())));
+    }
+    let Some(url) = &a.smtp else {
+        return Ok(None);
     };
+    let from = a.from.as_deref().context("--smtp needs --from")?;
+    let user = std::env::var("VIGIL_SMTP_USERNAME").ok();
+    let password = std::env::var("VIGIL_SMTP_PASSWORD").ok();
+    let credentials = match (user, password) {
+        (Some(u), Some(p)) => Some((u, p)),
+        (None, None) => None,
+        _ => bail!("set both VIGIL_SMTP_USERNAME and VIGIL_SMTP_PASSWORD, or neither"),
+    };
+    if a.smtp_timeout == 0 {
+        bail!("--smtp-timeout must be at least 1 second");
+    }
+    Ok(Some(Channel::Smtp(Box::new(Mailer::new(
+        url,
+        from,
+        a.to_override.as_deref(),
+        credentials,
+        Duration::from_secs(a.smtp_timeout),
+    )?))))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Sends the notices due and prints one line per notice; returns whether all went out.
+async fn send_notices(
+    store: &Store,
+    crawl: Option<&str>,
+    providers: &vigil_crawl::notice::Providers,
+    channel: &vigil_crawl::smtp::Channel,
+    template: &str,
+    resend_after_ms: Option<i64>,
+) -> anyhow::Result<bool> {
+    let sent = vigil_crawl::notice::send_due(
+        store,
+        providers,
+        channel,
+        &vigil_crawl::notice::SendOptions {
+            crawl: crawl.map(str::to_string),
+            template: template.to_string(),
+            resend_after_ms,
+            now: now_ms(),
+        },
+    )
+    .await
+    .context("sending notices")?;
+    let mut ok = true;
+    for s in &sent {
+        let what = if s.sequence > 1 {
+            format!("reminder (notice {})", s.sequence)
+        } else {
+            "notice".to_string()
+        };
+        match &s.error {
+            None => eprintln!(
+                "{what} to {} ({}): {} URL(s), sent",
+                s.recipient, s.provider, s.urls
+            ),
+            Some(e) => {
+                ok = false;
+                eprintln!(
+                    "vigil: {what} to {} ({}): {} URL(s), NOT sent: {e}",
+                    if s.recipient.is_empty() {
+                        "-"
+                    } else {
+                        &s.recipient
+                    },
+                    s.provider,
+                    s.urls
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{} notice(s) due: {} sent, {} failed",
+        sent.len(),
+        sent.iter().filter(|s| s.error.is_none()).count(),
+        sent.iter().filter(|s| s.error.is_some()).count()
+    );
+    Ok(ok)
+}
+
+async fn notices(db: &str, a: CrawlNoticesArgs) -> anyhow::Result<ExitStatus> {
+    use vigil_crawl::notice;
+    let providers = read_providers(a.notice.providers.as_deref())?;
+    let template = read_template(&a.notice)?;
+    if a.send {
+        let Some(channel) = channel(&a.notice)? else {
+            bail!("--send needs --smtp URL and --from ADDR, or --out DIR");
+        };
+        let store = open_with_crawl(db, a.crawl.as_deref()).await?;
+        let r = send_notices(
+            &store,
+            a.crawl.as_deref(),
+            &providers,
+            &channel,
+            &template,
+            a.notice.resend_after,
+        )
+        .await;
+        store.close().await;
+        return Ok(if r? {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        });
+    }
+    if a.notice.smtp.is_some() || a.notice.out.is_some() || a.notice.resend_after.is_some() {
+        bail!("--smtp, --out and --resend-after need --send");
+    }
     let store = open_with_crawl(db, a.crawl.as_deref()).await?;
     let findings = store.crawl_findings(a.crawl.as_deref()).await?;
     store.close().await;
@@ -388,7 +643,30 @@ async fn notices(db: &str, a: CrawlNoticesArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// Set on SIGINT or SIGTERM; `notify` wakes the loop's sleep.
+fn stop_on_signals() -> anyhow::Result<(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::sync::Arc<tokio::sync::Notify>,
+)> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let (s, n) = (stop.clone(), notify.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        s.store(true, std::sync::atomic::Ordering::SeqCst);
+        n.notify_one();
+    });
+    Ok((stop, notify))
+}
+
 async fn recheck(db: &str, a: CrawlRecheckArgs) -> anyhow::Result<ExitStatus> {
+    use std::sync::atomic::Ordering;
     if a.timeout == 0 {
         bail!("--timeout must be at least 1 second");
     }
@@ -400,25 +678,85 @@ async fn recheck(db: &str, a: CrawlRecheckArgs) -> anyhow::Result<ExitStatus> {
         ..FetchOptions::default()
     };
     vigil_crawl::Fetcher::new(fetch.clone())?;
-    let store = open_with_crawl(db, a.crawl.as_deref()).await?;
-    let r = vigil_crawl::recheck(&store, a.crawl.as_deref(), &fetch).await;
-    store.close().await;
-    let r = r.context("re-checking findings")?;
-    for (url, error) in &r.errors {
-        eprintln!("vigil: re-check of {url}: {error}");
+    let providers = read_providers(a.notice.providers.as_deref())?;
+    let template = read_template(&a.notice)?;
+    let channel = channel(&a.notice)?;
+    if channel.is_none() && a.notice.resend_after.is_some() {
+        bail!("--resend-after needs --smtp URL and --from ADDR, or --out DIR");
     }
-    eprintln!(
-        "re-checked {} URL(s): {} still up, {} removed, {} could not be checked",
-        r.checked,
-        r.still_up,
-        r.removed,
-        r.errors.len()
-    );
-    Ok(if r.errors.is_empty() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    })
+    let (stop, wake) = stop_on_signals()?;
+    let store = open_with_crawl(db, a.crawl.as_deref()).await?;
+    let mut status = ExitStatus::Success;
+    let mut pass = 0u64;
+    loop {
+        pass += 1;
+        let r = vigil_crawl::recheck_until(&store, a.crawl.as_deref(), &fetch, &stop).await;
+        let r = match r.context("re-checking findings") {
+            Ok(r) => r,
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        };
+        for (url, error) in &r.errors {
+            eprintln!("vigil: re-check of {url}: {error}");
+        }
+        eprintln!(
+            "{}re-checked {} URL(s): {} still up, {} removed, {} could not be checked{}",
+            if a.every.is_some() {
+                format!("pass {pass}: ")
+            } else {
+                String::new()
+            },
+            r.checked,
+            r.still_up,
+            r.removed,
+            r.errors.len(),
+            if r.stopped { " (stopped)" } else { "" }
+        );
+        // With --every a pass's failures are reported and tried again next pass.
+        if !r.errors.is_empty() && a.every.is_none() {
+            status = ExitStatus::Failure;
+        }
+        if !r.stopped
+            && let Some(ch) = &channel
+        {
+            let sent = send_notices(
+                &store,
+                a.crawl.as_deref(),
+                &providers,
+                ch,
+                &template,
+                a.notice.resend_after,
+            )
+            .await;
+            match sent {
+                Ok(true) => {}
+                Ok(false) if a.every.is_none() => status = ExitStatus::Failure,
+                Ok(false) => {}
+                Err(e) => {
+                    store.close().await;
+                    return Err(e);
+                }
+            }
+        }
+        let Some(every) = a.every else { break };
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(every as u64)) => {}
+            _ = wake.notified() => {}
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    store.close().await;
+    if stop.load(Ordering::SeqCst) {
+        eprintln!("stopped by signal after {pass} pass(es)");
+    }
+    Ok(status)
 }
 
 fn hex_of(bytes: &[u8]) -> String {

@@ -18,6 +18,13 @@ use crate::util::*;
 fn serve(
     routes: HashMap<String, (&'static str, Vec<u8>)>,
 ) -> (u16, Arc<Mutex<HashMap<String, usize>>>) {
+    serve_shared(Arc::new(Mutex::new(routes)))
+}
+
+type Routes = Arc<Mutex<HashMap<String, (&'static str, Vec<u8>)>>>;
+
+/// [`serve`] over routes the test may change while serving.
+fn serve_shared(routes: Routes) -> (u16, Arc<Mutex<HashMap<String, usize>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
@@ -38,8 +45,9 @@ fn serve(
                 }
             }
             *h.lock().unwrap().entry(path.clone()).or_default() += 1;
-            let (status, ctype, body) = match routes.get(&path) {
-                Some((t, b)) => ("200 OK", *t, b.clone()),
+            let route = routes.lock().unwrap().get(&path).cloned();
+            let (status, ctype, body) = match route {
+                Some((t, b)) => ("200 OK", t, b),
                 None => ("404 Not Found", "text/plain", b"not found".to_vec()),
             };
             let _ = write!(
@@ -383,4 +391,310 @@ fn crawl_usage_errors_and_refused_onions() {
         "{}",
         r.stdout
     );
+}
+
+/// The URLs a notice's text lists (`  - URL: …` lines), sorted.
+fn listed_urls(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- URL: "))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+/// The text part of a mailed notice (7bit: ASCII, short lines).
+fn text_part(m: &vigil_testkit::smtp::Received) -> String {
+    let start = m
+        .data
+        .find("Content-Type: text/plain")
+        .expect("a text part");
+    let part = &m.data[start..];
+    let body = &part[part.find("\r\n\r\n").unwrap() + 4..];
+    body[..body.find("\r\n--").unwrap()].replace("\r\n", "\n")
+}
+
+#[test]
+fn crawl_notices_are_mailed_rechecked_resent_and_reported() {
+    let Some(fixtures) = vigil_testkit::fixtures("crawl_notices_cli") else {
+        return;
+    };
+    let labelme = fixtures.join("threatexchange/pdq/data/reg-test-input/labelme-subset");
+    let mut routes = HashMap::new();
+    routes.insert(
+        "/".to_string(),
+        (
+            "text/html",
+            b"<html><body><img src=\"/pics/a.jpg\"><img src=\"/pics/b.jpg\"></body></html>"
+                .to_vec(),
+        ),
+    );
+    for (path, file) in [("/pics/a.jpg", "q0122.jpg"), ("/pics/b.jpg", "q0291.jpg")] {
+        routes.insert(
+            path.to_string(),
+            ("image/jpeg", std::fs::read(labelme.join(file)).unwrap()),
+        );
+    }
+    let routes: Routes = Arc::new(Mutex::new(routes));
+    let (port, _hits) = serve_shared(routes.clone());
+    let base = format!("http://127.0.0.1:{port}");
+    let sink = vigil_testkit::smtp::Sink::start();
+    let smtp = sink.url();
+
+    let d = Dir::new();
+    let run = |args: &[&str]| d.run(&[&["--db", "v.db"], args].concat());
+    d.write(
+        "known.txt",
+        format!(
+            "{}\n{}\n",
+            expected_pdq(&fixtures, "reg-test-input/labelme-subset/q0122.jpg"),
+            expected_pdq(&fixtures, "reg-test-input/labelme-subset/q0291.jpg")
+        )
+        .as_bytes(),
+    );
+    run(&["bank", "create", "known"]).code(0);
+    run(&["bank", "import", "known", "known.txt"]).code(0);
+    d.write("seeds.txt", format!("{base}/\n").as_bytes());
+    d.write(
+        "providers.csv",
+        b"cidr,provider,contact\n127.0.0.0/8,Loopback Hosting,abuse@loopback.example\n",
+    );
+    let r = run(&[
+        "crawl",
+        "run",
+        "--allow-private",
+        "127.0.0.0/8",
+        "--seeds",
+        "seeds.txt",
+        "--name",
+        "site",
+        "--delay-ms",
+        "0",
+    ]);
+    r.code(0);
+    assert!(r.stderr.contains("2 findings"), "{}", r.stderr);
+
+    // Usage errors: nowhere to send, credentials in the URL, a flag needing --send.
+    let r = run(&["crawl", "notices", "--send"]);
+    r.code(2);
+    assert!(r.stderr.contains("--send needs --smtp"), "{}", r.stderr);
+    let r = run(&[
+        "crawl",
+        "notices",
+        "--send",
+        "--smtp",
+        "smtp://user:secret@127.0.0.1:25",
+        "--from",
+        "reports@hotline.example",
+    ]);
+    r.code(2);
+    assert!(r.stderr.contains("VIGIL_SMTP_PASSWORD"), "{}", r.stderr);
+    run(&["crawl", "notices", "--resend-after", "7d"]).code(2);
+    assert!(sink.messages().is_empty());
+
+    // The first notice: mailed to the provider's contact, both URLs, recorded.
+    let send = [
+        "--smtp",
+        smtp.as_str(),
+        "--from",
+        "reports@hotline.example",
+        "--providers",
+        "providers.csv",
+    ];
+    let r = run(&[
+        &["crawl", "notices", "--send", "--crawl", "site"][..],
+        &send,
+    ]
+    .concat());
+    r.code(0);
+    assert!(
+        r.stderr.contains(
+            "notice to abuse@loopback.example (Loopback Hosting): 2 URL(s), sent\n1 notice(s) due: 1 sent, 0 failed"
+        ),
+        "{}",
+        r.stderr
+    );
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].rcpt_to, ["abuse@loopback.example"]);
+    assert_eq!(
+        msgs[0].header("Subject").as_deref(),
+        Some("Removal request: 2 item(s) of known child sexual abuse material on your service")
+    );
+    assert_eq!(
+        listed_urls(&text_part(&msgs[0])),
+        [format!("{base}/pics/a.jpg"), format!("{base}/pics/b.jpg")]
+    );
+    // Sending again: nothing is due.
+    let r = run(&[&["crawl", "notices", "--send"][..], &send].concat());
+    r.code(0);
+    assert!(r.stderr.contains("0 notice(s) due"), "{}", r.stderr);
+    assert_eq!(sink.messages().len(), 1);
+
+    // b.jpg is taken down; a re-check records it and reminds about a.jpg only.
+    routes.lock().unwrap().remove("/pics/b.jpg");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = run(&[
+        &[
+            "crawl",
+            "recheck",
+            "--allow-private",
+            "127.0.0.1",
+            "--resend-after",
+            "1s",
+        ][..],
+        &send,
+    ]
+    .concat());
+    r.code(0);
+    assert!(
+        r.stderr
+            .contains("re-checked 2 URL(s): 1 still up, 1 removed, 0 could not be checked"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(
+            "reminder (notice 2) to abuse@loopback.example (Loopback Hosting): 1 URL(s), sent"
+        ),
+        "{}",
+        r.stderr
+    );
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(
+        msgs[1].header("Subject").as_deref(),
+        Some(
+            "Reminder (notice 2): Removal request: 1 item(s) of known child sexual abuse \
+             material on your service"
+        )
+    );
+    assert_eq!(
+        listed_urls(&text_part(&msgs[1])),
+        [format!("{base}/pics/a.jpg")]
+    );
+
+    // A server that refuses the connection: the notice is recorded as failed, exit 1.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let r = run(&[
+        "crawl",
+        "notices",
+        "--send",
+        "--resend-after",
+        "1s",
+        "--smtp",
+        &dead,
+        "--from",
+        "reports@hotline.example",
+        "--to-override",
+        "desk@hotline.example",
+    ]);
+    r.code(1);
+    assert!(r.stderr.contains("NOT sent"), "{}", r.stderr);
+
+    // --every: passes until SIGTERM, which stops it cleanly (exit 0).
+    let mut child = d
+        .vigil()
+        .args([
+            "--db",
+            "v.db",
+            "crawl",
+            "recheck",
+            "--allow-private",
+            "127.0.0.1",
+        ])
+        .args(["--every", "1s", "--resend-after", "1h"])
+        .args(send)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let _ = tx.send(line.unwrap_or_default());
+        }
+    });
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.starts_with("pass 2: ")) {
+        seen.push(
+            rx.recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no second pass: {seen:?}")),
+        );
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{seen:?}");
+    while let Ok(l) = rx.recv_timeout(std::time::Duration::from_secs(5)) {
+        seen.push(l);
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("stopped by signal after")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l
+                == "pass 1: re-checked 1 URL(s): 1 still up, 0 removed, 0 could not be checked"),
+        "{seen:?}"
+    );
+    // A reminder an hour after the last: none due.
+    assert_eq!(sink.messages().len(), 2);
+
+    // The takedown report: per host and provider.
+    let r = run(&["crawl", "report", "--format", "json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let f = v["hosts"][0]["findings"].as_array().unwrap();
+    let b = f
+        .iter()
+        .find(|f| f["url"] == format!("{base}/pics/b.jpg"))
+        .unwrap();
+    let b_ms = b["removed_at_ms"].as_i64().unwrap() - b["found_at_ms"].as_i64().unwrap();
+    let r = run(&["crawl", "report", "--takedown", "--format", "json"]);
+    r.code(0);
+    let t: Value = serde_json::from_str(&r.stdout).unwrap();
+    let host = &t["hosts"][0];
+    assert_eq!(host["name"], "127.0.0.1");
+    assert_eq!(
+        (host["open"].as_i64(), host["removed"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(host["median_removal_ms"].as_i64(), Some(b_ms));
+    assert_eq!(host["p90_removal_ms"].as_i64(), Some(b_ms));
+    assert_eq!(host["notices_sent"], 2, "the failed one does not count");
+    assert!(host["first_notice_at"].as_i64() < host["last_notice_at"].as_i64());
+    assert_eq!(t["providers"][0]["name"], "Loopback Hosting");
+    assert_eq!(t["providers"][0]["notices_sent"], 2);
+
+    let r = run(&["crawl", "report", "--takedown", "--format", "csv"]);
+    r.code(0);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "by,name,open,removed,median_removal_ms,p90_removal_ms,notices_sent,first_notice_at_ms,last_notice_at_ms"
+    );
+    assert!(
+        lines[1].starts_with(&format!("host,127.0.0.1,1,1,{b_ms},{b_ms},2,")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[2].starts_with(&format!("provider,Loopback Hosting,1,1,{b_ms},{b_ms},2,")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(lines.len(), 3);
+    let r = run(&["crawl", "report", "--takedown"]);
+    r.code(0);
+    assert!(r.stdout.contains("Loopback Hosting"), "{}", r.stdout);
+    assert!(r.stdout.contains("nearest rank"), "{}", r.stdout);
 }
