@@ -465,7 +465,7 @@ impl Ctx {
     }
 }
 
-const NAV: [(&str, &str, Need); 7] = [
+const NAV: [(&str, &str, Need); 8] = [
     ("/ui", "Dashboard", Need::Login),
     ("/ui/banks", "Banks", Need::Read),
     ("/ui/lookup", "Lookup", Need::Match),
