@@ -61,13 +61,17 @@ impl Env {
     }
 
     /// Waits for a refresh that started after now.
+    /// Waits until a change made before the call is in the index: a refresh in flight at the
+    /// call may have read the store before the change and still finish after it, so two
+    /// refreshes must complete, the second of which started after the call.
     async fn settle(&self) {
         let s = self.server.state();
-        let before = s.refreshed_at();
-        while s.refreshed_at() <= before + 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        for _ in 0..2 {
+            let before = s.refreshed_at();
+            while s.refreshed_at() <= before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(30)).await;
     }
 
     async fn stop(self) {

@@ -195,16 +195,18 @@ impl Env {
         panic!("{}: the index never reached {n} {t} signals", self.db);
     }
 
-    /// Waits for one more refresh than now (a change made before it is then visible).
+    /// Waits until a change made before the call is in the index: a refresh in flight at the
+    /// call may have read the store before the change and still finish after it, so two
+    /// refreshes must complete, the second of which started after the call.
     async fn settle(&self) {
         let s = self.server.as_ref().unwrap().state();
-        let before = s.refreshed_at();
-        for _ in 0..500 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            if s.refreshed_at() > before + 1 {
-                // One full refresh started after the change.
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                return;
+        for _ in 0..2 {
+            let before = s.refreshed_at();
+            for _ in 0..1000 {
+                if s.refreshed_at() > before {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
     }
