@@ -5,7 +5,8 @@ use vigil_cases::intake::{Mapping, Mode, import};
 use vigil_cases::model::{Age, Date, IdentifierKind, Sex};
 use vigil_cases::{Error, Taxonomies};
 
-const MAPPING: &str = r#"{
+/// The mapping of the test registers (CSV here, XLSX in `xlsx.rs`).
+pub(crate) const MAPPING: &str = r#"{
   "taxonomy": "sahil-2022",
   "columns": {
     "id": "Case", "date": "Date", "category": "Crime", "subtype": "Type", "province": "Province",

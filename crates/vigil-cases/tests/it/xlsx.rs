@@ -9,20 +9,7 @@ use vigil_cases::model::Date;
 use vigil_cases::xlsx::{self, Limits};
 use vigil_cases::{Error, Taxonomies};
 
-const MAPPING: &str = r#"{
-  "taxonomy": "sahil-2022",
-  "columns": {
-    "id": "Case", "date": "Date", "category": "Crime", "subtype": "Type", "province": "Province",
-    "district": "District", "outlet": "Newspaper", "victim_sex": "Gender", "victim_age": "Age",
-    "abuser_category": "Abuser", "case_registered": "FIR", "identifiers": "Leads"
-  },
-  "values": {
-    "category": { "Sexual abuse": "csa", "Kidnapping": "abduction" },
-    "subtype": { "Rape": "rape", "Sodomy": "sodomy" },
-    "victim_sex": { "Girl": "female", "Boy": "male" },
-    "case_registered": { "Y": "yes", "N": "no" }
-  }
-}"#;
+use crate::intake::MAPPING;
 
 /// The same register as CSV text, the reference.
 const CSV: &str = "Case,Date,Crime,Type,Province,District,Newspaper,Gender,Age,Abuser,FIR,Leads
