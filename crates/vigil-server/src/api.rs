@@ -617,6 +617,7 @@ pub fn routes() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("/api/v1/actions/{name}/events", vec!["get"]),
     ]);
     m.extend(crate::cases::api_routes());
+    m.extend(crate::cases_map::api_routes());
     m.extend(crate::crawls::api_routes());
     m
 }

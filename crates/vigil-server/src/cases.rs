@@ -129,7 +129,7 @@ impl Caller {
         in_scope(&self.scope, &inc.area.province, &inc.area.district)
     }
 
-    fn need_analyst(&self) -> Result<(), ApiError> {
+    pub(crate) fn need_analyst(&self) -> Result<(), ApiError> {
         if self.analyst {
             Ok(())
         } else {
@@ -155,7 +155,11 @@ fn subject(who: &Principal, session: bool) -> String {
     }
 }
 
-async fn caller(state: &AppState, who: Principal, session: bool) -> Result<Caller, ApiError> {
+pub(crate) async fn caller(
+    state: &AppState,
+    who: Principal,
+    session: bool,
+) -> Result<Caller, ApiError> {
     let analyst = match who.role {
         Role::Admin | Role::Curator => true,
         Role::Viewer => false,
@@ -177,7 +181,7 @@ async fn caller(state: &AppState, who: Principal, session: bool) -> Result<Calle
 
 /// Writes one audit entry now (case reads are not batched: the entry is stored before the
 /// record is sent).
-async fn audit(
+pub(crate) async fn audit(
     state: &AppState,
     who: &Caller,
     action: &str,
@@ -1388,7 +1392,7 @@ async fn areas_put(
 
 /// A page of the cases UI, or its error page; a viewer asking for a records page gets the
 /// "not allowed" page.
-async fn page(
+pub(crate) async fn page(
     state: &AppState,
     who: Principal,
     session: Option<Extension<UiSession>>,
@@ -1434,9 +1438,9 @@ fn error_page(ctx: &Ctx, e: ApiError) -> Response {
     )
 }
 
-fn cases_menu(c: &Caller) -> String {
+pub(crate) fn cases_menu(c: &Caller) -> String {
     let mut s = String::from(
-        "<nav class=\"sub\" aria-label=\"Cases\"><a href=\"/ui/cases\">Statistics</a>",
+        "<nav class=\"sub\" aria-label=\"Cases\"><a href=\"/ui/cases\">Statistics</a> · <a href=\"/ui/cases/map\">Map</a>",
     );
     if c.analyst {
         s.push_str(
@@ -1758,7 +1762,7 @@ async fn networks_page(
 }
 
 /// JSON safe inside a `<script type="application/json">` element.
-fn script_json(v: &Value) -> String {
+pub(crate) fn script_json(v: &Value) -> String {
     v.to_string()
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")

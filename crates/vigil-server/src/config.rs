@@ -61,6 +61,70 @@ pub struct ServerConfig {
     /// Fetch every exchange at this interval in the background (HMA's `TASK_FETCHER`); `None`
     /// (the default): exchanges are fetched by `vigil exchange fetch` (cron, a timer).
     pub fetch_every: Option<Duration>,
+    /// Background tiles of the case map page (`/ui/cases/map`); `None` (the default): no
+    /// tiles, the boundaries are drawn on a plain background and the page makes no request
+    /// outside the server.
+    pub map_tiles: Option<MapTiles>,
+}
+
+/// A tile server for the case map's background, as the operator configures it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapTiles {
+    /// A URL template with `{z}`, `{x}` and `{y}` (Leaflet's form), `https://` (or `http://`
+    /// for a tile server on the operator's own network).
+    pub url: String,
+    /// The attribution the tiles' licence asks for (plain text).
+    pub attribution: String,
+}
+
+impl MapTiles {
+    /// Checks a template: http(s), a host, `{z}`, `{x}` and `{y}`, no quotes, spaces or
+    /// angle brackets (it goes into a Content-Security-Policy and a page). The error says
+    /// what is wrong.
+    pub fn new(url: &str, attribution: &str) -> Result<MapTiles, String> {
+        let url = url.trim();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| format!("map tile URL {url:?}: expected http:// or https://"))?;
+        let host = rest.split('/').next().unwrap_or("");
+        if host.is_empty() || host.contains('{') && !host.starts_with("{s}.") {
+            return Err(format!(
+                "map tile URL {url:?}: no host (only {{s}}. may lead a templated host)"
+            ));
+        }
+        for p in ["{z}", "{x}", "{y}"] {
+            if !rest.contains(p) {
+                return Err(format!("map tile URL {url:?}: no {p}"));
+            }
+        }
+        if url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'<>;`\\".contains(c))
+        {
+            return Err(format!(
+                "map tile URL {url:?}: spaces, quotes, ';' and angle brackets are not allowed"
+            ));
+        }
+        if attribution.len() > 500 {
+            return Err("map tile attribution: longer than 500 bytes".into());
+        }
+        Ok(MapTiles {
+            url: url.to_string(),
+            attribution: attribution.trim().to_string(),
+        })
+    }
+
+    /// The origin (scheme and host) tiles come from, for the page's Content-Security-Policy;
+    /// a `{s}.` subdomain template allows the host's subdomains.
+    pub fn origin(&self) -> String {
+        let (scheme, rest) = self.url.split_once("://").unwrap_or(("https", &self.url));
+        let host = rest.split('/').next().unwrap_or("");
+        match host.strip_prefix("{s}.") {
+            Some(h) => format!("{scheme}://*.{h}"),
+            None => format!("{scheme}://{host}"),
+        }
+    }
 }
 
 /// The server's video hashing: python-threatexchange's sampling (one frame a second), one
@@ -91,6 +155,7 @@ impl Default for ServerConfig {
             bypass_coinflip_on_get: false,
             secure_cookies: false,
             fetch_every: None,
+            map_tiles: None,
         }
     }
 }

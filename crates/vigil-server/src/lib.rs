@@ -19,6 +19,7 @@ pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod cases;
+pub mod cases_map;
 pub mod coinflip;
 pub mod config;
 pub mod crawls;
@@ -45,7 +46,7 @@ use tokio::task::JoinHandle;
 use vigil_matcher::{Matcher, Shared};
 use vigil_store::{NewAudit, Store};
 
-pub use config::{Parts, ServerConfig};
+pub use config::{MapTiles, Parts, ServerConfig};
 pub use state::AppState;
 
 use crate::auth::Keys;
@@ -209,8 +210,9 @@ fn router(state: &AppState) -> (Router<AppState>, Vec<&'static str>) {
     patterns.extend(api::routes().keys().copied());
     r = r.merge(ui::routes()).merge(crawls::routes());
     patterns.extend(ui::PATTERNS);
-    r = r.merge(cases::routes());
+    r = r.merge(cases::routes()).merge(cases_map::routes());
     patterns.extend(cases::PATTERNS);
+    patterns.extend(cases_map::PATTERNS);
     patterns.extend(crawls::PATTERNS);
     (r, patterns)
 }

@@ -615,22 +615,77 @@ pub(crate) fn page_or_error(ctx: &Ctx, r: Result<(String, String, &str), ApiErro
 // ---------------------------------------------------------------------------------------------
 // Assets, login, logout
 
-async fn asset(Path(file): Path<String>) -> Response {
-    let (body, kind) = match file.as_str() {
-        "style.css" => (STYLE, "text/css; charset=utf-8"),
-        "app.js" => (SCRIPT, "text/javascript; charset=utf-8"),
-        "cases.js" => (CASES_SCRIPT, "text/javascript; charset=utf-8"),
-        _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
-    };
+/// The embedded assets: name, body, content type.
+const ASSETS: [(&str, &str, &str); 7] = [
+    ("style.css", STYLE, "text/css; charset=utf-8"),
+    ("app.js", SCRIPT, "text/javascript; charset=utf-8"),
+    ("cases.js", CASES_SCRIPT, "text/javascript; charset=utf-8"),
     (
+        "cases_map.js",
+        crate::cases_map::SCRIPT,
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "cases_map.css",
+        crate::cases_map::STYLE,
+        "text/css; charset=utf-8",
+    ),
+    (
+        "leaflet.js",
+        crate::cases_map::LEAFLET_JS,
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "leaflet.css",
+        crate::cases_map::LEAFLET_CSS,
+        "text/css; charset=utf-8",
+    ),
+];
+
+/// Each asset's ETag (a quoted prefix of its SHA-256), computed once.
+fn etags() -> &'static HashMap<&'static str, String> {
+    static TAGS: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
+    TAGS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|(name, body, _)| {
+                let d = Sha256::digest(body.as_bytes());
+                (*name, format!("\"{}\"", hex::encode(&d[..12])))
+            })
+            .collect()
+    })
+}
+
+/// An embedded file. `no-cache` makes the browser revalidate, and the ETag lets it keep its
+/// copy (304) until the binary changes: Leaflet's 150 KB is sent once, not on every page.
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some(&(name, body, kind)) = ASSETS.iter().find(|a| a.0 == file) else {
+        return (StatusCode::NOT_FOUND, "no such file").into_response();
+    };
+    let tag = etags()[name].as_str();
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let status = if fresh {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+    let mut r = (
+        status,
         [
             (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::ETAG, tag),
         ],
-        body,
     )
-        .into_response()
+        .into_response();
+    if !fresh {
+        *r.body_mut() = Body::from(body);
+    }
+    r
 }
 
 fn login_form(state: &AppState, status: StatusCode, message: &str, name: &str) -> Response {

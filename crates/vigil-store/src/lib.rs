@@ -50,6 +50,7 @@ mod error;
 mod exchanges;
 mod keys;
 mod schema;
+mod secrets;
 mod users;
 mod value;
 
@@ -73,6 +74,7 @@ pub use crawl::{
     nearest_rank, notice_history, takedown,
 };
 pub use error::Error;
+pub use secrets::MAX_SECRET;
 
 /// A record's metadata (everything but its signals) as the JSON object the store keeps in
 /// provenance: what a server shows of where an item came from.

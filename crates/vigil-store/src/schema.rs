@@ -63,6 +63,8 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "case access: scopes, link decisions, areas",
         Sql::Both(V11),
     ),
+    // Migration 12 (the case map page): server secrets (the displacement key).
+    (12, "server secrets", Sql::Both(V12)),
 ];
 
 const V1: &str = r#"
@@ -533,6 +535,16 @@ CREATE TABLE case_points (
     incident_id {INT} PRIMARY KEY REFERENCES case_incidents (id) ON DELETE CASCADE,
     lat_e6 {INT} NOT NULL CHECK (lat_e6 BETWEEN -90000000 AND 90000000),
     lon_e6 {INT} NOT NULL CHECK (lon_e6 BETWEEN -180000000 AND 180000000)
+)
+"#;
+
+// Migration 12: secrets the server generates once and keeps (`secrets.rs`): the case map's
+// displacement key, which must outlive the process (see `Store::server_secret`).
+const V12: &str = r#"
+CREATE TABLE server_secrets (
+    name TEXT PRIMARY KEY,
+    value {BLOB} NOT NULL,
+    created_at {TS} NOT NULL
 )
 "#;
 

@@ -389,6 +389,14 @@ pub(crate) struct ServeArgs {
     /// Wall-clock time one video may take to decode and hash, in seconds [default: 600].
     #[arg(long, value_name = "SECONDS", env = "VIGIL_VIDEO_TIME_BUDGET")]
     pub(crate) video_time_budget: Option<u64>,
+    /// Background tiles of the case map page: a URL template with {z}, {x} and {y} (e.g.
+    /// https://tiles.example.org/{z}/{x}/{y}.png); none by default (boundaries on a plain
+    /// background, no request leaves the server).
+    #[arg(long, value_name = "URL", env = "VIGIL_MAP_TILES")]
+    pub(crate) map_tiles: Option<String>,
+    /// The attribution the tiles' licence asks for (plain text).
+    #[arg(long, value_name = "TEXT", env = "VIGIL_MAP_TILES_ATTRIBUTION")]
+    pub(crate) map_tiles_attribution: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! A WebDriver client (the W3C protocol, enough for the UI tests): chromedriver on a free
-//! loopback port driving a headless Chromium. Shared by `tests/ui.rs` and `tests/cases_ui.rs`.
+//! loopback port driving a headless Chromium. Shared by `tests/ui.rs`, `tests/cases_ui.rs` and
+//! `tests/cases_map_ui.rs`.
 
 #![allow(dead_code)]
 
@@ -82,6 +83,7 @@ impl Driver {
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": chrome,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
@@ -244,6 +246,46 @@ impl Driver {
             .raw("GET", &format!("{}/alert/text", self.session), None)
             .await;
         status == 200
+    }
+
+    /// The browser console's entries since the last call (chromedriver's log endpoint):
+    /// `(level, message)`, e.g. `("SEVERE", "… Refused to apply inline style …")`.
+    pub(crate) async fn console(&self) -> Vec<(String, String)> {
+        let (status, v) = self
+            .raw(
+                "POST",
+                &format!("{}/se/log", self.session),
+                Some(json!({"type": "browser"})),
+            )
+            .await;
+        assert_eq!(status, 200, "reading the browser console: {v}");
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["level"].as_str().unwrap_or("").to_string(),
+                            e["message"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Presses and releases a key (a W3C key code such as `"\u{E014}"`, ArrowRight) in the
+    /// focused element.
+    pub(crate) async fn press(&self, key: &str) {
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(
+                json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]}),
+            ),
+        )
+        .await;
+        self.cmd("DELETE", "/actions", None).await;
     }
 
     pub(crate) async fn quit(self) {

@@ -12,5 +12,6 @@ mod exchanges;
 mod import;
 mod long_values;
 mod notices;
+mod secrets;
 mod users;
 mod util;

@@ -35,6 +35,8 @@ struct FileConfig {
     max_video_size: Option<u64>,
     max_video_seconds: Option<u64>,
     video_time_budget: Option<u64>,
+    map_tiles: Option<String>,
+    map_tiles_attribution: Option<String>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -125,6 +127,14 @@ fn server_config(args: ServeArgs) -> anyhow::Result<ServerConfig> {
             bail!("video-time-budget must be at least 1 second");
         }
         c.video.limits.time_budget = Duration::from_secs(s);
+    }
+    if let Some(url) = args.map_tiles.or(file.map_tiles) {
+        let attribution = args
+            .map_tiles_attribution
+            .or(file.map_tiles_attribution)
+            .unwrap_or_default();
+        c.map_tiles =
+            Some(vigil_server::MapTiles::new(&url, &attribution).map_err(anyhow::Error::msg)?);
     }
     let without = if args.without.is_empty() {
         file.without.unwrap_or_default()
@@ -342,5 +352,27 @@ mod tests {
         ] {
             assert!(config(&[], Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn map_tiles_are_off_by_default_and_checked() {
+        assert_eq!(config(&[], None).unwrap().map_tiles, None);
+        let f = "map_tiles = \"https://tiles.example.org/{z}/{x}/{y}.png\"\n\
+                 map_tiles_attribution = \"© Example\"\n";
+        let t = config(&[], Some(f)).unwrap().map_tiles.unwrap();
+        assert_eq!(t.url, "https://tiles.example.org/{z}/{x}/{y}.png");
+        assert_eq!(t.attribution, "© Example");
+        assert_eq!(t.origin(), "https://tiles.example.org");
+        let t = config(
+            &["--map-tiles", "http://10.0.0.5:8080/t/{z}/{x}/{y}.png"],
+            Some(f),
+        )
+        .unwrap()
+        .map_tiles
+        .unwrap();
+        assert_eq!(t.origin(), "http://10.0.0.5:8080");
+        assert_eq!(t.attribution, "© Example", "the file's attribution stays");
+        let e = config(&["--map-tiles", "https://tiles.example.org/{z}/{x}"], None).unwrap_err();
+        assert!(e.to_string().contains("no {y}"), "{e}");
     }
 }
