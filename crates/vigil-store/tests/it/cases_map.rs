@@ -139,3 +139,41 @@ async fn population_replaces_by_area_year_and_group() {
         assert!(actions.contains(&"cases.population.import".to_string()));
     }
 }
+
+#[tokio::test]
+async fn records_only_reads_are_whole_records_less_sources_and_identifiers() {
+    for db in stores("cases_map_records").await {
+        let s = &db.store;
+        let d = demo::generate(&DemoOptions {
+            per_year: 20,
+            network_sizes: vec![3],
+            ..Default::default()
+        });
+        s.save_incidents(&d.incidents, "t").await.unwrap();
+        let whole = s.incidents("t", true).await.unwrap();
+        assert!(
+            whole.iter().any(|i| !i.identifiers.is_empty()),
+            "{}",
+            db.name
+        );
+        let light = s.incident_records("t", true).await.unwrap();
+        assert_eq!(light.len(), whole.len(), "{}", db.name);
+        for (a, b) in light.iter().zip(&whole) {
+            let mut b = b.clone();
+            b.sources.clear();
+            b.identifiers.clear();
+            assert_eq!(a, &b, "{}", db.name);
+        }
+        assert!(light.iter().any(|i| i.area.point.is_some()), "{}", db.name);
+        let audited = s
+            .audit_recent(Some("cases.read"), i64::MAX, 10)
+            .await
+            .unwrap();
+        assert!(
+            audited[0].detail.contains("\"records_only\":true"),
+            "{}",
+            db.name
+        );
+        assert!(!audited[1].detail.contains("records_only"), "{}", db.name);
+    }
+}
