@@ -270,7 +270,9 @@
     if (key === 'rate_per_100k') {
       legendItem('', NO_VALUE, 'no population figure');
     }
-    legendItem('hatched', null, 'withheld (fewer than ' + data.vigil.k + ')');
+    if (data.vigil.k > 1) {
+      legendItem('hatched', null, 'withheld (fewer than ' + data.vigil.k + ')');
+    }
     legendItem('hot99', null, 'hot spot 99%');
     legendItem('hot95', null, 'hot spot 95%');
     legendItem('cold99', null, 'cold spot 99%');
