@@ -405,4 +405,83 @@ impl Store {
         }
         Ok(vigil_cases::population::PopulationTable { rows: out })
     }
+
+    /// Imports SDG 16.2 indicator figures in one transaction, each replacing the stored figure
+    /// of the same indicator, area, year, sex and age group. Audited as
+    /// `cases.indicators.import`.
+    pub async fn save_indicators(
+        &self,
+        figures: &[vigil_cases::indicators::Figure],
+        file: &str,
+        actor: &str,
+    ) -> Result<MapSaved, Error> {
+        let mut w = self.write().await?;
+        let mut saved = MapSaved::default();
+        for f in figures {
+            saved.replaced += sqlx::query(
+                "DELETE FROM case_indicators WHERE indicator = $1 AND area_code = $2 \
+                 AND year = $3 AND sex = $4 AND age_group = $5",
+            )
+            .bind(&f.indicator)
+            .bind(&f.area)
+            .bind(i64::from(f.year))
+            .bind(&f.sex)
+            .bind(&f.age_group)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected() as usize;
+            sqlx::query(
+                "INSERT INTO case_indicators (indicator, area_code, year, sex, age_group, value, \
+                 unit, source, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&f.indicator)
+            .bind(&f.area)
+            .bind(i64::from(f.year))
+            .bind(&f.sex)
+            .bind(&f.age_group)
+            .bind(&f.value)
+            .bind(&f.unit)
+            .bind(&f.source)
+            .bind(w.now)
+            .execute(&mut *w.tx)
+            .await?;
+            saved.written += 1;
+        }
+        w.audit(
+            actor,
+            "cases.indicators.import",
+            None,
+            None,
+            json!({"rows": saved.written, "replaced": saved.replaced, "file": file}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(saved)
+    }
+
+    /// Every stored indicator figure, by indicator, area, year, sex and age group.
+    pub async fn indicators(&self) -> Result<Vec<vigil_cases::indicators::Figure>, Error> {
+        let rows = sqlx::query(
+            "SELECT indicator, area_code, year, value, unit, sex, age_group, source \
+             FROM case_indicators ORDER BY indicator, area_code, year, sex, age_group",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let area: String = r.try_get(1)?;
+            let year: i64 = r.try_get(2)?;
+            out.push(vigil_cases::indicators::Figure {
+                indicator: r.try_get(0)?,
+                year: i32::try_from(year).map_err(|e| invalid(&area, e))?,
+                area,
+                value: r.try_get(3)?,
+                unit: r.try_get(4)?,
+                sex: r.try_get(5)?,
+                age_group: r.try_get(6)?,
+                source: r.try_get(7)?,
+            });
+        }
+        Ok(out)
+    }
 }

@@ -63,6 +63,8 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "case access: scopes, link decisions, areas",
         Sql::Both(V11),
     ),
+    // Migration 15: SDG 16.2 indicators imported as published.
+    (15, "case indicators (SDG 16.2)", Sql::Both(V15)),
 ];
 
 const V1: &str = r#"
@@ -588,6 +590,25 @@ CREATE TABLE case_population (
 )
 "#;
 
+// Migration 15: SDG 16.2 indicators imported as their publishers give them (survey figures for
+// 16.2.1 and 16.2.3; the value is the published decimal text, never recomputed). One row per
+// (indicator, area, year, sex, age group); '' is the whole country / both sexes / as defined.
+const V15: &str = r#"
+CREATE TABLE case_indicators (
+    id {ID},
+    indicator TEXT NOT NULL,
+    area_code TEXT NOT NULL DEFAULT '',
+    year {INT} NOT NULL,
+    sex TEXT NOT NULL DEFAULT '',
+    age_group TEXT NOT NULL DEFAULT '',
+    value TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    source TEXT NOT NULL,
+    imported_at {TS} NOT NULL,
+    UNIQUE (indicator, area_code, year, sex, age_group)
+)
+"#;
+
 /// Removal notices sent for crawl findings (`crawl.rs`): one row per notice (its provider,
 /// hosts, contact, the channel it went by, the recipient, the message id, when, whether it
 /// went out or failed and why, and which notice of its findings it was: 1 first, 2… reminders),
@@ -650,13 +671,19 @@ async fn migrate_to(conn: &mut AnyConnection, backend: Backend, upto: i64) -> Re
     ))
     .execute(&mut *conn)
     .await?;
-    let applied: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM vigil_schema")
-        .fetch_one(&mut *conn)
+    // Every version applied, not only the newest: migrations made on parallel branches land
+    // with their numbers, and a store migrated by a build that had 15 but not 12 still gets 12.
+    let applied: std::collections::BTreeSet<i64> = sqlx::query("SELECT version FROM vigil_schema")
+        .fetch_all(&mut *conn)
         .await?
-        .try_get(0)?;
-    if applied > CURRENT {
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    if let Some(&newest) = applied.last()
+        && newest > CURRENT
+    {
         return Err(Error::FutureSchema {
-            found: applied,
+            found: newest,
             known: CURRENT,
         });
     }
@@ -668,7 +695,7 @@ async fn migrate_to(conn: &mut AnyConnection, backend: Backend, upto: i64) -> Re
             .execute(&mut *conn)
             .await?;
     }
-    let result = apply(conn, backend, applied, upto).await;
+    let result = apply(conn, backend, &applied, upto).await;
     if backend == Backend::Sqlite {
         sqlx::query("PRAGMA foreign_keys = ON")
             .execute(&mut *conn)
@@ -680,10 +707,13 @@ async fn migrate_to(conn: &mut AnyConnection, backend: Backend, upto: i64) -> Re
 async fn apply(
     conn: &mut AnyConnection,
     backend: Backend,
-    applied: i64,
+    applied: &std::collections::BTreeSet<i64>,
     upto: i64,
 ) -> Result<(), Error> {
-    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied && m.0 <= upto) {
+    for (version, name, sql) in MIGRATIONS
+        .iter()
+        .filter(|m| !applied.contains(&m.0) && m.0 <= upto)
+    {
         let (version, name) = (*version, *name);
         let sql = match (sql, backend) {
             (Sql::Both(s), _) => *s,
@@ -781,6 +811,55 @@ mod tests {
                 .await
                 .unwrap();
             }
+        }
+    }
+
+    /// A store that lacks a migration below its newest one (made on a parallel branch, or by a
+    /// build that had 15 but not 11) gets it on the next open, and keeps what it holds.
+    #[test]
+    fn a_missing_middle_migration_is_applied() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        for db in vigil_testkit::postgres::databases("schema_gap") {
+            rt.block_on(async {
+                let (raw, backend) = raw_url(db.name, &db.url);
+                let mut conn = AnyConnection::connect(&raw).await.unwrap();
+                migrate(&mut conn, backend).await.unwrap();
+                for stmt in [
+                    "DROP TABLE case_scopes",
+                    "DROP TABLE case_link_decisions",
+                    "DROP TABLE case_areas",
+                    "DELETE FROM vigil_schema WHERE version = 11",
+                    "INSERT INTO case_indicators (indicator, area_code, year, value, unit, \
+                     source, imported_at) VALUES ('16.2.1', '', 2020, '71.5', 'percent', 's', 0)",
+                ] {
+                    sqlx::query(stmt).execute(&mut conn).await.unwrap();
+                }
+                migrate(&mut conn, backend).await.unwrap();
+                let versions: Vec<i64> =
+                    sqlx::query("SELECT version FROM vigil_schema ORDER BY version")
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.try_get(0).unwrap())
+                        .collect();
+                let want: Vec<i64> = MIGRATIONS.iter().map(|m| m.0).collect();
+                assert_eq!(versions, want, "{}", db.name);
+                let n: i64 = sqlx::query("SELECT COUNT(*) FROM case_scopes")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
+                assert_eq!(n, 0);
+                let v: String = sqlx::query("SELECT value FROM case_indicators")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
+                assert_eq!(v, "71.5");
+            });
         }
     }
 

@@ -1305,6 +1305,10 @@ pub(crate) enum CasesCommand {
     /// Print a table (one-way, or a cross-tab with --cols) with small-number suppression, as CSV
     /// or SDMX-style CSV; with --rows year, also the year-on-year change.
     Stats(CasesStatsArgs),
+    /// SDG target 16.2 figures: the registry's detected victims per 100,000 (16.2.2-style,
+    /// computed from the incidents and the population figures) beside the survey indicators
+    /// 16.2.1 and 16.2.3 as imported (`vigil cases areas import --indicators`), as CSV.
+    Sdg(CasesSdgArgs),
     /// Rank candidate networks of incidents linked by shared identifiers, every link explained.
     Network(CasesNetworkArgs),
     /// Export the registry (the store's, or a dataset file's) as a dataset file encrypted with a
@@ -1315,9 +1319,34 @@ pub(crate) enum CasesCommand {
     /// Write the hotspot map (GeoJSON): rates per district, Getis-Ord Gi* hot and cold spots,
     /// and, with a key, displaced incident points.
     Map(crate::commands::cases_map::CasesMapArgs),
-    /// Boundaries and population figures in the store.
+    /// The area hierarchy, boundaries and population figures in the store.
     #[command(subcommand)]
     Areas(crate::commands::cases_map::CasesAreasCommand),
+    /// Record scopes: limit an API key or a UI user to some provinces or districts (the server
+    /// filters every case route by it). Audited.
+    #[command(subcommand)]
+    Scopes(CasesScopesCommand),
+}
+
+/// `vigil cases scopes …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CasesScopesCommand {
+    /// Print every limited subject and its areas.
+    List,
+    /// Limit SUBJECT (key:NAME or user:NAME) to these province or district codes, replacing
+    /// its scope. The codes must be in the store's area hierarchy.
+    Set {
+        /// key:NAME (an API key) or user:NAME (a UI user).
+        subject: String,
+        /// Province or district codes.
+        #[arg(required = true)]
+        areas: Vec<String>,
+    },
+    /// Remove SUBJECT's limit (it sees every record its role allows).
+    Clear {
+        /// key:NAME or user:NAME.
+        subject: String,
+    },
 }
 
 impl CasesCommand {
@@ -1328,9 +1357,10 @@ impl CasesCommand {
             CasesCommand::Import(a) => a.store,
             CasesCommand::Stats(a) => a.dataset.is_none(),
             CasesCommand::Network(a) => a.dataset.is_none(),
+            CasesCommand::Sdg(a) => a.dataset.is_none(),
             CasesCommand::Export(a) => a.dataset.is_none(),
             CasesCommand::Map(_) => false,
-            CasesCommand::Areas(_) => true,
+            CasesCommand::Areas(_) | CasesCommand::Scopes(_) => true,
         }
     }
 }
@@ -1388,6 +1418,13 @@ pub(crate) struct CasesDemoArgs {
     /// Where to write the demo's population figures (CSV).
     #[arg(long)]
     pub(crate) population: Option<PathBuf>,
+    /// Where to write the demo's incidents as a register to import (CSV, one row an incident,
+    /// in the sahil-2022 taxonomy); its mapping goes to --register-mapping.
+    #[arg(long, requires = "register_mapping")]
+    pub(crate) register: Option<PathBuf>,
+    /// Where to write the mapping of --register (JSON, for `vigil cases import --mapping`).
+    #[arg(long, requires = "register")]
+    pub(crate) register_mapping: Option<PathBuf>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -1398,10 +1435,11 @@ pub(crate) struct CasesImportArgs {
     /// The mapping (JSON: taxonomy, columns, values).
     #[arg(long)]
     pub(crate) mapping: PathBuf,
-    /// A dataset whose areas (and population) the import checks against (and, with --out,
-    /// keeps).
+    /// A dataset whose areas the import checks against (and, with --out, keeps). Needed with
+    /// --out; with --store the default is the store's area hierarchy (`vigil cases areas import
+    /// --hierarchy`).
     #[arg(long)]
-    pub(crate) areas: PathBuf,
+    pub(crate) areas: Option<PathBuf>,
     /// The sheet of an XLSX file to read (default: the first).
     #[arg(long)]
     pub(crate) sheet: Option<String>,
@@ -1466,6 +1504,27 @@ pub(crate) struct CasesStatsArgs {
     pub(crate) taxonomy: Option<String>,
 }
 
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesSdgArgs {
+    /// A dataset file (JSON; default: the store's registry, population and indicators).
+    pub(crate) dataset: Option<PathBuf>,
+    /// Imported indicator figures to print with a dataset file (CSV, as `areas import
+    /// --indicators` takes).
+    #[arg(long)]
+    pub(crate) indicators: Option<PathBuf>,
+    /// The age group of the population figures (needed when there are several; children: e.g.
+    /// 0-17).
+    #[arg(long)]
+    pub(crate) age_group: Option<String>,
+    /// Rates by province instead of district.
+    #[arg(long)]
+    pub(crate) by_province: bool,
+    /// Merge incidents reported by several outlets before counting victims.
+    #[arg(long)]
+    pub(crate) dedup: bool,
+}
+
+/// `vigil cases network`.
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CasesNetworkArgs {
     /// A dataset file (JSON; default: the store's registry).
