@@ -302,6 +302,17 @@ async fn entry_form_duplicates_and_add_as_source_in_headless_chromium() {
     choose(&d, &format!("{v2} [data-field=sex]"), "male").await;
     d.type_into(&format!("{v2} [data-field=age]"), "old").await;
     choose(&d, &format!("{v2} .relationships select"), "relative").await;
+    d.type_into("#e-lat", "31.5").await;
+    d.type_into("#e-lon", "72.25").await;
+    d.click("#add-identifier").await;
+    let x1 = "#e-identifiers .row.identifier:nth-child(1)";
+    choose(&d, &format!("{x1} [data-field=kind]"), "vehicle").await;
+    d.type_into(&format!("{x1} [data-field=value]"), "lea-1234")
+        .await;
+    d.type_into(&format!("{x1} [data-field=confidence]"), "2")
+        .await;
+    d.type_into(&format!("{x1} [data-field=first_seen]"), "2022-03-14")
+        .await;
     // A third victim added and removed again: the form keeps two.
     d.click("#add-victim").await;
     d.click("#e-victims .row.victim:nth-child(3) button.remove")
@@ -323,8 +334,16 @@ async fn entry_form_duplicates_and_add_as_source_in_headless_chromium() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let t = d
+        .text_of(&format!(
+            "{x1} [data-error-for=\"identifiers[0].confidence\"]"
+        ))
+        .await;
+    assert!(t.contains("outside 0..=1"), "{t:?}");
     assert!(!store.case_incident_exists("M-50").await.unwrap());
     d.type_into(&format!("{v2} [data-field=age]"), "7").await;
+    d.type_into(&format!("{x1} [data-field=confidence]"), "0.75")
+        .await;
     d.click("#entry-save").await;
     d.wait_path("/ui/cases/incidents/M-50").await;
     let victims = d.text_of("#victims").await;
@@ -337,12 +356,27 @@ async fn entry_form_duplicates_and_add_as_source_in_headless_chromium() {
     assert_eq!(d.text_of("#d-stage").await, "trial");
     assert_eq!(d.text_of("#d-flags").await, "murdered");
     assert_eq!(d.text_of("#d-tehsil").await, "NM01T1");
-    let saved = store.incidents("test", false).await.unwrap();
+    let saved = store.incidents("test", true).await.unwrap();
     let m50 = saved.iter().find(|i| i.id == "M-50").unwrap();
     assert_eq!(
         m50.victims[1].relationships,
         vec![(0, vigil_cases::model::AbuserCategory::Relative)]
     );
+    let p = m50.area.point.unwrap();
+    assert_eq!((p.lat, p.lon), (31.5, 72.25));
+    assert_eq!(m50.identifiers.len(), 1);
+    let x = &m50.identifiers[0];
+    assert_eq!(
+        (x.kind, x.value.as_str(), x.confidence, x.source.as_str()),
+        (
+            vigil_cases::IdentifierKind::Vehicle,
+            "LEA1234",
+            0.75,
+            "alice"
+        )
+    );
+    assert_eq!(x.first_seen, vigil_cases::model::Date::new(2022, 3, 14));
+    assert!(m50.flags.murdered && !m50.flags.extortion);
 
     // The same case from another paper: the candidate is shown and the report added to it.
     d.goto(&format!("{base}/ui/cases/new")).await;

@@ -269,6 +269,8 @@
     field(row, "Value", el("input", { size: 24 }), "value");
     field(row, "Confidence", el("input", { size: 4, value: "1", inputmode: "decimal" }), "confidence");
     field(row, "Seen in", el("input", { size: 14, placeholder: "outlet, police file" }), "source");
+    field(row, "First seen", el("input", { size: 11, placeholder: "YYYY-MM-DD" }), "first_seen");
+    field(row, "Last seen", el("input", { size: 11, placeholder: "YYYY-MM-DD" }), "last_seen");
     removeButton(row, "identifier");
     container.appendChild(row);
     return row;
@@ -339,7 +341,7 @@
       .map((r, i) => {
         label(r, "identifiers[" + i + "]");
         return { kind: val(r, "kind"), value: val(r, "value"), confidence: val(r, "confidence"),
-          source: val(r, "source") };
+          source: val(r, "source"), first_seen: val(r, "first_seen"), last_seen: val(r, "last_seen") };
       });
     return entry;
   }
