@@ -422,8 +422,12 @@
     }
     if (r.status === 409 && r.data && Array.isArray(r.data.duplicates)) {
       showDuplicates(form, entry, r.data.duplicates);
-      top.textContent = r.data.message;
+      const n = r.data.duplicates.length;
+      top.textContent = "This case may already be registered (" + n + " candidate" +
+        (n === 1 ? "" : "s") + " below): add this report as a source of it, or save it as a " +
+        "new incident.";
       top.hidden = false;
+      document.getElementById("entry-duplicates").scrollIntoView();
       return;
     }
     top.textContent = (r.data && r.data.message) || "HTTP " + r.status;
