@@ -27,6 +27,21 @@ pub struct CasesSaved {
     pub replaced: usize,
 }
 
+/// What [`Store::add_case_source`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceAdded {
+    /// The source was added; the incident now has this many sources.
+    Added {
+        /// Sources of the incident after the addition.
+        sources: usize,
+    },
+    /// No incident has that reference; nothing was written.
+    NoIncident,
+    /// The incident already has a source with the same outlet (compared case-insensitively,
+    /// trimmed), date and link; nothing was written.
+    Duplicate,
+}
+
 fn invalid(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("case record {what}: {e}"))
 }
@@ -213,6 +228,69 @@ impl Store {
         .await?;
         w.commit().await?;
         Ok(out)
+    }
+
+    /// Adds one report to a stored incident (the same case reported by another outlet), in one
+    /// transaction audited as `cases.source.add` by `actor`. A source equal to one the incident
+    /// has (outlet, date and link) is refused as [`SourceAdded::Duplicate`]. The caller checks
+    /// the source itself (outlet not empty, dates) and the caller's right to the incident.
+    pub async fn add_case_source(
+        &self,
+        reference: &str,
+        source: &Source,
+        actor: &str,
+    ) -> Result<SourceAdded, Error> {
+        let mut w = self.write().await?;
+        let Some(row) = sqlx::query("SELECT id FROM case_incidents WHERE ref = $1")
+            .bind(reference)
+            .fetch_optional(&mut *w.tx)
+            .await?
+        else {
+            return Ok(SourceAdded::NoIncident);
+        };
+        let id: i64 = row.try_get(0)?;
+        let rows = sqlx::query(
+            "SELECT outlet, report_date, link FROM case_sources WHERE incident_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *w.tx)
+        .await?;
+        let outlet = source.outlet.trim().to_lowercase();
+        let date = source.date.to_string();
+        for r in &rows {
+            let (o, d, l): (String, String, Option<String>) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            if o.trim().to_lowercase() == outlet && d == date && l == source.link {
+                return Ok(SourceAdded::Duplicate);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO case_sources (incident_id, outlet, report_date, link) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(source.outlet.trim())
+        .bind(&date)
+        .bind(source.link.as_deref())
+        .execute(&mut *w.tx)
+        .await?;
+        sqlx::query("UPDATE case_incidents SET updated_at = $1 WHERE id = $2")
+            .bind(w.now)
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.audit(
+            actor,
+            "cases.source.add",
+            None,
+            None,
+            json!({"incident": reference, "outlet": source.outlet.trim(), "date": date,
+                   "link": source.link}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(SourceAdded::Added {
+            sources: rows.len() + 1,
+        })
     }
 
     /// References of the incidents that name an identifier (kind and normalised value), sorted.

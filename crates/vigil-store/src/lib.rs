@@ -62,7 +62,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 pub use actions::{Action, ActionEvent, NewAction, NewActionEvent};
 pub use banks::{Bank, BankKind, BankUpdate, NewBank};
 pub use case_access::{CaseScope, LinkDecision, MAX_NOTE, MAX_SCOPE_AREAS};
-pub use cases::{CasesSaved, MapSaved};
+pub use cases::{CasesSaved, MapSaved, SourceAdded};
 pub use content::{
     AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,
     NewContent, RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,
