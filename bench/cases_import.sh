@@ -56,7 +56,7 @@ read -r ROWS IDENTS < counts
 
 run_store() {
   local name=$1 db=$2
-  "$V" --db "$db" cases areas import --hierarchy ds.json 2>/dev/null
+  "$V" --db "$db" cases areas import --hierarchy ds.json 2>/dev/null || { echo "areas import failed on $name" >&2; exit 1; }
   /usr/bin/time -v -o time.txt "$V" --db "$db" cases import big.csv --mapping reg.json --store \
     2> import.err || { cat import.err >&2; exit 1; }
   local wall rss
@@ -80,7 +80,7 @@ print(f'$name: import {rows} rows in {wall:.2f} s: {rows / wall:,.0f} rows/s, '
   done
 }
 
-run_store sqlite "sqlite:$W/v.db"
+run_store sqlite "$W/v.db"
 if [ -n "${VIGIL_BENCH_PG:-}" ]; then
   run_store postgres "$VIGIL_BENCH_PG"
 fi

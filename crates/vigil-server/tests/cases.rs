@@ -1135,3 +1135,59 @@ async fn a_whole_incident_is_entered_duplicates_are_caught_and_sources_added() {
         env.stop().await;
     }
 }
+
+/// The server keeps the registry in memory between changes: a save made through another
+/// handle on the same store (another process, a CLI import) is counted by the very next
+/// request, and a request after no change answers the same.
+#[test]
+fn a_change_by_another_process_is_seen_by_the_next_request() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for db in vigil_testkit::postgres::databases("registry_in_memory") {
+        rt.block_on(async {
+            let which = db.name;
+            let env = Env::start(db).await;
+            let total = |v: &Value| v["total"].as_u64().unwrap();
+            let stats = "/api/v1/cases/stats?rows=year&k=1";
+            let (s, v) = env.call("admin-key", "GET", stats, None).await;
+            assert_eq!(s, 200, "{which}");
+            let n = env.demo.incidents.len() as u64;
+            assert_eq!(total(&v), n, "{which}");
+            let (_, again) = env.call("admin-key", "GET", stats, None).await;
+            assert_eq!(again, v, "{which}");
+            // Another handle on the same database (the CLI, a second server) adds two
+            // incidents and a source.
+            let other = Store::open(&env._db.url).await.unwrap();
+            let mut two: Vec<_> = env.demo.incidents[..2].to_vec();
+            for (k, i) in two.iter_mut().enumerate() {
+                i.id = format!("X-{k}");
+            }
+            other.save_incidents(&two, "cli:test").await.unwrap();
+            let (_, v) = env.call("admin-key", "GET", stats, None).await;
+            assert_eq!(total(&v), n + 2, "{which}: the new incidents not counted");
+            let (s, inc) = env
+                .call("admin-key", "GET", "/api/v1/cases/incidents/X-1", None)
+                .await;
+            assert_eq!(s, 200, "{which}");
+            let sources = inc["sources"].as_array().map_or(0, Vec::len);
+            let src = vigil_cases::model::Source {
+                outlet: "Another Paper".into(),
+                date: vigil_cases::model::Date::new(2023, 1, 2).unwrap(),
+                link: None,
+            };
+            other
+                .add_case_source("X-1", &src, "cli:test")
+                .await
+                .unwrap();
+            let (_, inc) = env
+                .call("admin-key", "GET", "/api/v1/cases/incidents/X-1", None)
+                .await;
+            assert_eq!(
+                inc["sources"].as_array().map_or(0, Vec::len),
+                sources + 1,
+                "{which}: {inc}"
+            );
+            other.close().await;
+            env.stop().await;
+        });
+    }
+}

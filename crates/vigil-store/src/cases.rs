@@ -42,6 +42,18 @@ pub enum SourceAdded {
     Duplicate,
 }
 
+/// Counts a change of the case registry (in the change's transaction), so readers that keep
+/// the registry in memory ([`Store::cases_version`]) know to read it again.
+async fn bump_cases_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO counters (name, value) VALUES ('cases', 1) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 fn invalid(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("case record {what}: {e}"))
 }
@@ -128,6 +140,7 @@ impl Store {
                 .await?;
             }
         }
+        bump_cases_version(&mut w.tx).await?;
         w.audit(
             actor,
             "cases.save",
@@ -138,6 +151,18 @@ impl Store {
         .await?;
         w.commit().await?;
         Ok(saved)
+    }
+
+    /// The case registry's change counter: it grows with every committed save of incidents
+    /// and every added source (0 before the first). Equal counters, equal registry.
+    pub async fn cases_version(&self) -> Result<i64, Error> {
+        let row = sqlx::query("SELECT value FROM counters WHERE name = 'cases'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get(0)?,
+            None => 0,
+        })
     }
 
     /// Every incident, ordered by reference, with its sources and identifiers, and with its
@@ -278,6 +303,7 @@ impl Store {
             .bind(id)
             .execute(&mut *w.tx)
             .await?;
+        bump_cases_version(&mut w.tx).await?;
         w.audit(
             actor,
             "cases.source.add",
