@@ -329,6 +329,134 @@ async fn overridden_recipient_and_file_channel() {
     );
 }
 
+/// A provider with no e-mail contact: three passes (as `recheck --every` makes) record one
+/// uncontactable notice, reported on each pass; a new finding for it (its open findings
+/// changed) and then a contact in the table (it changed) each end that. Nothing is mailed
+/// until there is an address.
+#[tokio::test]
+async fn uncontactable_providers_are_recorded_once() {
+    let sink = Sink::start();
+    let store = store_with(vec![
+        finding("http://a.test/1.jpg", "10.9.0.1", "known"),
+        finding("http://a.test/2.jpg", "10.9.0.2", "known"),
+    ])
+    .await;
+    let table = |contact: &str| {
+        Providers::parse(
+            &format!("10.9.0.0/16,Formonly Hosting,{contact}\n"),
+            "p.csv",
+        )
+        .unwrap()
+    };
+    let mailer = || {
+        Channel::Smtp(Box::new(
+            Mailer::new(
+                &sink.url(),
+                "reports@hotline.example",
+                None,
+                None,
+                Duration::from_secs(10),
+            )
+            .unwrap(),
+        ))
+    };
+    let opts = |now: i64| SendOptions {
+        crawl: Some("c".into()),
+        template: DEFAULT_TEMPLATE.into(),
+        resend_after_ms: Some(DAY),
+        now,
+    };
+    let form = table("https://formonly.example/abuse");
+    for pass in 0..3 {
+        let sent = send_due(&store, &form, &mailer(), &opts(1_000 + pass * 2 * DAY))
+            .await
+            .unwrap();
+        assert_eq!(sent.len(), 1, "pass {pass}: {sent:?}");
+        assert!(sent[0].uncontactable && sent[0].error.is_some(), "{sent:?}");
+        assert_eq!(sent[0].recorded, pass == 0, "pass {pass}");
+        assert_eq!(sent[0].urls, 2);
+    }
+    let rows = store.crawl_notices(Some("c")).await.unwrap();
+    assert_eq!(rows.len(), 1, "three passes, one row: {rows:?}");
+    assert!(rows[0].notice.uncontactable && !rows[0].sent());
+    assert_eq!(rows[0].notice.findings.len(), 2);
+    assert_eq!(rows[0].notice.contact, "https://formonly.example/abuse");
+
+    // Its open findings change (one more): recorded again, once.
+    let (c, _) = store.crawl_open("c", "{}").await.unwrap();
+    store
+        .crawl_push(
+            c.id,
+            &[NewFrontierEntry {
+                url: "http://a.test/more".into(),
+                host: "a.test".into(),
+                depth: 1,
+                parent_url: None,
+            }],
+        )
+        .await
+        .unwrap();
+    let e = store.crawl_take(c.id, 1).await.unwrap();
+    store
+        .crawl_complete(
+            c.id,
+            e[0].id,
+            &Completion {
+                kind: "page".into(),
+                findings: vec![finding("http://a.test/3.jpg", "10.9.0.3", "known")],
+                ..Completion::default()
+            },
+        )
+        .await
+        .unwrap();
+    for pass in 0..2 {
+        let sent = send_due(&store, &form, &mailer(), &opts(10 * DAY + pass))
+            .await
+            .unwrap();
+        assert_eq!((sent[0].urls, sent[0].recorded), (3, pass == 0));
+    }
+    assert_eq!(store.crawl_notices(Some("c")).await.unwrap().len(), 2);
+    // An empty contact is uncontactable too, and a changed contact: a new row.
+    let none = table("");
+    let sent = send_due(&store, &none, &mailer(), &opts(11 * DAY))
+        .await
+        .unwrap();
+    assert!(sent[0].uncontactable && sent[0].recorded);
+    assert_eq!(store.crawl_notices(Some("c")).await.unwrap().len(), 3);
+    assert!(sink.messages().is_empty(), "nothing was mailed");
+
+    // The takedown report counts the provider's open items as uncontactable.
+    let t = vigil_store::takedown(
+        &store.crawl_findings(Some("c")).await.unwrap(),
+        &store.crawl_notices(Some("c")).await.unwrap(),
+        &|_| None,
+    );
+    assert_eq!(t.providers.len(), 1);
+    assert_eq!(
+        (
+            t.providers[0].name.as_str(),
+            t.providers[0].open,
+            t.providers[0].uncontactable
+        ),
+        ("Formonly Hosting", 3, 3)
+    );
+
+    // With an address, it is mailed, and the uncontactable rows stay as history.
+    let mail = table("abuse@formonly.example");
+    let sent = send_due(&store, &mail, &mailer(), &opts(12 * DAY))
+        .await
+        .unwrap();
+    assert_eq!(sent[0].error, None, "{sent:?}");
+    assert!(!sent[0].uncontactable);
+    assert_eq!(sink.messages()[0].rcpt_to, ["abuse@formonly.example"]);
+    let t = vigil_store::takedown(
+        &store.crawl_findings(Some("c")).await.unwrap(),
+        &store.crawl_notices(Some("c")).await.unwrap(),
+        &|_| None,
+    );
+    assert_eq!(t.providers[0].uncontactable, 0);
+}
+
 #[test]
 fn smtp_urls_and_addresses() {
     let m = |url: &str, from: &str| {
