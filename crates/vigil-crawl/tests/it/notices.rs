@@ -8,7 +8,7 @@ use std::time::Duration;
 use vigil_crawl::notice::{DEFAULT_TEMPLATE, Providers, SendOptions, send_due, split_headers};
 use vigil_crawl::smtp::{Channel, Mailer};
 use vigil_store::{Completion, NewFinding, NewFrontierEntry, Store};
-use vigil_testkit::smtp::{Received, Sink};
+use vigil_testkit::smtp::{Received, Sink, TlsMode};
 
 const DAY: i64 = 86_400_000;
 
@@ -455,6 +455,96 @@ async fn uncontactable_providers_are_recorded_once() {
         &|_| None,
     );
     assert_eq!(t.providers[0].uncontactable, 0);
+}
+
+/// SMTPS and STARTTLS against a TLS peer on 127.0.0.1 whose certificate a test CA signed
+/// (`tls/README.md`): told to trust that CA, the mailer delivers, and the sink records that
+/// the message came over TLS (after `STARTTLS`, for the second). Not told, it delivers nothing:
+/// SMTPS refuses the unknown issuer, and plain SMTP to loopback is refused by a server that
+/// requires STARTTLS; both failures are recorded and leave the finding due.
+#[tokio::test]
+async fn notices_go_over_smtps_and_starttls_to_a_trusted_ca() {
+    const CA: &[u8] = include_bytes!("tls/smtp-ca.crt");
+    const CERT: &[u8] = include_bytes!("tls/smtp.crt");
+    const KEY: &[u8] = include_bytes!("tls/smtp.key");
+    for mode in [TlsMode::Implicit, TlsMode::StartTls] {
+        let sink = Sink::start_tls(mode, CERT, KEY);
+        let url = match mode {
+            TlsMode::Implicit => sink.smtps_url(),
+            TlsMode::StartTls => sink.url(),
+        };
+        let store = store_with(vec![finding("http://a.test/1.jpg", "127.0.0.1", "known")]).await;
+        let opts = SendOptions {
+            crawl: None,
+            template: DEFAULT_TEMPLATE.into(),
+            resend_after_ms: None,
+            now: 1_000,
+        };
+        let mailer = |ca: Option<&[u8]>| {
+            Channel::Smtp(Box::new(
+                Mailer::with_ca(
+                    &url,
+                    "reports@hotline.example",
+                    None,
+                    None,
+                    Duration::from_secs(10),
+                    ca,
+                )
+                .unwrap(),
+            ))
+        };
+        let sent = send_due(&store, &providers(), &mailer(None), &opts)
+            .await
+            .unwrap();
+        let e = sent[0].error.as_deref().unwrap_or_default().to_string();
+        match mode {
+            TlsMode::Implicit => assert!(
+                e.contains("certificate") || e.contains("UnknownIssuer"),
+                "{mode:?}: {e}"
+            ),
+            TlsMode::StartTls => assert!(e.contains("STARTTLS"), "{mode:?}: {e}"),
+        }
+        assert!(sink.messages().is_empty(), "{mode:?}");
+
+        let sent = send_due(&store, &providers(), &mailer(Some(CA)), &opts)
+            .await
+            .unwrap();
+        assert_eq!(sent.len(), 1, "{mode:?}: still due after the failure");
+        assert_eq!(sent[0].error, None, "{mode:?}: {sent:?}");
+        let m = &sink.messages()[0];
+        assert!(m.tls, "{mode:?}: the message came over TLS");
+        assert_eq!(m.rcpt_to, ["abuse@loopback.example"]);
+        assert_eq!(listed_urls(&text_part(m)), ["http://a.test/1.jpg"]);
+        if mode == TlsMode::StartTls {
+            let c = &m.commands;
+            let at = c
+                .iter()
+                .position(|v| v == "STARTTLS")
+                .expect("STARTTLS used");
+            assert!(
+                c[at + 1..].starts_with(&["EHLO".to_string(), "MAIL".to_string()]),
+                "{c:?}"
+            );
+        }
+        let rows = store.crawl_notices(None).await.unwrap();
+        assert_eq!(
+            rows.iter().map(|n| n.sent()).collect::<Vec<_>>(),
+            [false, true],
+            "{mode:?}"
+        );
+    }
+    // An unusable CA file is an error naming it.
+    let e = Mailer::with_ca(
+        "smtps://127.0.0.1:1",
+        "reports@hotline.example",
+        None,
+        None,
+        Duration::from_secs(1),
+        Some(b"not a certificate"),
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("CA certificate"), "{e}");
 }
 
 #[test]
