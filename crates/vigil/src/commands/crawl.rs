@@ -753,6 +753,17 @@ async fn notices(db: &str, a: CrawlNoticesArgs) -> anyhow::Result<ExitStatus> {
             write!(out, "{}", notice::render_text(n, &template))?;
         }
     }
+    for n in grouped
+        .iter()
+        .filter(|n| !notice::has_mail_contact(&n.contact))
+    {
+        eprintln!(
+            "note: {} has no e-mail contact (uncontactable): {} URL(s) can be sent only with \
+             --to-override or --out",
+            n.provider,
+            n.count()
+        );
+    }
     Ok(ExitStatus::Success)
 }
 

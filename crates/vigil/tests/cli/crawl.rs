@@ -971,6 +971,12 @@ fn crawl_notices_to_an_uncontactable_provider() {
     ]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v[0]["uncontactable"], true);
+    assert!(
+        r.stderr
+            .contains("note: Form Hosting has no e-mail contact (uncontactable): 1 URL(s)"),
+        "{}",
+        r.stderr
+    );
 
     // --smtp-ca: a missing file and a file with no certificate are usage errors naming it.
     let with_ca = |ca: &str| {
