@@ -49,6 +49,7 @@ mod crawl;
 mod error;
 mod exchanges;
 mod keys;
+mod reports;
 mod schema;
 mod users;
 mod value;
@@ -73,6 +74,7 @@ pub use crawl::{
     nearest_rank, notice_history, takedown,
 };
 pub use error::Error;
+pub use reports::{MAX_REPORT_URL, Report, ReportState, Submitted, report_url};
 
 /// A record's metadata (everything but its signals) as the JSON object the store keeps in
 /// provenance: what a server shows of where an item came from.

@@ -63,6 +63,12 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "case access: scopes, link decisions, areas",
         Sql::Both(V11),
     ),
+    // Migration 13 (crawl queue): reported URLs waiting for a crawl; uncontactable notices.
+    (
+        13,
+        "crawl report queue, uncontactable notices",
+        Sql::Both(V13),
+    ),
     // Migration 15: SDG 16.2 indicators imported as published.
     (15, "case indicators (SDG 16.2)", Sql::Both(V15)),
 ];
@@ -637,6 +643,31 @@ CREATE TABLE crawl_notice_findings (
     PRIMARY KEY (notice_id, finding_id)
 );
 CREATE INDEX crawl_notice_findings_by_finding ON crawl_notice_findings (finding_id)
+"#;
+
+/// The queue of reported URLs (`reports.rs`): one row per report, `pending` until a crawl takes
+/// it (`taken`, with the crawl), `done` when that crawl finished. A URL has at most one pending
+/// row (the partial unique index): a second report of it while pending is merged into the first
+/// (`times` counts them). And removal notices that could not be addressed (the provider has no
+/// e-mail contact) are flagged, so that they are recorded once, not on every pass.
+const V13: &str = r#"
+CREATE TABLE crawl_reports (
+    id {ID},
+    url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'taken', 'done')),
+    crawl_id {INT} NULL REFERENCES crawls (id),
+    submitted_by TEXT NOT NULL,
+    times {INT} NOT NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL,
+    taken_at {TS} NULL,
+    done_at {TS} NULL
+);
+CREATE UNIQUE INDEX crawl_reports_pending_url ON crawl_reports (url) WHERE state = 'pending';
+CREATE INDEX crawl_reports_by_state ON crawl_reports (state, id);
+CREATE INDEX crawl_reports_by_crawl ON crawl_reports (crawl_id, state);
+ALTER TABLE crawl_notices ADD COLUMN uncontactable {INT} NOT NULL DEFAULT 0
 "#;
 
 /// The schema version this build writes.

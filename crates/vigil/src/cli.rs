@@ -105,6 +105,11 @@ fetched again; URLs left in flight by a killed run are fetched again). Media is 
 and never written to disk. robots.txt is honoured unless --ignore-robots. Onion hosts need
 --proxy socks5h://127.0.0.1:9050 (Tor's SOCKS port; names are resolved by Tor, never locally).
 
+With --from-queue the seeds are reported URLs taken from the store's queue (reported through
+the server: POST /api/v1/crawls/reports or the Crawls page); they are marked done when the crawl
+finishes, and stay taken by it while it is unfinished (run the same --name again to resume).
+An empty queue is not an error (nothing is crawled).
+
 Exit status: 0 the crawl ran (URL failures are recorded, see `vigil crawl report`), 2 usage or
 fatal error (the store failed).";
 
@@ -171,11 +176,15 @@ one does not stop the others and its findings stay due): findings never notified
 and text say which notice it is). Removed findings are never notified again.
 
 SMTP: --smtp smtps://HOST[:465] (TLS) or smtp://HOST[:25] (STARTTLS required; plain SMTP only to
-a loopback address). Credentials come from VIGIL_SMTP_USERNAME and VIGIL_SMTP_PASSWORD, never
+a loopback address, unless --smtp-ca FILE names a CA to trust: then TLS for every host). Credentials come from VIGIL_SMTP_USERNAME and VIGIL_SMTP_PASSWORD, never
 from a flag or the URL. Each message is the notice's text with the notice as JSON attached.
 
-Exit status: 0 every notice due was sent (or none was due), 1 some failed, 2 usage or fatal
-error.";
+A provider with no e-mail contact in the table (none, or a web form) is reported as
+uncontactable on every run but recorded once, until its contact or its open findings change;
+send with --to-override, or --out for web forms.
+
+Exit status: 0 every notice due was sent (or none was due), 1 some failed or were
+uncontactable, 2 usage or fatal error.";
 
 const RECHECK_HELP: &str = "\
 Run it from a systemd timer or cron, or let it loop with --every (stop it with SIGINT or SIGTERM:
@@ -201,6 +210,10 @@ pub(crate) struct NoticeArgs {
     /// The sender address of mailed notices.
     #[arg(long, value_name = "ADDR")]
     pub(crate) from: Option<String>,
+    /// Also trust this CA certificate (PEM) for the SMTP server's certificate (a relay with an
+    /// in-house CA); TLS is then required for every host, loopback included.
+    #[arg(long, value_name = "FILE", requires = "smtp")]
+    pub(crate) smtp_ca: Option<PathBuf>,
     /// Mail every notice to this address instead of the provider's contact (to review them, or
     /// for providers with no e-mail contact).
     #[arg(long, value_name = "ADDR", requires = "smtp")]
@@ -237,8 +250,21 @@ pub(crate) struct CrawlNoticesArgs {
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CrawlRunArgs {
     /// A file of seed URLs, one per line (blank lines and lines starting with # are skipped).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) seeds: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "from_queue",
+        conflicts_with = "from_queue"
+    )]
+    pub(crate) seeds: Option<PathBuf>,
+    /// Seeds from the store's queue of reported URLs (`POST /api/v1/crawls/reports`): pending
+    /// reports are taken atomically (two crawls never take the same one) and marked done when
+    /// the crawl finishes; a resumed crawl keeps the reports it took.
+    #[arg(long)]
+    pub(crate) from_queue: bool,
+    /// Reports taken from the queue in this run at most (default 1000; only with --from-queue).
+    #[arg(long, value_name = "N")]
+    pub(crate) max: Option<u64>,
     /// The crawl's name in the store (running again with the same name resumes it).
     #[arg(long, default_value = "default")]
     pub(crate) name: String,

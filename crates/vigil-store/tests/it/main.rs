@@ -12,5 +12,6 @@ mod exchanges;
 mod import;
 mod long_values;
 mod notices;
+mod reports;
 mod users;
 mod util;
