@@ -12,6 +12,7 @@
 //! and is audited; every read of case records is audited too (who read how many, and whether with
 //! points), as Primero does.
 
+use futures_util::TryStreamExt;
 use serde_json::json;
 use sqlx::Row;
 use vigil_cases::model::{Date, Identifier, IdentifierKind, Incident, Point, Source};
@@ -83,9 +84,9 @@ impl Store {
             } else {
                 saved.inserted += 1;
             }
+            // The record holds the whole incident but its point (sources and identifiers too,
+            // so the registry reads back in one pass; their rows are for searching).
             let mut record = inc.clone();
-            record.sources.clear();
-            record.identifiers.clear();
             record.area.point = None;
             let text = serde_json::to_string(&record).map_err(|e| invalid(&inc.id, e))?;
             let row = sqlx::query(
@@ -165,16 +166,17 @@ impl Store {
         })
     }
 
-    /// Every incident, ordered by reference, with its sources and identifiers, and with its
-    /// point only when `with_points` (otherwise the points table is not read). Audited as
-    /// `cases.read` by `actor`.
+    /// Every incident, ordered by reference, with its sources and identifiers (from its record,
+    /// one row an incident), and with its point only when `with_points` (otherwise the points
+    /// table is not read). Audited as `cases.read` by `actor`.
     pub async fn incidents(&self, actor: &str, with_points: bool) -> Result<Vec<Incident>, Error> {
-        let rows = sqlx::query("SELECT id, ref, record FROM case_incidents ORDER BY ref")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
+        // Streamed, not fetched whole: at 100,000 incidents a materialised result is hundreds
+        // of MB of rows the kernel must first zero.
+        let mut rows = sqlx::query("SELECT id, ref, record FROM case_incidents ORDER BY ref")
+            .fetch(&self.pool);
+        let mut out = Vec::new();
         let mut index = std::collections::HashMap::new();
-        for r in &rows {
+        while let Some(r) = rows.try_next().await? {
             let id: i64 = r.try_get(0)?;
             let reference: String = r.try_get(1)?;
             let text: String = r.try_get(2)?;
@@ -182,56 +184,11 @@ impl Store {
             index.insert(id, out.len());
             out.push(inc);
         }
-        let date = |s: String, what: &str| {
-            Date::parse(&s).ok_or_else(|| invalid(what, format!("bad date {s:?}")))
-        };
-        for r in sqlx::query(
-            "SELECT incident_id, outlet, report_date, link FROM case_sources ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        {
-            let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else {
-                continue;
-            };
-            let d = date(r.try_get(2)?, &out[i].id)?;
-            out[i].sources.push(Source {
-                outlet: r.try_get(1)?,
-                date: d,
-                link: r.try_get(3)?,
-            });
-        }
-        for r in sqlx::query(
-            "SELECT incident_id, kind, value, source, confidence_milli, first_seen, last_seen \
-             FROM case_identifiers ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        {
-            let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else {
-                continue;
-            };
-            let kind: String = r.try_get(1)?;
-            let kind = IdentifierKind::parse(&kind)
-                .ok_or_else(|| invalid(&out[i].id, format!("unknown identifier kind {kind:?}")))?;
-            let milli: i64 = r.try_get(4)?;
-            let first: Option<String> = r.try_get(5)?;
-            let last: Option<String> = r.try_get(6)?;
-            let id = out[i].id.clone();
-            out[i].identifiers.push(Identifier {
-                kind,
-                value: r.try_get(2)?,
-                source: r.try_get(3)?,
-                confidence: milli as f32 / 1000.0,
-                first_seen: first.map(|s| date(s, &id)).transpose()?,
-                last_seen: last.map(|s| date(s, &id)).transpose()?,
-            });
-        }
         if with_points {
-            for r in sqlx::query("SELECT incident_id, lat_e6, lon_e6 FROM case_points")
-                .fetch_all(&self.pool)
-                .await?
-            {
+            drop(rows);
+            let mut rows = sqlx::query("SELECT incident_id, lat_e6, lon_e6 FROM case_points")
+                .fetch(&self.pool);
+            while let Some(r) = rows.try_next().await? {
                 let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else {
                     continue;
                 };
@@ -298,8 +255,23 @@ impl Store {
         .bind(source.link.as_deref())
         .execute(&mut *w.tx)
         .await?;
-        sqlx::query("UPDATE case_incidents SET updated_at = $1 WHERE id = $2")
+        // The record holds the sources too.
+        let text: String = sqlx::query("SELECT record FROM case_incidents WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *w.tx)
+            .await?
+            .try_get(0)?;
+        let mut record: Incident =
+            serde_json::from_str(&text).map_err(|e| invalid(reference, e))?;
+        record.sources.push(Source {
+            outlet: source.outlet.trim().to_string(),
+            date: source.date,
+            link: source.link.clone(),
+        });
+        let text = serde_json::to_string(&record).map_err(|e| invalid(reference, e))?;
+        sqlx::query("UPDATE case_incidents SET updated_at = $1, record = $2 WHERE id = $3")
             .bind(w.now)
+            .bind(text)
             .bind(id)
             .execute(&mut *w.tx)
             .await?;
@@ -335,6 +307,81 @@ impl Store {
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+}
+
+/// Migration 16: records written before it held neither sources nor identifiers (those were
+/// read from their rows each time); each record gets them from its rows, in row order.
+pub(crate) async fn embed_case_children(conn: &mut sqlx::AnyConnection) -> Result<usize, Error> {
+    let mut records: std::collections::BTreeMap<i64, Incident> = Default::default();
+    for r in sqlx::query("SELECT id, ref, record FROM case_incidents")
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let reference: String = r.try_get(1)?;
+        let text: String = r.try_get(2)?;
+        let inc: Incident = serde_json::from_str(&text).map_err(|e| invalid(&reference, e))?;
+        records.insert(r.try_get(0)?, inc);
+    }
+    let date = |s: String, what: &str| {
+        Date::parse(&s).ok_or_else(|| invalid(what, format!("bad date {s:?}")))
+    };
+    let mut touched = std::collections::BTreeSet::new();
+    for r in
+        sqlx::query("SELECT incident_id, outlet, report_date, link FROM case_sources ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?
+    {
+        let id: i64 = r.try_get(0)?;
+        let Some(inc) = records.get_mut(&id) else {
+            continue;
+        };
+        let d = date(r.try_get(2)?, &inc.id)?;
+        inc.sources.push(Source {
+            outlet: r.try_get(1)?,
+            date: d,
+            link: r.try_get(3)?,
+        });
+        touched.insert(id);
+    }
+    for r in sqlx::query(
+        "SELECT incident_id, kind, value, source, confidence_milli, first_seen, last_seen \
+         FROM case_identifiers ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let id: i64 = r.try_get(0)?;
+        let Some(inc) = records.get_mut(&id) else {
+            continue;
+        };
+        let kind: String = r.try_get(1)?;
+        let kind = IdentifierKind::parse(&kind)
+            .ok_or_else(|| invalid(&inc.id, format!("unknown identifier kind {kind:?}")))?;
+        let milli: i64 = r.try_get(4)?;
+        let first: Option<String> = r.try_get(5)?;
+        let last: Option<String> = r.try_get(6)?;
+        let first_seen = first.map(|s| date(s, &inc.id)).transpose()?;
+        let last_seen = last.map(|s| date(s, &inc.id)).transpose()?;
+        inc.identifiers.push(Identifier {
+            kind,
+            value: r.try_get(2)?,
+            source: r.try_get(3)?,
+            confidence: milli as f32 / 1000.0,
+            first_seen,
+            last_seen,
+        });
+        touched.insert(id);
+    }
+    for id in &touched {
+        let inc = &records[id];
+        let text = serde_json::to_string(inc).map_err(|e| invalid(&inc.id, e))?;
+        sqlx::query("UPDATE case_incidents SET record = $1 WHERE id = $2")
+            .bind(text)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(touched.len())
 }
 
 // ---- Migration 10: the case map (boundaries and population figures). ----

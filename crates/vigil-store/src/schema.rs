@@ -71,6 +71,13 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     ),
     // Migration 15: SDG 16.2 indicators imported as published.
     (15, "case indicators (SDG 16.2)", Sql::Both(V15)),
+    // Migration 16: a case record holds its sources and identifiers (a data step, no DDL:
+    // `cases::embed_case_children`), so the registry reads back one row an incident.
+    (
+        16,
+        "case records hold their sources and identifiers",
+        Sql::Both(""),
+    ),
 ];
 
 const V1: &str = r#"
@@ -779,6 +786,13 @@ async fn apply(
         if version == 6 {
             rekey_long_values(&mut tx, backend).await?;
         }
+        if version == 16 {
+            let n = crate::cases::embed_case_children(&mut tx).await?;
+            tracing::info!(
+                records = n,
+                "case records now hold their sources and identifiers"
+            );
+        }
         if backend == Backend::Sqlite
             && let Some(r) = sqlx::query("PRAGMA foreign_key_check")
                 .fetch_optional(&mut *tx)
@@ -842,6 +856,109 @@ mod tests {
                 .await
                 .unwrap();
             }
+        }
+    }
+
+    /// Version 15 records held neither sources nor identifiers (they were read from their rows);
+    /// after migration 16 the registry reads back whole from the records alone.
+    #[test]
+    fn version_15_case_records_get_their_children() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        for db in vigil_testkit::postgres::databases("schema_v15_to_v16") {
+            rt.block_on(async {
+                let (raw, backend) = raw_url(db.name, &db.url);
+                let mut conn = AnyConnection::connect(&raw).await.unwrap();
+                migrate_to(&mut conn, backend, 15).await.unwrap();
+                let demo = vigil_cases::demo::generate(&vigil_cases::demo::DemoOptions {
+                    per_year: 40,
+                    ..Default::default()
+                });
+                let want: Vec<_> = demo
+                    .incidents
+                    .iter()
+                    .filter(|i| !i.identifiers.is_empty())
+                    .take(3)
+                    .cloned()
+                    .map(|mut i| {
+                        i.area.point = None;
+                        i.sources.push(vigil_cases::model::Source {
+                            outlet: "Second Paper".into(),
+                            date: vigil_cases::model::Date::new(2024, 2, 29).unwrap(),
+                            link: Some("https://paper.invalid/a".into()),
+                        });
+                        i
+                    })
+                    .collect();
+                for (n, inc) in want.iter().enumerate() {
+                    let id = n as i64 + 1;
+                    let mut record = inc.clone();
+                    record.sources.clear();
+                    record.identifiers.clear();
+                    sqlx::query(
+                        "INSERT INTO case_incidents (id, ref, taxonomy, year, category, province, \
+                         district, record, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0)",
+                    )
+                    .bind(id)
+                    .bind(&inc.id)
+                    .bind(&inc.taxonomy)
+                    .bind(i64::from(inc.date.year))
+                    .bind(&inc.category)
+                    .bind(&inc.area.province)
+                    .bind(&inc.area.district)
+                    .bind(serde_json::to_string(&record).unwrap())
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                    for src in &inc.sources {
+                        sqlx::query(
+                            "INSERT INTO case_sources (incident_id, outlet, report_date, link) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(id)
+                        .bind(&src.outlet)
+                        .bind(src.date.to_string())
+                        .bind(src.link.as_deref())
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    }
+                    for x in &inc.identifiers {
+                        sqlx::query(
+                            "INSERT INTO case_identifiers (incident_id, kind, value, source, \
+                             confidence_milli) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(id)
+                        .bind(x.kind.name())
+                        .bind(&x.value)
+                        .bind(&x.source)
+                        .bind((f64::from(x.confidence) * 1000.0).round() as i64)
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    }
+                }
+                if backend == Backend::Postgres {
+                    sqlx::query(
+                        "SELECT setval(pg_get_serial_sequence('case_incidents', 'id'), 10)",
+                    )
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                }
+                drop(conn);
+                let store = Store::open(&db.url).await.unwrap();
+                let mut got = store.incidents("test", false).await.unwrap();
+                got.sort_by(|a, b| a.id.cmp(&b.id));
+                let mut want = want;
+                want.sort_by(|a, b| a.id.cmp(&b.id));
+                assert_eq!(got, want, "{}", db.name);
+                assert!(
+                    got.iter()
+                        .all(|i| i.sources.len() >= 2 && !i.identifiers.is_empty())
+                );
+                store.close().await;
+            });
         }
     }
 
