@@ -74,6 +74,69 @@ fn find(p: &mut [usize], mut x: usize) -> usize {
     x
 }
 
+/// The rule for two records of the same block (same key).
+fn pair_matches(a: &Incident, b: &Incident, opts: &DedupOptions) -> bool {
+    same_date(a, b, opts.window_days) && disjoint_outlets(a, b) && compatible(a, b)
+}
+
+fn code<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Whether `a` and `b` are the same incident by the rule of [`find_duplicates`] (one pair, not
+/// a group), and if so why, in words: one sentence per agreeing part of the rule. Used when an
+/// analyst enters an incident by hand, to show the candidates it duplicates.
+pub fn explain_match(a: &Incident, b: &Incident, opts: &DedupOptions) -> Option<Vec<String>> {
+    if key(a) != key(b) || !pair_matches(a, b, opts) {
+        return None;
+    }
+    let mut why = vec![format!("same district {}", a.area.district)];
+    why.push(match &a.subtype {
+        Some(s) => format!("same category {} ({s})", a.category),
+        None => format!("same category {}", a.category),
+    });
+    let profile = key(a).3;
+    if profile.is_empty() {
+        why.push("neither names a victim".into());
+    } else {
+        let parts: Vec<String> = profile
+            .iter()
+            .map(|(sex, band)| format!("{} {}", code(sex), code(band)))
+            .collect();
+        why.push(format!("same victims: {}", parts.join(", ")));
+    }
+    why.push(match (a.date.date(), b.date.date()) {
+        (Some(x), Some(y)) if x == y => format!("same date {x}"),
+        (Some(x), Some(y)) => {
+            let gap = (x.days() - y.days()).abs();
+            format!(
+                "dates {x} and {y}, {gap} day{} apart (at most {})",
+                if gap == 1 { "" } else { "s" },
+                opts.window_days
+            )
+        }
+        _ => format!(
+            "same date {} (known to the {})",
+            a.date,
+            code(a.date.precision())
+        ),
+    });
+    if a.place != PlaceType::Unknown && a.place == b.place {
+        why.push(format!("same place type {}", code(a.place)));
+    }
+    if a.area.locality != Locality::Unknown && a.area.locality == b.area.locality {
+        why.push(format!("both {}", code(a.area.locality)));
+    }
+    if let (Some(x), Some(_)) = (&a.area.tehsil, &b.area.tehsil) {
+        why.push(format!("same tehsil {x}"));
+    }
+    why.push("reported by different outlets".into());
+    Some(why)
+}
+
 /// Groups of indices (each sorted, size ≥ 2) that are one incident.
 pub fn find_duplicates(incidents: &[Incident], opts: &DedupOptions) -> Vec<Vec<usize>> {
     let mut blocks: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
@@ -85,7 +148,7 @@ pub fn find_duplicates(incidents: &[Incident], opts: &DedupOptions) -> Vec<Vec<u
         for x in 0..members.len() {
             for y in x + 1..members.len() {
                 let (a, b) = (&incidents[members[x]], &incidents[members[y]]);
-                if same_date(a, b, opts.window_days) && disjoint_outlets(a, b) && compatible(a, b) {
+                if pair_matches(a, b, opts) {
                     let (ra, rb) = (find(&mut parent, members[x]), find(&mut parent, members[y]));
                     if ra != rb {
                         parent[ra.max(rb)] = ra.min(rb);

@@ -49,8 +49,12 @@ pub const FIELDS: &[&str] = &[
 
 const REQUIRED: &[&str] = &["date", "category", "province", "district", "outlet"];
 
+/// Most data rows a CSV file may hold (as many as a spreadsheet's limit): the incidents of an
+/// import are held in memory until it is known that every row is good.
+pub const MAX_CSV_ROWS: usize = 2_000_000;
+
 /// How columns and labels map onto the model.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
     /// Taxonomy version of the file's category codes.
@@ -64,6 +68,19 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// The mapping of a register written by [`write_register_csv`]: every column is named after
+    /// its field, every value is a code.
+    pub fn canonical(taxonomy: &str) -> Mapping {
+        Mapping {
+            taxonomy: taxonomy.to_string(),
+            columns: FIELDS
+                .iter()
+                .map(|f| (f.to_string(), f.to_string()))
+                .collect(),
+            values: BTreeMap::new(),
+        }
+    }
+
     /// Parses a JSON mapping and checks that it names known fields and the required ones.
     pub fn from_json(text: &str) -> Result<Mapping> {
         let m: Mapping = serde_json::from_str(text).map_err(|e| Error::Mapping {
@@ -210,6 +227,15 @@ fn import_rows(
     };
     for (row, rec) in rows {
         report.rows += 1;
+        if report.rows > MAX_CSV_ROWS {
+            report.errors.push(RowError {
+                row,
+                incident: None,
+                field: "(file)".into(),
+                problem: format!("more than {MAX_CSV_ROWS} rows: split the file"),
+            });
+            return Err(Error::Rows(report.errors));
+        }
         let rec = match rec {
             Ok(r) => r,
             Err(problem) => {
@@ -461,4 +487,112 @@ fn map_value(mapping: &Mapping, field: &str, raw: &str) -> String {
                 .map(|(_, v)| v.clone())
         })
         .unwrap_or_else(|| raw.to_string())
+}
+
+fn code<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Writes incidents as a register CSV in the intake's own layout: a header of the field names
+/// ([`FIELDS`]) and one row per incident, read back by [`import`] with [`Mapping::canonical`].
+///
+/// The layout holds what a spreadsheet row holds: one source (the first), victims' sex and
+/// age, abusers' categories (every victim related to every abuser by the abuser's category),
+/// identifiers as `kind:value`; not points, identifier confidence or further sources. It is the
+/// demo's register and the import benchmark's input, not an export of records (those are
+/// encrypted: `vigil cases export`). All incidents must be in one taxonomy; a value holding the
+/// list separator `;` is refused, as it could not be read back.
+pub fn write_register_csv<W: std::io::Write>(out: W, incidents: &[Incident]) -> Result<()> {
+    let what = "register CSV";
+    let err = |source| Error::Csv {
+        what: what.into(),
+        source,
+    };
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(FIELDS).map_err(err)?;
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    for inc in incidents {
+        if let Some(other) = incidents.first().filter(|f| f.taxonomy != inc.taxonomy) {
+            return Err(Error::Mapping {
+                what: format!("incident {}", inc.id),
+                problem: format!(
+                    "taxonomy {} differs from {} of the first incident: a register has one",
+                    inc.taxonomy, other.taxonomy
+                ),
+            });
+        }
+        let list = |field: &str, items: Vec<String>| -> Result<String> {
+            if let Some(bad) = items.iter().find(|s| s.contains(';')) {
+                return Err(Error::Mapping {
+                    what: format!("incident {} field {field}", inc.id),
+                    problem: format!("{bad:?} holds the list separator ';'"),
+                });
+            }
+            Ok(items.join(";"))
+        };
+        let src = inc.sources.first();
+        let victims_sex = list(
+            "victim_sex",
+            inc.victims.iter().map(|v| code(&v.sex)).collect(),
+        )?;
+        let victims_age = list(
+            "victim_age",
+            inc.victims
+                .iter()
+                .map(|v| match v.age {
+                    Age::Years(y) => y.to_string(),
+                    Age::Band(b) => code(&b),
+                    Age::Unknown => "unknown".into(),
+                })
+                .collect(),
+        )?;
+        let abusers = list(
+            "abuser_category",
+            inc.abusers.iter().map(|a| code(&a.category)).collect(),
+        )?;
+        let identifiers = list(
+            "identifiers",
+            inc.identifiers
+                .iter()
+                .map(|i| format!("{}:{}", i.kind.name(), i.value))
+                .collect(),
+        )?;
+        let row: Vec<String> = FIELDS
+            .iter()
+            .map(|f| match *f {
+                "id" => inc.id.clone(),
+                "date" => inc.date.to_string(),
+                "category" => inc.category.clone(),
+                "subtype" => inc.subtype.clone().unwrap_or_default(),
+                "province" => inc.area.province.clone(),
+                "district" => inc.area.district.clone(),
+                "tehsil" => inc.area.tehsil.clone().unwrap_or_default(),
+                "locality" => code(&inc.area.locality),
+                "place" => code(&inc.place),
+                "outlet" => src.map(|s| s.outlet.clone()).unwrap_or_default(),
+                "report_date" => src.map(|s| s.date.to_string()).unwrap_or_default(),
+                "link" => src.and_then(|s| s.link.clone()).unwrap_or_default(),
+                "reported_to_police" => code(&inc.reported_to_police),
+                "case_registered" => code(&inc.case_registered),
+                "stage" => inc.stage.as_ref().map(code).unwrap_or_default(),
+                "victim_sex" => victims_sex.clone(),
+                "victim_age" => victims_age.clone(),
+                "abuser_category" => abusers.clone(),
+                "identifiers" => identifiers.clone(),
+                "abducted_then_abused" => yes_no(inc.flags.abducted_then_abused).into(),
+                "murdered" => yes_no(inc.flags.murdered).into(),
+                "recorded_online" => yes_no(inc.flags.recorded_online).into(),
+                "extortion" => yes_no(inc.flags.extortion).into(),
+                _ => String::new(),
+            })
+            .collect();
+        w.write_record(&row).map_err(err)?;
+    }
+    w.flush().map_err(|source| Error::Write {
+        what: what.into(),
+        source,
+    })
 }

@@ -35,6 +35,7 @@ pub mod displace;
 pub mod error;
 pub mod geo;
 pub mod hotspot;
+pub mod indicators;
 pub mod intake;
 pub mod model;
 pub mod network;

@@ -11,6 +11,11 @@
 //! and records each in the store, sent or failed with its error; a failed notice does not stop
 //! the others and leaves its findings due. A notice for findings notified before is a reminder:
 //! its subject and text say which notice it is. Removed findings are never notified again.
+//!
+//! A provider with no e-mail contact (none in the table, or a web form) cannot be mailed: such
+//! a notice is recorded as *uncontactable* once, and not again while its contact and the
+//! findings it would cover stay the same (every `--every` pass would otherwise add a row);
+//! it is reported on every pass, so the operator adds a contact or sends with an override.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -226,9 +231,18 @@ pub fn render_json(notice: &Notice) -> serde_json::Value {
     serde_json::json!({
         "provider": notice.provider,
         "contact": notice.contact,
+        "uncontactable": !has_mail_contact(&notice.contact),
         "count": notice.count(),
         "hosts": hosts,
     })
+}
+
+/// Whether a provider's contact is an e-mail address (optionally `mailto:…`); a notice to one
+/// without can only be mailed with an override (else it is *uncontactable*).
+pub fn has_mail_contact(contact: &str) -> bool {
+    let c = contact.trim();
+    let c = c.strip_prefix("mailto:").unwrap_or(c);
+    !c.is_empty() && crate::smtp::mailbox("contact", c).is_ok()
 }
 
 /// The findings due a notice at `now` (ms since the Unix epoch): open (not removed) and either
@@ -311,6 +325,11 @@ pub struct SentReport {
     pub urls: usize,
     /// Why it failed, if it did.
     pub error: Option<String>,
+    /// It failed because the provider has no e-mail contact.
+    pub uncontactable: bool,
+    /// Whether it was recorded in the store now (`false`: an uncontactable notice recorded
+    /// before, unchanged since).
+    pub recorded: bool,
 }
 
 /// Sends the notices due (see [`due`]), one per provider, through `channel`, recording each in
@@ -323,7 +342,8 @@ pub async fn send_due(
 ) -> Result<Vec<SentReport>, Error> {
     let crawl = options.crawl.as_deref();
     let findings = store.crawl_findings(crawl).await?;
-    let history = vigil_store::notice_history(&store.crawl_notices(crawl).await?);
+    let recorded = store.crawl_notices(crawl).await?;
+    let history = vigil_store::notice_history(&recorded);
     let due = due(&findings, &history, options.now, options.resend_after_ms);
     let mut out = Vec::new();
     for (i, notice) in group(&due, providers).into_iter().enumerate() {
@@ -361,9 +381,14 @@ pub async fn send_due(
             );
         }
         let mut json = render_json(&notice);
+        // Whether the table gives an e-mail contact is for the operator, not the provider.
+        if let Some(o) = json.as_object_mut() {
+            o.remove("uncontactable");
+        }
         json["sequence"] = sequence.into();
         json["reminder"] = (sequence > 1).into();
         let json = serde_json::to_string_pretty(&json).unwrap_or_default();
+        let mut uncontactable = false;
         let (recipient, message_id, result) = match channel {
             Channel::Smtp(mailer) => match mailer.recipient(&notice.contact) {
                 Ok(to) => {
@@ -373,7 +398,10 @@ pub async fn send_due(
                         Err(e) => (to.to_string(), None, Err(e)),
                     }
                 }
-                Err(e) => (notice.contact.clone(), None, Err(e)),
+                Err(e) => {
+                    uncontactable = true;
+                    (notice.contact.clone(), None, Err(e))
+                }
             },
             Channel::File(dir) => {
                 let slug: String = notice
@@ -397,8 +425,39 @@ pub async fn send_due(
             }
         };
         let error = result.err().map(|e| e.to_string());
+        // An uncontactable notice is recorded once while its contact and findings stay the
+        // same: the provider's latest uncontactable record says whether it was already.
+        let already = uncontactable
+            && recorded
+                .iter()
+                .filter(|n| n.notice.uncontactable && n.notice.provider == notice.provider)
+                .max_by_key(|n| (n.notice.sent_at, n.id))
+                .is_some_and(|n| {
+                    let mut was = n.notice.findings.clone();
+                    was.sort_unstable();
+                    let mut now = covered.clone();
+                    now.sort_unstable();
+                    now.dedup();
+                    n.notice.contact == notice.contact && was == now
+                });
         if let Some(e) = &error {
-            tracing::warn!(provider = %notice.provider, error = %e, "notice not sent");
+            if uncontactable {
+                tracing::warn!(provider = %notice.provider, recorded_before = already, "notice uncontactable");
+            } else {
+                tracing::warn!(provider = %notice.provider, error = %e, "notice not sent");
+            }
+        }
+        if already {
+            out.push(SentReport {
+                provider: notice.provider.clone(),
+                recipient,
+                sequence,
+                urls: urls.len(),
+                error,
+                uncontactable,
+                recorded: false,
+            });
+            continue;
         }
         store
             .crawl_notice_record(&NewSentNotice {
@@ -413,6 +472,7 @@ pub async fn send_due(
                 message_id,
                 sent_at: options.now,
                 error: error.clone(),
+                uncontactable,
                 findings: covered,
             })
             .await?;
@@ -422,6 +482,8 @@ pub async fn send_due(
             sequence,
             urls: urls.len(),
             error,
+            uncontactable,
+            recorded: true,
         });
     }
     Ok(out)

@@ -167,6 +167,43 @@ mod tests {
         assert!(normalize("not a url").is_err());
     }
 
+    proptest! {
+        /// The store's check of reported URLs (`vigil_store::report_url`, used by the server,
+        /// which does not depend on this crate) normalises as `normalize` does: a queued report
+        /// is the frontier's key for the same URL. URLs with credentials are the one difference
+        /// (refused there, dropped here).
+        #[test]
+        fn reported_urls_normalise_as_the_crawler_does(
+            scheme in "(http|https|HTTP|Https)",
+            host in "[a-zA-Z0-9]{1,8}(\\.[a-zA-Z]{1,5}){0,2}\\.?",
+            port in proptest::option::of(prop_oneof![Just(80u16), Just(443), 1u16..9000]),
+            path in "(/[a-zA-Z0-9 %._~-]{0,6}){0,3}(/\\.\\.|/\\.)?",
+            query in proptest::option::of("[a-z0-9=&]{0,6}"),
+            fragment in proptest::option::of("[a-z0-9]{0,4}"),
+        ) {
+            let mut input = format!("{scheme}://{host}");
+            if let Some(p) = port {
+                input += &format!(":{p}");
+            }
+            input += &path;
+            if let Some(q) = query {
+                input += &format!("?{q}");
+            }
+            if let Some(f) = fragment {
+                input += &format!("#{f}");
+            }
+            let ours = normalize(&input);
+            let store = vigil_store::report_url(&input);
+            match (ours, store) {
+                (Ok(u), Ok((s, h))) => {
+                    prop_assert_eq!(u.as_str(), s.as_str(), "{}", input);
+                    prop_assert_eq!(host_of(&u), h);
+                }
+                (a, b) => prop_assert!(a.is_err() && b.is_err(), "{}: {:?} {:?}", input, a, b),
+            }
+        }
+    }
+
     #[test]
     fn onion_names() {
         assert!(is_onion(&normalize("http://abcdef.onion/x").unwrap()));

@@ -7,6 +7,10 @@
 //! Credentials never come in the URL (it is refused if it has any): the caller passes them,
 //! read from the environment (`VIGIL_SMTP_USERNAME`, `VIGIL_SMTP_PASSWORD`).
 //!
+//! [`Mailer::with_ca`] trusts one more CA (PEM) beside the usual roots, for a relay whose
+//! certificate an in-house CA signed (`vigil crawl … --smtp-ca FILE`); with it, TLS is required
+//! for every host, loopback included (the operator said which certificate to expect).
+//!
 //! A message is the notice's text (headers from the template stripped: the subject becomes the
 //! message's) as a `text/plain` part, plus the notice as JSON as an attachment.
 
@@ -17,6 +21,7 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// Why a notice could not be made or sent.
@@ -50,6 +55,9 @@ pub enum SendError {
         /// The transport's error (with the server's reply, if any).
         why: String,
     },
+    /// The CA certificate to trust is unusable.
+    #[error("SMTP CA certificate: {0}")]
+    Ca(String),
     /// Writing a notice file failed.
     #[error("writing {path}: {source}")]
     Write {
@@ -117,6 +125,19 @@ impl Mailer {
         credentials: Option<(String, String)>,
         timeout: Duration,
     ) -> Result<Mailer, SendError> {
+        Mailer::with_ca(url, from, to_override, credentials, timeout, None)
+    }
+
+    /// [`Mailer::new`], trusting also the CA certificate(s) in `ca_pem` (PEM), if given: then
+    /// TLS (SMTPS, or STARTTLS for `smtp://`) is required whatever the host.
+    pub fn with_ca(
+        url: &str,
+        from: &str,
+        to_override: Option<&str>,
+        credentials: Option<(String, String)>,
+        timeout: Duration,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<Mailer, SendError> {
         let bad = |why: &str| SendError::BadUrl {
             url: url.to_string(),
             why: why.to_string(),
@@ -135,18 +156,40 @@ impl Mailer {
             url::Host::Ipv6(a) => a.to_string(),
             h => h.to_string(),
         };
-        let builder = match parsed.scheme() {
-            "smtp" if is_loopback(&host) => {
+        let tls = match ca_pem {
+            Some(pem) => {
+                // lettre takes a text with no certificate in it as an empty list.
+                if !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(SendError::Ca("no PEM certificate in it".into()));
+                }
+                let cert = Certificate::from_pem(pem).map_err(|e| SendError::Ca(e.to_string()))?;
+                Some(
+                    TlsParameters::builder(name.clone())
+                        .add_root_certificate(cert)
+                        .build_rustls()
+                        .map_err(|e| SendError::Ca(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
+        let builder = match (parsed.scheme(), tls) {
+            ("smtp", Some(tls)) => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&name)
+                .port(parsed.port().unwrap_or(25))
+                .tls(Tls::Required(tls)),
+            ("smtps", Some(tls)) => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&name)
+                .port(parsed.port().unwrap_or(465))
+                .tls(Tls::Wrapper(tls)),
+            ("smtp", None) if is_loopback(&host) => {
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&name)
                     .port(parsed.port().unwrap_or(25))
             }
-            "smtp" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&name)
+            ("smtp", None) => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&name)
                 .map_err(|e| bad(&e.to_string()))?
                 .port(parsed.port().unwrap_or(25)),
-            "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&name)
+            ("smtps", None) => AsyncSmtpTransport::<Tokio1Executor>::relay(&name)
                 .map_err(|e| bad(&e.to_string()))?
                 .port(parsed.port().unwrap_or(465)),
-            s => return Err(bad(&format!("scheme {s:?}: expected smtp or smtps"))),
+            (s, _) => return Err(bad(&format!("scheme {s:?}: expected smtp or smtps"))),
         };
         let builder = builder.timeout(Some(timeout));
         let builder = match credentials {

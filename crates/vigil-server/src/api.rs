@@ -478,7 +478,7 @@ pub(crate) async fn content_item(
 }
 
 /// A whole-number query parameter (`default` when absent); 400 naming it when it is not one.
-fn number(p: &Params, k: &str, default: i64) -> ApiResult<i64> {
+pub(crate) fn number(p: &Params, k: &str, default: i64) -> ApiResult<i64> {
     p.get(k).map_or(Ok(default), |v| {
         v.parse()
             .map_err(|_| ApiError::bad(format!("{k}: {v:?} is not a whole number")))

@@ -1,5 +1,6 @@
 //! The case registry over HTTP: statistics, incident records, candidate networks with explained
-//! links, analysts' link decisions, manual entry, and their UI pages (`/ui/cases…`).
+//! links, analysts' link decisions, manual entry (the child module `entry`: the whole incident,
+//! duplicates at entry, adding a source), and their UI pages (`/ui/cases…`).
 //!
 //! **Who sees what** (the access model; `docs/cases.md` has the table):
 //!
@@ -24,21 +25,18 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use vigil_cases::areas::Areas;
-use vigil_cases::model::{
-    Abuser, AbuserCategory, Age, Area, Date, Flags, Identifier, IdentifierKind, Incident,
-    PartialDate, PlaceType, Sex, Source, Tri, Victim,
-};
+use vigil_cases::model::{IdentifierKind, Incident};
 use vigil_cases::network::{self, Graph, Link, NetworkOptions};
 use vigil_cases::stats::{self, Dim};
 use vigil_store::{LinkDecision, NewAudit};
@@ -47,6 +45,11 @@ use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::state::{AppState, now_ms};
 use crate::ui::{Ctx, UiSession, escape, forbidden_page, html, render, url_part};
+
+mod entry;
+pub use entry::{
+    MAX_AGE_BAND, MAX_ENTRY_LIST, MAX_LINK, MAX_OUTLET, MAX_SOURCES, MAX_VALUE, parse_entry,
+};
 
 /// The lowest suppression threshold a viewer gets (and the default for everyone).
 pub const MIN_K: u64 = 5;
@@ -57,7 +60,6 @@ pub const MAX_PAGE: usize = 500;
 /// The longest reason for a reveal, in bytes.
 pub const MAX_REASON: usize = 1000;
 
-const ENTRY_FORM: &str = include_str!("ui/cases_entry.html");
 /// The cases pages' script (graph layout, decisions, the entry form).
 pub(crate) const SCRIPT: &str = include_str!("ui/cases.js");
 
@@ -67,6 +69,7 @@ pub fn api_routes() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("/api/v1/cases/stats", vec!["get"]),
         ("/api/v1/cases/incidents", vec!["get", "post"]),
         ("/api/v1/cases/incidents/{reference}", vec!["get"]),
+        ("/api/v1/cases/incidents/{reference}/sources", vec!["post"]),
         ("/api/v1/cases/networks", vec!["get"]),
         ("/api/v1/cases/networks/{reference}", vec!["get"]),
         ("/api/v1/cases/links", vec!["get", "post"]),
@@ -91,9 +94,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/cases/stats", get(stats_api))
         .route(
             "/api/v1/cases/incidents",
-            get(incidents_api).post(entry_api),
+            get(incidents_api).post(entry::entry_api),
         )
         .route("/api/v1/cases/incidents/{reference}", get(incident_api))
+        .route(
+            "/api/v1/cases/incidents/{reference}/sources",
+            post(entry::add_source_api),
+        )
         .route("/api/v1/cases/networks", get(networks_api))
         .route("/api/v1/cases/networks/{reference}", get(network_api))
         .route("/api/v1/cases/links", get(decisions_api).post(decide_api))
@@ -102,7 +109,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/cases", get(stats_page))
         .route("/ui/cases/incidents", get(incidents_page))
         .route("/ui/cases/incidents/{reference}", get(incident_page))
-        .route("/ui/cases/new", get(entry_page))
+        .route("/ui/cases/new", get(entry::entry_page))
         .route("/ui/cases/networks", get(networks_page))
         .route("/ui/cases/networks/{reference}", get(network_page))
 }
@@ -202,12 +209,37 @@ pub(crate) async fn audit(
 }
 
 /// The caller's incidents (inside the scope), without points.
+///
+/// The registry is read from the store once per change and kept in memory: reading 100,000
+/// incidents back takes seconds, the tables and the network analysis well under two. The
+/// store's change counter is read first on every call, so a change committed by any process
+/// sharing the store is seen by the next request (a change landing between the counter and
+/// the read makes the copy newer than its counter, and the next call reads again).
 async fn load(state: &AppState, c: &Caller) -> Result<Vec<Incident>, ApiError> {
-    let mut all = state.store().incidents(&c.who.name, false).await?;
-    all.retain(|i| c.sees(i));
-    for i in &mut all {
-        i.area.point = None;
+    let all = registry(state, &c.who.name).await?;
+    Ok(all
+        .iter()
+        .filter(|i| c.sees(i))
+        .map(|i| {
+            let mut i = i.clone();
+            i.area.point = None;
+            i
+        })
+        .collect())
+}
+
+/// The whole registry without points, from memory when the store has not changed since it
+/// was read (the read itself is audited by the store as `cases.read` by `actor`).
+async fn registry(state: &AppState, actor: &str) -> Result<Arc<Vec<Incident>>, ApiError> {
+    let mut cached = state.0.cases.lock().await;
+    let version = state.store().cases_version().await?;
+    if let Some((v, all)) = cached.as_ref()
+        && *v == version
+    {
+        return Ok(all.clone());
     }
+    let all = Arc::new(state.store().incidents(actor, false).await?);
+    *cached = Some((version, all.clone()));
     Ok(all)
 }
 
@@ -611,337 +643,6 @@ async fn incident_api(
     let mut v = view(&inc, reveal.is_some());
     v["decisions"] = decisions.iter().map(decision_json).collect();
     Ok(Json(v))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Manual entry
-
-/// A victim as entered.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
-struct EntryVictim {
-    sex: String,
-    age: String,
-}
-
-/// An abuser as entered.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
-struct EntryAbuser {
-    sex: String,
-    category: String,
-}
-
-/// An identifier as entered.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
-struct EntryIdentifier {
-    kind: String,
-    value: String,
-}
-
-/// An incident as the entry form sends it: text fields, parsed here with an error per field.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-struct Entry {
-    id: String,
-    taxonomy: String,
-    date: String,
-    category: String,
-    subtype: String,
-    province: String,
-    district: String,
-    tehsil: String,
-    locality: String,
-    place: String,
-    reported_to_police: String,
-    case_registered: String,
-    outlet: String,
-    report_date: String,
-    link: String,
-    flags: Flags,
-    victims: Vec<EntryVictim>,
-    abusers: Vec<EntryAbuser>,
-    identifiers: Vec<EntryIdentifier>,
-}
-
-/// The most victims, abusers or identifiers in one entry.
-const MAX_ENTRY_LIST: usize = 200;
-
-fn field_errors(errs: &[(String, String)]) -> ApiError {
-    ApiError {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        body: json!({
-            "message": "the incident has errors",
-            "errors": errs.iter().map(|(f, p)| json!({"field": f, "problem": p})).collect::<Vec<_>>(),
-        }),
-    }
-}
-
-fn enum_of<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
-    serde_json::from_value(Value::String(s.trim().to_string())).ok()
-}
-
-/// The incident an entry describes, or every problem by field.
-fn incident_of(e: &Entry, actor: &str, today: Date) -> Result<Incident, Vec<(String, String)>> {
-    let mut errs: Vec<(String, String)> = Vec::new();
-    let mut need = |field: &str, v: &str| {
-        if v.trim().is_empty() {
-            errs.push((field.into(), "required".into()));
-        }
-    };
-    need("id", &e.id);
-    need("taxonomy", &e.taxonomy);
-    need("date", &e.date);
-    need("category", &e.category);
-    need("province", &e.province);
-    need("district", &e.district);
-    need("outlet", &e.outlet);
-    let or_unknown = |s: &str| {
-        if s.trim().is_empty() {
-            "unknown".to_string()
-        } else {
-            s.trim().to_string()
-        }
-    };
-    let date = PartialDate::parse(&e.date);
-    if date.is_none() && !e.date.trim().is_empty() {
-        errs.push((
-            "date".into(),
-            format!("{:?} is not YYYY, YYYY-MM or YYYY-MM-DD", e.date),
-        ));
-    }
-    let report_date = if e.report_date.trim().is_empty() {
-        Some(today)
-    } else {
-        let d = Date::parse(e.report_date.trim());
-        if d.is_none() {
-            errs.push((
-                "report_date".into(),
-                format!("{:?} is not YYYY-MM-DD", e.report_date),
-            ));
-        }
-        d
-    };
-    let mut parse = |field: &str, v: &str, ok: bool| {
-        if !ok {
-            errs.push((field.into(), format!("unknown value {v:?}")));
-        }
-    };
-    let locality = enum_of(&or_unknown(&e.locality));
-    parse("locality", &e.locality, locality.is_some());
-    let place: Option<PlaceType> = enum_of(&or_unknown(&e.place));
-    parse("place", &e.place, place.is_some());
-    let reported: Option<Tri> = enum_of(&or_unknown(&e.reported_to_police));
-    parse(
-        "reported_to_police",
-        &e.reported_to_police,
-        reported.is_some(),
-    );
-    let registered: Option<Tri> = enum_of(&or_unknown(&e.case_registered));
-    parse("case_registered", &e.case_registered, registered.is_some());
-    for (what, n) in [
-        ("victims", e.victims.len()),
-        ("abusers", e.abusers.len()),
-        ("identifiers", e.identifiers.len()),
-    ] {
-        if n > MAX_ENTRY_LIST {
-            errs.push((
-                what.into(),
-                format!("{n} entries, at most {MAX_ENTRY_LIST}"),
-            ));
-        }
-    }
-    let mut victims = Vec::new();
-    for (i, v) in e.victims.iter().enumerate() {
-        let sex: Option<Sex> = enum_of(&or_unknown(&v.sex));
-        if sex.is_none() {
-            errs.push((
-                format!("victims[{i}].sex"),
-                format!("unknown value {:?}", v.sex),
-            ));
-        }
-        let age = match v.age.trim() {
-            "" | "unknown" => Some(Age::Unknown),
-            a => match a.parse::<u8>() {
-                Ok(y) => Some(Age::Years(y)),
-                Err(_) => enum_of(a).map(Age::Band),
-            },
-        };
-        if age.is_none() {
-            errs.push((
-                format!("victims[{i}].age"),
-                format!("{:?} is not an age or an age band", v.age),
-            ));
-        }
-        if let (Some(sex), Some(age)) = (sex, age) {
-            victims.push(Victim {
-                pid: format!("{}-V{}", e.id.trim(), i + 1),
-                sex,
-                age,
-                relationships: Vec::new(),
-            });
-        }
-    }
-    let mut abusers = Vec::new();
-    for (i, a) in e.abusers.iter().enumerate() {
-        let sex: Option<Sex> = enum_of(&or_unknown(&a.sex));
-        if sex.is_none() {
-            errs.push((
-                format!("abusers[{i}].sex"),
-                format!("unknown value {:?}", a.sex),
-            ));
-        }
-        let category: Option<AbuserCategory> = enum_of(&or_unknown(&a.category));
-        if category.is_none() {
-            errs.push((
-                format!("abusers[{i}].category"),
-                format!("unknown value {:?}", a.category),
-            ));
-        }
-        if let (Some(sex), Some(category)) = (sex, category) {
-            abusers.push(Abuser {
-                pid: format!("{}-A{}", e.id.trim(), i + 1),
-                sex,
-                age_band: None,
-                juvenile: false,
-                category,
-            });
-        }
-    }
-    let mut identifiers = Vec::new();
-    for (i, x) in e.identifiers.iter().enumerate() {
-        match IdentifierKind::parse(&x.kind) {
-            None => errs.push((
-                format!("identifiers[{i}].kind"),
-                format!("unknown kind {:?}", x.kind),
-            )),
-            Some(_) if x.value.trim().is_empty() => {
-                errs.push((format!("identifiers[{i}].value"), "required".into()))
-            }
-            Some(_) if x.value.len() > 1000 => errs.push((
-                format!("identifiers[{i}].value"),
-                "longer than 1000 bytes".into(),
-            )),
-            Some(k) => identifiers.push(Identifier::new(k, &x.value, actor)),
-        }
-    }
-    let (
-        Some(date),
-        Some(report_date),
-        Some(locality),
-        Some(place),
-        Some(reported),
-        Some(registered),
-    ) = (date, report_date, locality, place, reported, registered)
-    else {
-        return Err(errs);
-    };
-    if !errs.is_empty() {
-        return Err(errs);
-    }
-    let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    Ok(Incident {
-        id: e.id.trim().into(),
-        taxonomy: e.taxonomy.trim().into(),
-        sources: vec![Source {
-            outlet: e.outlet.trim().into(),
-            date: report_date,
-            link: opt(&e.link),
-        }],
-        date,
-        category: e.category.trim().into(),
-        subtype: opt(&e.subtype),
-        flags: e.flags,
-        place,
-        area: Area {
-            province: e.province.trim().into(),
-            district: e.district.trim().into(),
-            tehsil: opt(&e.tehsil),
-            locality,
-            point: None,
-        },
-        reported_to_police: reported,
-        case_registered: registered,
-        stage: None,
-        victims,
-        abusers,
-        identifiers,
-    })
-}
-
-/// Parses a manual entry (the JSON body of `POST /api/v1/cases/incidents`) into an incident:
-/// every problem as `(field, problem)`, never the first only. The taxonomy and area checks
-/// (`vigil_cases::validate`) come after, in the handler.
-pub fn parse_entry(
-    body: &[u8],
-    actor: &str,
-    today: Date,
-) -> Result<Incident, Vec<(String, String)>> {
-    let entry: Entry = serde_json::from_slice(body)
-        .map_err(|e| vec![("body".to_string(), format!("not an incident entry: {e}"))])?;
-    incident_of(&entry, actor, today)
-}
-
-fn today() -> Date {
-    Date::from_days(now_ms().div_euclid(86_400_000))
-}
-
-async fn entry_api(
-    State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
-    session: Option<Extension<UiSession>>,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let c = caller(&state, who, session.is_some()).await?;
-    c.need_analyst()?;
-    let inc = parse_entry(&body, &c.who.name, today()).map_err(|e| field_errors(&e))?;
-    if !c.sees(&inc) {
-        return Err(field_errors(&[(
-            "district".into(),
-            format!(
-                "{} ({}) is outside your record scope",
-                inc.area.district, inc.area.province
-            ),
-        )]));
-    }
-    let areas = state.store().case_areas().await?;
-    if areas.districts.is_empty() {
-        return Err(field_errors(&[(
-            "district".into(),
-            "no area hierarchy is loaded (an admin loads it with PUT /api/v1/cases/areas)".into(),
-        )]));
-    }
-    let taxonomies = vigil_cases::Taxonomies::builtin();
-    let errs = vigil_cases::validate::validate_incident(1, &inc, &taxonomies, &areas, today());
-    if !errs.is_empty() {
-        // The form's fields are flat: `area.district` is its `district`.
-        let errs: Vec<(String, String)> = errs
-            .into_iter()
-            .map(|e| {
-                let field = e
-                    .field
-                    .strip_prefix("area.")
-                    .unwrap_or(&e.field)
-                    .to_string();
-                (field, e.problem)
-            })
-            .collect();
-        return Err(field_errors(&errs));
-    }
-    if state.store().case_incident_exists(&inc.id).await? {
-        return Err(ApiError {
-            status: StatusCode::CONFLICT,
-            body: json!({"message": format!("incident {} exists", inc.id),
-                         "errors": [{"field": "id", "problem": "an incident with this id exists"}]}),
-        });
-    }
-    state
-        .store()
-        .save_incidents(std::slice::from_ref(&inc), &c.who.name)
-        .await?;
-    audit(&state, &c, "cases.entry", json!({"incident": inc.id})).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": inc.id}))).into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1643,9 +1344,15 @@ async fn incident_page(
         row(&mut b, "Place", &serde_json::to_value(inc.place).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
         row(&mut b, "Victims", &inc.victims.len().to_string());
         row(&mut b, "Abusers", &inc.abusers.len().to_string());
-        b.push_str("</table><h2>Sources</h2><ul id=\"sources\">");
+        b.push_str("</table>");
+        b.push_str(&entry::details_html(&inc));
+        b.push_str("<h2>Sources</h2><ul id=\"sources\">");
         for s in &inc.sources {
-            let _ = write!(b, "<li>{}, {}</li>", escape(&s.outlet), s.date);
+            let _ = write!(b, "<li>{}, {}", escape(&s.outlet), s.date);
+            if let Some(l) = &s.link {
+                let _ = write!(b, ", <span class=\"link\">{}</span>", escape(l));
+            }
+            b.push_str("</li>");
         }
         b.push_str("</ul><h2>Identifiers</h2><ul id=\"identifiers\">");
         for x in &inc.identifiers {
@@ -1690,20 +1397,6 @@ async fn incident_page(
             escape(&url_part(&inc.id))
         );
         Ok((format!("Incident {}", inc.id), b))
-    })
-    .await
-}
-
-async fn entry_page(
-    State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
-    session: Option<Extension<UiSession>>,
-) -> Response {
-    page(&state, who, session, "/ui/cases/new", async |c: &Caller| {
-        c.need_analyst()?;
-        let mut b = cases_menu(c);
-        b.push_str(ENTRY_FORM);
-        Ok(("New incident".to_string(), b))
     })
     .await
 }

@@ -464,8 +464,7 @@ async fn compute(state: &AppState, c: &Caller, q: &MapQuery) -> Result<(Value, u
             q.level
         )));
     }
-    // Sources and identifiers are not needed for counts: not read.
-    let mut incs = store.incident_records(&c.who.name, q.points).await?;
+    let mut incs = store.incidents(&c.who.name, q.points).await?;
     incs.retain(|i| c.sees(i));
     let hierarchy = store.case_areas().await?;
     let parents = parents(&hierarchy, &incs);

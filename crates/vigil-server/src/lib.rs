@@ -336,6 +336,7 @@ impl Server {
             actions: RwLock::new(actions),
             fired: fired_tx,
             buckets: Mutex::new(Default::default()),
+            cases: tokio::sync::Mutex::new(None),
         }));
         let (shutdown, stop) = watch::channel(false);
         let tasks = vec![

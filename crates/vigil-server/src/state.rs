@@ -34,6 +34,9 @@ pub(crate) struct Inner {
     pub(crate) fired: mpsc::Sender<NewActionEvent>,
     /// Token buckets per caller: (tokens, last refill).
     pub(crate) buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    /// The case registry as last read (without points), with the store's change counter it
+    /// was read at ([`vigil_store::Store::cases_version`]).
+    pub(crate) cases: tokio::sync::Mutex<Option<(i64, Arc<Vec<vigil_cases::Incident>>)>>,
 }
 
 impl std::fmt::Debug for AppState {

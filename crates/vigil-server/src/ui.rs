@@ -452,6 +452,11 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// The session's CSRF token (empty without a session), for a page's forms.
+    pub(crate) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
     pub(crate) fn new(who: Principal, session: Option<Extension<UiSession>>) -> Ctx {
         let (csrf, logged_in) = match session {
             Some(Extension(s)) => (s.csrf, true),

@@ -210,6 +210,25 @@ async fn every_case_route_for_every_role() {
                 Some(bad_entry),
                 [422, 422, 403, 403, 422],
             ),
+            // A source with errors: checked only after the role and the scope.
+            (
+                "POST",
+                format!("/api/v1/cases/incidents/{member}/sources"),
+                Some(json!({"outlet": " ", "date": "someday"})),
+                [422, 422, 403, 403, 404],
+            ),
+            (
+                "POST",
+                format!("/api/v1/cases/incidents/{rl}/sources"),
+                Some(json!({"outlet": " ", "date": "someday"})),
+                [422, 422, 403, 403, 422],
+            ),
+            (
+                "POST",
+                "/api/v1/cases/incidents/NOPE/sources".into(),
+                Some(json!({"outlet": "Herald", "date": "2022-01-01"})),
+                [404, 404, 403, 403, 404],
+            ),
             (
                 "GET",
                 "/api/v1/cases/networks".into(),
@@ -710,5 +729,465 @@ async fn link_decisions_change_the_analysis_and_entries_are_checked() {
         assert_eq!(s, 422);
         assert_eq!(v["errors"][0]["field"], json!("district"));
         env.stop().await;
+    }
+}
+
+/// The whole incident as the entry form sends it (district NM01, tehsil NM01T1).
+fn full_entry() -> Value {
+    json!({
+        "id": "M-10", "taxonomy": "sahil-2022", "date": "2022-03-14",
+        "category": "csa", "subtype": "rape",
+        "province": "NM", "district": "NM01", "tehsil": "NM01T1", "locality": "rural",
+        "point": {"lat": "31.25", "lon": 72.5},
+        "place": "field", "reported_to_police": "yes", "case_registered": "yes",
+        "stage": "challan",
+        "flags": {"abducted_then_abused": true, "murdered": false, "recorded_online": true,
+                  "extortion": true},
+        "sources": [
+            {"outlet": "Valley Herald", "date": "2022-03-15",
+             "link": "https://herald.example/2022/03/15/a"},
+            {"outlet": "Evening Star", "date": "2022-03-16", "link": ""}
+        ],
+        "abusers": [
+            {"sex": "male", "age_band": "19-30", "juvenile": false, "category": "neighbour"},
+            {"sex": "male", "age_band": "16-17", "juvenile": true, "category": "stranger"}
+        ],
+        "victims": [
+            {"sex": "female", "age": "12",
+             "relationships": [{"abuser": 0, "category": "neighbour"}]},
+            {"sex": "male", "age": "6-10",
+             "relationships": [{"abuser": 0, "category": "neighbour"},
+                               {"abuser": 1, "category": "stranger"}]}
+        ],
+        "identifiers": [
+            {"kind": "vehicle", "value": "lea-1234", "confidence": "0.8",
+             "source": "Valley Herald", "first_seen": "2022-03-14", "last_seen": "2022-03-15"},
+            {"kind": "phone", "value": "0099 345 7654321", "confidence": 0.5}
+        ]
+    })
+}
+
+fn error_fields(v: &Value) -> Vec<String> {
+    v["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap_or("?").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_incident_is_entered_duplicates_are_caught_and_sources_added() {
+    for db in vigil_testkit::postgres::databases("whole_incident_entry") {
+        let which = db.name;
+        let env = Env::start(db).await;
+        let demo_total = env.demo.incidents.len();
+        let total = async |env: &Env| {
+            let (s, v) = env
+                .call(
+                    "admin-key",
+                    "GET",
+                    "/api/v1/cases/stats?rows=year&k=1",
+                    None,
+                )
+                .await;
+            assert_eq!(s, 200);
+            v["total"].as_u64().unwrap() as usize
+        };
+        assert_eq!(total(&env).await, demo_total, "{which}");
+
+        // Viewers and matchers may not enter; nothing is saved.
+        for key in ["viewer-key", "matcher-key"] {
+            let (s, v) = env
+                .call(key, "POST", "/api/v1/cases/incidents", Some(&full_entry()))
+                .await;
+            assert_eq!(s, 403, "{which}: {key}: {v}");
+        }
+
+        // Field errors of parsing, each with its path; nothing saved.
+        let mut bad = full_entry();
+        bad["victims"][1]["age"] = json!("old");
+        bad["abusers"][0]["category"] = json!("boss");
+        bad["victims"][0]["relationships"][0]["abuser"] = json!(5);
+        bad["identifiers"][0]["confidence"] = json!(2);
+        bad["point"]["lon"] = json!("east");
+        let (s, v) = env
+            .call("curator-key", "POST", "/api/v1/cases/incidents", Some(&bad))
+            .await;
+        assert_eq!(s, 422, "{which}: {v}");
+        assert_eq!(
+            error_fields(&v),
+            [
+                "point.lon",
+                "abusers[0].category",
+                "victims[0].relationships[0].abuser",
+                "victims[1].age",
+                "identifiers[0].confidence"
+            ],
+            "{which}: {v}"
+        );
+        // Then the checks against the taxonomy and the areas, with the same paths.
+        let mut bad = full_entry();
+        bad["tehsil"] = json!("NM02T1");
+        bad["sources"][1]["date"] = json!("2022-03-01");
+        bad["point"] = json!({"lat": 95, "lon": 72.5});
+        bad["subtype"] = json!("burglary");
+        let (s, v) = env
+            .call("curator-key", "POST", "/api/v1/cases/incidents", Some(&bad))
+            .await;
+        assert_eq!(s, 422, "{which}: {v}");
+        assert_eq!(
+            error_fields(&v),
+            ["subtype", "sources[1].date", "tehsil", "point"],
+            "{which}: {v}"
+        );
+        let (s, _) = env
+            .call("admin-key", "GET", "/api/v1/cases/incidents/M-10", None)
+            .await;
+        assert_eq!(s, 404, "{which}: nothing saved while errors remain");
+        assert_eq!(total(&env).await, demo_total, "{which}");
+
+        // The whole incident, read back field by field.
+        let (s, v) = env
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&full_entry()),
+            )
+            .await;
+        assert_eq!(s, 201, "{which}: {v}");
+        assert_eq!(v["id"], json!("M-10"));
+        let (s, v) = env
+            .call("admin-key", "GET", "/api/v1/cases/incidents/M-10", None)
+            .await;
+        assert_eq!(s, 200, "{which}");
+        assert_eq!(v["id"], json!("M-10"));
+        assert_eq!(v["taxonomy"], json!("sahil-2022"));
+        assert_eq!(v["date"], json!({"year": 2022, "month": 3, "day": 14}));
+        assert_eq!(v["category"], json!("csa"));
+        assert_eq!(v["subtype"], json!("rape"));
+        assert_eq!(
+            v["flags"],
+            json!({"abducted_then_abused": true, "murdered": false, "recorded_online": true,
+                   "extortion": true})
+        );
+        assert_eq!(v["place"], json!("field"));
+        assert_eq!(
+            v["area"],
+            json!({"province": "NM", "district": "NM01", "tehsil": "NM01T1",
+                   "locality": "rural", "point": null}),
+            "{which}: the point never leaves the server"
+        );
+        assert_eq!(v["reported_to_police"], json!("yes"));
+        assert_eq!(v["case_registered"], json!("yes"));
+        assert_eq!(v["stage"], json!("challan"));
+        assert_eq!(
+            v["sources"],
+            json!([
+                {"outlet": "Valley Herald", "date": {"year": 2022, "month": 3, "day": 15},
+                 "link": "https://herald.example/2022/03/15/a"},
+                {"outlet": "Evening Star", "date": {"year": 2022, "month": 3, "day": 16},
+                 "link": null}
+            ])
+        );
+        assert_eq!(
+            v["victims"],
+            json!([
+                {"pid": "M-10-V1", "sex": "female", "age": {"years": 12},
+                 "relationships": [[0, "neighbour"]]},
+                {"pid": "M-10-V2", "sex": "male", "age": {"band": "6-10"},
+                 "relationships": [[0, "neighbour"], [1, "stranger"]]}
+            ])
+        );
+        assert_eq!(
+            v["abusers"],
+            json!([
+                {"pid": "M-10-A1", "sex": "male", "age_band": "19-30", "juvenile": false,
+                 "category": "neighbour"},
+                {"pid": "M-10-A2", "sex": "male", "age_band": "16-17", "juvenile": true,
+                 "category": "stranger"}
+            ])
+        );
+        let ids = v["identifiers"].as_array().unwrap();
+        assert_eq!(ids.len(), 2);
+        // Confidence is an f32 in the model (kept in thousandths): 0.8 comes back as the f32
+        // nearest to it.
+        let mut first = ids[0].clone();
+        let confidence = first.as_object_mut().unwrap().remove("confidence").unwrap();
+        assert_eq!(
+            confidence.as_f64().map(|c| (c * 1000.0).round()),
+            Some(800.0)
+        );
+        assert_eq!(
+            first,
+            json!({"kind": "vehicle", "value": "LEA1234", "source": "Valley Herald",
+                   "first_seen": {"year": 2022, "month": 3, "day": 14},
+                   "last_seen": {"year": 2022, "month": 3, "day": 15}})
+        );
+        assert_eq!(ids[1]["kind"], json!("phone"));
+        assert!(
+            ids[1]["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("[hidden phone #"),
+            "{which}: {}",
+            ids[1]
+        );
+        assert_eq!(ids[1]["source"], json!("curator-key"));
+        assert_eq!(ids[1]["confidence"], json!(0.5));
+        assert!(!v.to_string().contains("31.25"), "{which}: {v}");
+        // Revealed with a reason, the phone is the normalised number.
+        let (_, r) = env
+            .call(
+                "admin-key",
+                "GET",
+                "/api/v1/cases/incidents/M-10?reveal=1&reason=check",
+                None,
+            )
+            .await;
+        assert_eq!(r["identifiers"][1]["value"], json!("+993457654321"));
+        // The point is stored, apart.
+        let stored = env.store.incidents("test", true).await.unwrap();
+        let m10 = stored.iter().find(|i| i.id == "M-10").unwrap();
+        let p = m10.area.point.unwrap();
+        assert_eq!((p.lat, p.lon), (31.25, 72.5), "{which}");
+        assert_eq!(total(&env).await, demo_total + 1, "{which}");
+
+        // The same case from a third paper, a day later: 409 with M-10 as the candidate,
+        // nothing saved, nothing masked shown.
+        let dup = json!({
+            "id": "M-11", "taxonomy": "sahil-2022", "date": "2022-03-15",
+            "category": "csa", "subtype": "rape", "province": "NM", "district": "NM01",
+            "sources": [{"outlet": "Daily Lantern", "date": "2022-03-17", "link": ""}],
+            "victims": [{"sex": "male", "age": "8"}, {"sex": "female", "age": "13"}],
+            "identifiers": [{"kind": "phone", "value": "+99 345 7654321"}]
+        });
+        let (s, v) = env
+            .call("curator-key", "POST", "/api/v1/cases/incidents", Some(&dup))
+            .await;
+        assert_eq!(s, 409, "{which}: {v}");
+        let cands = v["duplicates"].as_array().unwrap();
+        assert_eq!(cands.len(), 1, "{which}: {v}");
+        let k = &cands[0];
+        assert_eq!(k["id"], json!("M-10"));
+        assert_eq!(k["date"], json!("2022-03-14"));
+        assert_eq!(k["district"], json!("NM01"));
+        assert_eq!(k["province"], json!("NM"));
+        assert_eq!(k["category"], json!("csa"));
+        assert_eq!(k["subtype"], json!("rape"));
+        assert_eq!(k["outlets"], json!(["Valley Herald", "Evening Star"]));
+        assert_eq!(
+            k["why"],
+            json!([
+                "same district NM01",
+                "same category csa (rape)",
+                "same victims: female 11-15, male 6-10",
+                "dates 2022-03-14 and 2022-03-15, 1 day apart (at most 2)",
+                "reported by different outlets"
+            ]),
+            "{which}"
+        );
+        let text = v.to_string();
+        for secret in ["7654321", "LEA1234", "31.25", "identifiers"] {
+            assert!(!text.contains(secret), "{which}: {secret} in {text}");
+        }
+        let (s, _) = env
+            .call("admin-key", "GET", "/api/v1/cases/incidents/M-11", None)
+            .await;
+        assert_eq!(s, 404, "{which}");
+        assert_eq!(env.audit("cases.entry.duplicates").await.len(), 1);
+
+        // Added as a source of M-10 instead: three sources, still one incident in statistics.
+        let source = json!({"outlet": "Daily Lantern", "date": "2022-03-17", "link": ""});
+        for (key, want) in [
+            ("viewer-key", 403),
+            ("matcher-key", 403),
+            ("scoped-key", 404),
+        ] {
+            let (s, v) = env
+                .call(
+                    key,
+                    "POST",
+                    "/api/v1/cases/incidents/M-10/sources",
+                    Some(&source),
+                )
+                .await;
+            assert_eq!(s, want, "{which}: {key}: {v}");
+        }
+        let (s, v) = env
+            .call(
+                "curator-key",
+                "POST",
+                "/api/v1/cases/incidents/M-10/sources",
+                Some(&source),
+            )
+            .await;
+        assert_eq!(s, 201, "{which}: {v}");
+        assert_eq!(v["sources"], json!(3));
+        let (s, v) = env
+            .call(
+                "admin-key",
+                "POST",
+                "/api/v1/cases/incidents/M-10/sources",
+                Some(&source),
+            )
+            .await;
+        assert_eq!(s, 409, "{which}: the same outlet, date and link again: {v}");
+        let (s, v) = env
+            .call(
+                "admin-key",
+                "POST",
+                "/api/v1/cases/incidents/M-10/sources",
+                Some(&json!({"outlet": "Daily Lantern", "date": "2022-03-01",
+                             "link": "ftp://x"})),
+            )
+            .await;
+        assert_eq!(s, 422, "{which}: {v}");
+        assert_eq!(error_fields(&v), ["link"], "{which}: {v}");
+        let (s, v) = env
+            .call(
+                "admin-key",
+                "POST",
+                "/api/v1/cases/incidents/M-10/sources",
+                Some(&json!({"outlet": "Daily Lantern", "date": "2022-03-01"})),
+            )
+            .await;
+        assert_eq!(s, 422, "{which}: {v}");
+        assert_eq!(
+            error_fields(&v),
+            ["date"],
+            "{which}: before the incident: {v}"
+        );
+        let (_, v) = env
+            .call("admin-key", "GET", "/api/v1/cases/incidents/M-10", None)
+            .await;
+        assert_eq!(
+            v["sources"][2],
+            json!({"outlet": "Daily Lantern", "date": {"year": 2022, "month": 3, "day": 17},
+                   "link": null})
+        );
+        assert_eq!(v["sources"].as_array().unwrap().len(), 3);
+        assert_eq!(total(&env).await, demo_total + 1, "{which}: counted once");
+        let adds = env.audit("cases.source.add").await;
+        assert_eq!(adds.len(), 1, "{which}");
+        assert_eq!(adds[0].actor, "curator-key");
+        assert!(adds[0].detail.contains("M-10") && adds[0].detail.contains("Daily Lantern"));
+
+        // Or saved as a new incident when the analyst says it is another case.
+        let mut forced = dup.clone();
+        forced["id"] = json!("M-12");
+        forced["sources"][0]["outlet"] = json!("Morning Bell");
+        forced["force_new"] = json!(true);
+        let (s, v) = env
+            .call(
+                "admin-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&forced),
+            )
+            .await;
+        assert_eq!(s, 201, "{which}: {v}");
+        assert_eq!(v["duplicates"], json!(["M-10"]));
+        assert_eq!(total(&env).await, demo_total + 2, "{which}");
+        let entries = env.audit("cases.entry").await;
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.detail.contains("M-12") && e.detail.contains("\"force_new\":true")),
+            "{which}"
+        );
+
+        // A scoped key enters inside its scope, and only there.
+        let mut inside = full_entry();
+        inside["id"] = json!("M-20");
+        inside["province"] = json!("RL");
+        inside["district"] = json!("RL01");
+        inside["tehsil"] = json!("RL01T2");
+        let (s, v) = env
+            .call(
+                "scoped-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&inside),
+            )
+            .await;
+        assert_eq!(s, 201, "{which}: {v}");
+        let (s, v) = env
+            .call("scoped-key", "GET", "/api/v1/cases/incidents/M-20", None)
+            .await;
+        assert_eq!(s, 200, "{which}");
+        assert_eq!(v["area"]["tehsil"], json!("RL01T2"));
+        let mut outside = full_entry();
+        outside["id"] = json!("M-21");
+        let (s, v) = env
+            .call(
+                "scoped-key",
+                "POST",
+                "/api/v1/cases/incidents",
+                Some(&outside),
+            )
+            .await;
+        assert_eq!(s, 422, "{which}: {v}");
+        assert_eq!(error_fields(&v), ["district"]);
+        env.stop().await;
+    }
+}
+
+/// The server keeps the registry in memory between changes: a save made through another
+/// handle on the same store (another process, a CLI import) is counted by the very next
+/// request, and a request after no change answers the same.
+#[test]
+fn a_change_by_another_process_is_seen_by_the_next_request() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for db in vigil_testkit::postgres::databases("registry_in_memory") {
+        rt.block_on(async {
+            let which = db.name;
+            let env = Env::start(db).await;
+            let total = |v: &Value| v["total"].as_u64().unwrap();
+            let stats = "/api/v1/cases/stats?rows=year&k=1";
+            let (s, v) = env.call("admin-key", "GET", stats, None).await;
+            assert_eq!(s, 200, "{which}");
+            let n = env.demo.incidents.len() as u64;
+            assert_eq!(total(&v), n, "{which}");
+            let (_, again) = env.call("admin-key", "GET", stats, None).await;
+            assert_eq!(again, v, "{which}");
+            // Another handle on the same database (the CLI, a second server) adds two
+            // incidents and a source.
+            let other = Store::open(&env._db.url).await.unwrap();
+            let mut two: Vec<_> = env.demo.incidents[..2].to_vec();
+            for (k, i) in two.iter_mut().enumerate() {
+                i.id = format!("X-{k}");
+            }
+            other.save_incidents(&two, "cli:test").await.unwrap();
+            let (_, v) = env.call("admin-key", "GET", stats, None).await;
+            assert_eq!(total(&v), n + 2, "{which}: the new incidents not counted");
+            let (s, inc) = env
+                .call("admin-key", "GET", "/api/v1/cases/incidents/X-1", None)
+                .await;
+            assert_eq!(s, 200, "{which}");
+            let sources = inc["sources"].as_array().map_or(0, Vec::len);
+            let src = vigil_cases::model::Source {
+                outlet: "Another Paper".into(),
+                date: vigil_cases::model::Date::new(2023, 1, 2).unwrap(),
+                link: None,
+            };
+            other
+                .add_case_source("X-1", &src, "cli:test")
+                .await
+                .unwrap();
+            let (_, inc) = env
+                .call("admin-key", "GET", "/api/v1/cases/incidents/X-1", None)
+                .await;
+            assert_eq!(
+                inc["sources"].as_array().map_or(0, Vec::len),
+                sources + 1,
+                "{which}: {inc}"
+            );
+            other.close().await;
+            env.stop().await;
+        });
     }
 }

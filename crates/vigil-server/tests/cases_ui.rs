@@ -1,7 +1,10 @@
 //! The cases pages in a real headless Chromium (through chromedriver, `support/webdriver.rs`):
 //! an analyst opens the graph page of the demo's first planted network, sees its incidents
 //! drawn and listed, confirms a link; hostile text in an outlet and in a decision's note stays
-//! text; a viewer's session sees counts but no names and is refused the graph.
+//! text; a viewer's session sees counts but no names and is refused the graph. The entry form:
+//! two victims and an abuser with relationships, errors shown beside their fields, the saved
+//! incident's page, then the same case from another paper offered as a duplicate and added as a
+//! source.
 //!
 //! Without Debian's `chromium` and `chromium-driver` it prints `SKIPPED cases browser test: …`
 //! and passes, unless `VIGIL_REQUIRE_BROWSER=1` (CI), when it fails.
@@ -202,6 +205,216 @@ async fn graph_page_decisions_and_a_viewer_in_headless_chromium() {
     d.goto(&format!("{base}/ui/cases/networks/{first}")).await;
     d.find("#forbidden").await;
     assert!(d.find_all("#graph").await.is_empty());
+
+    d.quit().await;
+    server.shutdown().await;
+    store.close().await;
+}
+
+/// Chooses `value` in the select `css` (as a user would; WebDriver has no select command).
+async fn choose(d: &Driver, css: &str, value: &str) {
+    d.find(css).await;
+    let got = d
+        .exec(
+            "const e = document.querySelector(arguments[0]); e.value = arguments[1]; \
+             e.dispatchEvent(new Event('change', {bubbles: true})); return e.value",
+            json!([css, value]),
+        )
+        .await;
+    assert_eq!(got, json!(value), "{css} has no option {value}");
+}
+
+/// Fills the incident part of the entry form (one source row is there from the start).
+async fn fill_incident(d: &Driver, id: &str, date: &str, outlet: &str, report_date: &str) {
+    d.type_into("#e-id", id).await;
+    d.type_into("#e-date", date).await;
+    choose(d, "#e-category", "csa").await;
+    d.type_into("#e-subtype", "rape").await;
+    d.type_into("#e-province", "NM").await;
+    d.type_into("#e-district", "NM01").await;
+    let source = "#e-sources .row.source:nth-child(1)";
+    d.type_into(&format!("{source} [data-field=outlet]"), outlet)
+        .await;
+    d.type_into(&format!("{source} [data-field=date]"), report_date)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entry_form_duplicates_and_add_as_source_in_headless_chromium() {
+    let required = std::env::var("VIGIL_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let d = match Driver::start().await {
+        Ok(d) => d,
+        Err(why) if required => panic!("cases entry browser test: {why} (VIGIL_REQUIRE_BROWSER=1)"),
+        Err(why) => {
+            println!("SKIPPED cases entry browser test: {why}");
+            return;
+        }
+    };
+    let db = vigil_testkit::postgres::sqlite_database();
+    let store = Store::open(&db.url).await.unwrap();
+    let phc = vigil_server::ui::hash_password(PASSWORD).unwrap();
+    store
+        .add_user("test", "alice", "curator", &phc)
+        .await
+        .unwrap();
+    let demo = vigil_cases::demo::generate(&DemoOptions {
+        seed: 11,
+        first_year: 2021,
+        last_year: 2022,
+        per_year: 60,
+        network_sizes: vec![6, 4],
+        duplicate_share: 0.0,
+    });
+    store.save_case_areas("test", &demo.areas).await.unwrap();
+    store.save_incidents(&demo.incidents, "test").await.unwrap();
+    let server = Server::start(
+        store.clone(),
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            refresh_every: Duration::from_millis(50),
+            ..ServerConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", server.addr());
+    login(&d, &base, "alice", PASSWORD).await;
+
+    // The form: two victims, one abuser, each victim's relationship to the abuser.
+    d.goto(&format!("{base}/ui/cases/new")).await;
+    d.find("#e-victims .row.victim").await;
+    fill_incident(&d, "M-50", "2022-03-14", "Valley Herald", "2022-03-15").await;
+    choose(&d, "#e-stage", "trial").await;
+    d.click("#e-flag-murdered").await;
+    d.type_into("#e-tehsil", "NM01T1").await;
+    d.click("#add-abuser").await;
+    d.click("#add-victim").await;
+    let v1 = "#e-victims .row.victim:nth-child(1)";
+    let v2 = "#e-victims .row.victim:nth-child(2)";
+    let a1 = "#e-abusers .row.abuser:nth-child(1)";
+    choose(&d, &format!("{a1} [data-field=sex]"), "male").await;
+    choose(&d, &format!("{a1} [data-field=category]"), "neighbour").await;
+    d.type_into(&format!("{a1} [data-field=age_band]"), "19-30")
+        .await;
+    choose(&d, &format!("{v1} [data-field=sex]"), "female").await;
+    d.type_into(&format!("{v1} [data-field=age]"), "12").await;
+    choose(&d, &format!("{v1} .relationships select"), "neighbour").await;
+    choose(&d, &format!("{v2} [data-field=sex]"), "male").await;
+    d.type_into(&format!("{v2} [data-field=age]"), "old").await;
+    choose(&d, &format!("{v2} .relationships select"), "relative").await;
+    d.type_into("#e-lat", "31.5").await;
+    d.type_into("#e-lon", "72.25").await;
+    d.click("#add-identifier").await;
+    let x1 = "#e-identifiers .row.identifier:nth-child(1)";
+    choose(&d, &format!("{x1} [data-field=kind]"), "vehicle").await;
+    d.type_into(&format!("{x1} [data-field=value]"), "lea-1234")
+        .await;
+    d.type_into(&format!("{x1} [data-field=confidence]"), "2")
+        .await;
+    d.type_into(&format!("{x1} [data-field=first_seen]"), "2022-03-14")
+        .await;
+    // A third victim added and removed again: the form keeps two.
+    d.click("#add-victim").await;
+    d.click("#e-victims .row.victim:nth-child(3) button.remove")
+        .await;
+    assert_eq!(d.find_all("#e-victims .row.victim").await.len(), 2);
+
+    // An age that is no age: the error beside that victim's age, nothing saved.
+    d.click("#entry-save").await;
+    let slot = format!("{v2} [data-error-for=\"victims[1].age\"]");
+    let started = std::time::Instant::now();
+    loop {
+        let t = d.text_of(&slot).await;
+        if t.contains("victims[1].age") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no error beside the age: {t:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let t = d
+        .text_of(&format!(
+            "{x1} [data-error-for=\"identifiers[0].confidence\"]"
+        ))
+        .await;
+    assert!(t.contains("outside 0..=1"), "{t:?}");
+    assert!(!store.case_incident_exists("M-50").await.unwrap());
+    d.type_into(&format!("{v2} [data-field=age]"), "7").await;
+    d.type_into(&format!("{x1} [data-field=confidence]"), "0.75")
+        .await;
+    d.click("#entry-save").await;
+    d.wait_path("/ui/cases/incidents/M-50").await;
+    let victims = d.text_of("#victims").await;
+    assert!(
+        victims.contains("M-50-V1") && victims.contains("neighbour of M-50-A1"),
+        "{victims}"
+    );
+    assert!(victims.contains("relative of M-50-A1"), "{victims}");
+    assert!(d.text_of("#abusers").await.contains("19-30"));
+    assert_eq!(d.text_of("#d-stage").await, "trial");
+    assert_eq!(d.text_of("#d-flags").await, "murdered");
+    assert_eq!(d.text_of("#d-tehsil").await, "NM01T1");
+    let saved = store.incidents("test", true).await.unwrap();
+    let m50 = saved.iter().find(|i| i.id == "M-50").unwrap();
+    assert_eq!(
+        m50.victims[1].relationships,
+        vec![(0, vigil_cases::model::AbuserCategory::Relative)]
+    );
+    let p = m50.area.point.unwrap();
+    assert_eq!((p.lat, p.lon), (31.5, 72.25));
+    assert_eq!(m50.identifiers.len(), 1);
+    let x = &m50.identifiers[0];
+    assert_eq!(
+        (x.kind, x.value.as_str(), x.confidence, x.source.as_str()),
+        (
+            vigil_cases::IdentifierKind::Vehicle,
+            "LEA1234",
+            0.75,
+            "alice"
+        )
+    );
+    assert_eq!(x.first_seen, vigil_cases::model::Date::new(2022, 3, 14));
+    assert!(m50.flags.murdered && !m50.flags.extortion);
+
+    // The same case from another paper: the candidate is shown and the report added to it.
+    d.goto(&format!("{base}/ui/cases/new")).await;
+    d.find("#e-victims .row.victim").await;
+    fill_incident(&d, "M-51", "2022-03-15", "Daily Lantern", "2022-03-16").await;
+    d.click("#add-victim").await;
+    choose(&d, &format!("{v1} [data-field=sex]"), "male").await;
+    d.type_into(&format!("{v1} [data-field=age]"), "8").await;
+    choose(&d, &format!("{v2} [data-field=sex]"), "female").await;
+    d.type_into(&format!("{v2} [data-field=age]"), "11").await;
+    d.click("#entry-save").await;
+    let cand = d.find("#duplicate-list li.candidate").await;
+    let text = d.text(&cand).await;
+    assert!(
+        text.contains("M-50")
+            && text.contains("Valley Herald")
+            && text.contains("same district NM01"),
+        "{text}"
+    );
+    assert!(!store.case_incident_exists("M-51").await.unwrap());
+    d.click("#duplicate-list li.candidate button.add-source")
+        .await;
+    d.wait_path("/ui/cases/incidents/M-50").await;
+    let sources = d.text_of("#sources").await;
+    assert!(
+        sources.contains("Valley Herald") && sources.contains("Daily Lantern"),
+        "{sources}"
+    );
+    assert!(!store.case_incident_exists("M-51").await.unwrap());
+    let m50 = store
+        .incidents("test", false)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == "M-50")
+        .unwrap();
+    assert_eq!(m50.sources.len(), 2);
+    assert_eq!(pwned(&d).await, Value::Null);
 
     d.quit().await;
     server.shutdown().await;

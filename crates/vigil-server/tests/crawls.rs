@@ -87,6 +87,7 @@ async fn fill(store: &Store) -> i64 {
         message_id: Some("<m1@vigil>".into()),
         sent_at: at,
         error: error.map(str::to_string),
+        uncontactable: false,
         findings: ids.clone(),
     };
     store
@@ -277,6 +278,372 @@ async fn crawl_routes_for_admin_and_curator_only() {
         assert!(
             t.contains("/api/v1/crawls/{crawl}/takedown") && t.contains("/ui/crawls"),
             "{t}"
+        );
+
+        server.shutdown().await;
+        store.close().await;
+    }
+}
+
+async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    key: Option<&str>,
+    path: &str,
+    ctype: &str,
+    body: String,
+) -> (u16, String) {
+    let mut req = http
+        .post(format!("{base}{path}"))
+        .header("content-type", ctype)
+        .body(body);
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The report queue through the API and the page, and findings a page at a time: who may
+/// report (admin, curator), per-line validation, merging, the listing's statuses, the audit
+/// entry, paging with more findings than a page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_queue_and_findings_pages() {
+    for db in vigil_testkit::postgres::databases("reports_queue_and_findings_pages") {
+        let store = Store::open(&db.url).await.unwrap();
+        let mut keys = Vec::new();
+        for role in ["admin", "curator", "matcher", "viewer"] {
+            let (secret, hash) = vigil_server::auth::new_key();
+            store
+                .add_api_key("test", &format!("{role}-key"), role, &hash)
+                .await
+                .unwrap();
+            keys.push((role, secret));
+        }
+        // 250 findings: three pages of 100 by default.
+        let (c, _) = store.crawl_open("big", "{}").await.unwrap();
+        store
+            .crawl_push(
+                c.id,
+                &[NewFrontierEntry {
+                    url: "http://big.test/".into(),
+                    host: "big.test".into(),
+                    depth: 0,
+                    parent_url: None,
+                }],
+            )
+            .await
+            .unwrap();
+        let e = store.crawl_take(c.id, 1).await.unwrap();
+        let urls: Vec<String> = (0..250)
+            .map(|i| format!("http://big.test/{i:03}.jpg"))
+            .collect();
+        store
+            .crawl_complete(
+                c.id,
+                e[0].id,
+                &Completion {
+                    kind: "page".into(),
+                    findings: urls.iter().map(|u| finding(u, "big.test")).collect(),
+                    ..Completion::default()
+                },
+            )
+            .await
+            .unwrap();
+        let cfg = ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            refresh_every: Duration::from_millis(20),
+            ..ServerConfig::default()
+        };
+        let server = Server::start(store.clone(), cfg).await.unwrap();
+        let base = format!("http://{}", server.addr());
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let json = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+        let (admin, curator) = (keys[0].1.as_str(), keys[1].1.as_str());
+        const R: &str = "/api/v1/crawls/reports";
+        const J: &str = "application/json";
+
+        // Matcher and viewer may not report or list; no key: 401.
+        for (role, key) in &keys[2..] {
+            let (s, t) = post(
+                &http,
+                &base,
+                Some(key),
+                R,
+                J,
+                r#"{"urls":["http://x.test/"]}"#.into(),
+            )
+            .await;
+            assert_eq!(s, 403, "{role}: {t}");
+            assert_eq!(get(&http, &base, Some(key), R).await.0, 403, "{role}");
+        }
+        assert_eq!(post(&http, &base, None, R, J, "{}".into()).await.0, 401);
+
+        // A batch with per-line outcomes (positions in the array, from 1).
+        let long = format!("http://x.test/{}", "a".repeat(2100));
+        let body = serde_json::json!({"urls": [
+            "HTTPS://Files.Example/r/1#frag",
+            "ftp://files.example/r/2",
+            "http://user:secret@files.example/r/3",
+            "https://files.example:443/r/1",
+            long,
+            "http://abcdefghijklmnop.onion/",
+            7,
+        ]});
+        let (s, t) = post(&http, &base, Some(curator), R, J, body.to_string()).await;
+        assert_eq!(s, 200, "{t}");
+        let v = json(&t);
+        assert_eq!(
+            (
+                v["queued"].as_i64(),
+                v["merged"].as_i64(),
+                v["refused"].as_i64()
+            ),
+            (Some(2), Some(1), Some(4)),
+            "{t}"
+        );
+        let r = v["results"].as_array().unwrap();
+        assert_eq!(r.len(), 7);
+        assert_eq!(
+            (
+                r[0]["line"].as_i64(),
+                r[0]["status"].as_str(),
+                r[0]["url"].as_str()
+            ),
+            (Some(1), Some("queued"), Some("https://files.example/r/1"))
+        );
+        assert_eq!(r[1]["status"], "refused");
+        assert!(r[1]["error"].as_str().unwrap().contains("scheme"), "{t}");
+        assert!(r[2]["error"].as_str().unwrap().contains("password"), "{t}");
+        assert_eq!(
+            (r[3]["status"].as_str(), r[3]["id"].as_i64()),
+            (Some("merged"), r[0]["id"].as_i64())
+        );
+        assert!(r[4]["error"].as_str().unwrap().contains("2048"), "{t}");
+        assert_eq!(r[4]["input"].as_str().unwrap().chars().count(), 200);
+        assert_eq!(r[5]["status"], "queued");
+        assert_eq!(
+            (r[6]["line"].as_i64(), r[6]["status"].as_str()),
+            (Some(7), Some("refused"))
+        );
+
+        // Text, one URL a line: line numbers of the text (blank and # lines skipped).
+        let (s, t) = post(
+            &http,
+            &base,
+            Some(admin),
+            R,
+            "text/plain",
+            "# reported today\n\nhttp://files.example/r/9\nnot a url\n".into(),
+        )
+        .await;
+        assert_eq!(s, 200, "{t}");
+        let v = json(&t);
+        assert_eq!(v["results"][0]["line"], 3);
+        assert_eq!(v["results"][1]["line"], 4);
+        assert_eq!(v["results"][1]["status"], "refused");
+        // Bad bodies.
+        assert_eq!(
+            post(&http, &base, Some(admin), R, J, r#"{"urls":[]}"#.into())
+                .await
+                .0,
+            400
+        );
+        assert_eq!(
+            post(&http, &base, Some(admin), R, J, r#"{"url":"x"}"#.into())
+                .await
+                .0,
+            400
+        );
+        assert_eq!(
+            post(
+                &http,
+                &base,
+                Some(admin),
+                R,
+                "application/xml",
+                "<x/>".into()
+            )
+            .await
+            .0,
+            415
+        );
+        let many = serde_json::json!({"urls": vec!["http://m.test/"; 10_001]});
+        assert_eq!(
+            post(&http, &base, Some(admin), R, J, many.to_string())
+                .await
+                .0,
+            400
+        );
+
+        // The listing: statuses, then one taken by a crawl.
+        let (q, _) = store.crawl_open("from-queue", "{}").await.unwrap();
+        let taken = store.crawl_reports_take(q.id, 1).await.unwrap();
+        let (s, t) = get(&http, &base, Some(admin), R).await;
+        assert_eq!(s, 200, "{t}");
+        let v = json(&t);
+        let list = v["reports"].as_array().unwrap();
+        assert_eq!(list.len(), 3, "{t}");
+        assert_eq!(list[0]["id"].as_i64(), Some(taken[0].id));
+        assert_eq!(list[0]["status"], "taken by crawl from-queue");
+        assert_eq!(list[0]["times"], 2);
+        assert_eq!(list[0]["submitted_by"], "curator-key");
+        assert_eq!(list[1]["status"], "pending");
+        assert_eq!(v["next"], Value::Null);
+        let (_, t) = get(
+            &http,
+            &base,
+            Some(admin),
+            &format!("{R}?state=pending&limit=1"),
+        )
+        .await;
+        let v = json(&t);
+        assert_eq!(v["reports"].as_array().unwrap().len(), 1);
+        assert_eq!(v["reports"][0]["url"], "http://abcdefghijklmnop.onion/");
+        let next = v["next"].as_i64().unwrap();
+        let (_, t) = get(
+            &http,
+            &base,
+            Some(admin),
+            &format!("{R}?state=pending&limit=1&after={next}"),
+        )
+        .await;
+        let v = json(&t);
+        assert_eq!(v["reports"][0]["url"], "http://files.example/r/9");
+        assert_eq!(v["next"], Value::Null);
+        assert_eq!(
+            get(&http, &base, Some(admin), &format!("{R}?state=lost"))
+                .await
+                .0,
+            400
+        );
+
+        // The page's form (an API key needs no CSRF token; a session's form carries it).
+        let (s, page) = post(
+            &http,
+            &base,
+            Some(curator),
+            "/ui/crawls",
+            "application/x-www-form-urlencoded",
+            "urls=http%3A%2F%2Fform.test%2F1%0D%0Agopher%3A%2F%2Fx%0D%0A%3Cscript%3E".into(),
+        )
+        .await;
+        assert_eq!(s, 200, "{page}");
+        assert!(page.contains("1 queued, 0 merged"), "{page}");
+        assert!(page.contains("line 2"), "{page}");
+        assert!(
+            page.contains("&lt;script&gt;") && !page.contains("<code><script>"),
+            "{page}"
+        );
+        assert!(page.contains("http://form.test/1"));
+        assert!(page.contains("id=\"report-form\""));
+        assert!(
+            page.contains("taken by crawl <a href=\"/ui/crawls/from-queue\">"),
+            "{page}"
+        );
+        assert_eq!(
+            post(
+                &http,
+                &base,
+                Some(&keys[3].1),
+                "/ui/crawls",
+                "application/x-www-form-urlencoded",
+                "urls=http%3A%2F%2Fv.test%2F".into()
+            )
+            .await
+            .0,
+            403
+        );
+
+        // Every submission is audited (counts and ids, not the URLs).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let audit: Vec<_> = store
+            .audit_log(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.action == "crawl.report")
+            .collect();
+        assert_eq!(audit.len(), 3, "two API submissions and one form");
+        assert_eq!(audit[0].actor, "curator-key");
+        let d: Value = serde_json::from_str(&audit[0].detail).unwrap();
+        assert_eq!(
+            (
+                d["queued"].as_i64(),
+                d["merged"].as_i64(),
+                d["refused"].as_i64()
+            ),
+            (Some(2), Some(1), Some(4))
+        );
+        assert!(!audit[0].detail.contains("files.example"));
+
+        // Findings, 100 a page by default: 100 + 100 + 50, each once, in the order recorded.
+        let mut got = Vec::new();
+        let mut path = "/api/v1/crawls/big/findings".to_string();
+        let mut pages = 0;
+        loop {
+            let (s, t) = get(&http, &base, Some(admin), &path).await;
+            assert_eq!(s, 200, "{t}");
+            let v = json(&t);
+            pages += 1;
+            got.extend(
+                v["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["url"].as_str().unwrap().to_string()),
+            );
+            match v["next"].as_i64() {
+                Some(n) => path = format!("/api/v1/crawls/big/findings?after={n}"),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(got, urls);
+        let (_, t) = get(
+            &http,
+            &base,
+            Some(admin),
+            "/api/v1/crawls/big/findings?limit=1000",
+        )
+        .await;
+        let v = json(&t);
+        assert_eq!(
+            (v["findings"].as_array().unwrap().len(), &v["next"]),
+            (250, &Value::Null)
+        );
+        for bad in ["limit=0", "limit=1001", "limit=x", "after=y"] {
+            let (s, t) = get(
+                &http,
+                &base,
+                Some(admin),
+                &format!("/api/v1/crawls/big/findings?{bad}"),
+            )
+            .await;
+            assert_eq!(s, 400, "{bad}: {t}");
+        }
+        // The page shows 50 and links the next page.
+        let (_, page) = get(&http, &base, Some(admin), "/ui/crawls/big").await;
+        assert!(
+            page.contains("big.test/049.jpg") && !page.contains("big.test/050.jpg"),
+            "first page"
+        );
+        let next = page
+            .split("id=\"findings-next\" href=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let (_, page) = get(&http, &base, Some(admin), &next).await;
+        assert!(
+            page.contains("big.test/050.jpg") && !page.contains("big.test/049.jpg"),
+            "{next}"
         );
 
         server.shutdown().await;

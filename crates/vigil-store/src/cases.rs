@@ -12,6 +12,7 @@
 //! and is audited; every read of case records is audited too (who read how many, and whether with
 //! points), as Primero does.
 
+use futures_util::TryStreamExt;
 use serde_json::json;
 use sqlx::Row;
 use vigil_cases::model::{Date, Identifier, IdentifierKind, Incident, Point, Source};
@@ -25,6 +26,33 @@ pub struct CasesSaved {
     pub inserted: usize,
     /// Incidents that replaced one with the same reference.
     pub replaced: usize,
+}
+
+/// What [`Store::add_case_source`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceAdded {
+    /// The source was added; the incident now has this many sources.
+    Added {
+        /// Sources of the incident after the addition.
+        sources: usize,
+    },
+    /// No incident has that reference; nothing was written.
+    NoIncident,
+    /// The incident already has a source with the same outlet (compared case-insensitively,
+    /// trimmed), date and link; nothing was written.
+    Duplicate,
+}
+
+/// Counts a change of the case registry (in the change's transaction), so readers that keep
+/// the registry in memory ([`Store::cases_version`]) know to read it again.
+async fn bump_cases_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO counters (name, value) VALUES ('cases', 1) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> Error {
@@ -56,9 +84,9 @@ impl Store {
             } else {
                 saved.inserted += 1;
             }
+            // The record holds the whole incident but its point (sources and identifiers too,
+            // so the registry reads back in one pass; their rows are for searching).
             let mut record = inc.clone();
-            record.sources.clear();
-            record.identifiers.clear();
             record.area.point = None;
             let text = serde_json::to_string(&record).map_err(|e| invalid(&inc.id, e))?;
             let row = sqlx::query(
@@ -113,6 +141,7 @@ impl Store {
                 .await?;
             }
         }
+        bump_cases_version(&mut w.tx).await?;
         w.audit(
             actor,
             "cases.save",
@@ -125,37 +154,29 @@ impl Store {
         Ok(saved)
     }
 
-    /// Every incident, ordered by reference, with its sources and identifiers, and with its
-    /// point only when `with_points` (otherwise the points table is not read). Audited as
-    /// `cases.read` by `actor`.
-    pub async fn incidents(&self, actor: &str, with_points: bool) -> Result<Vec<Incident>, Error> {
-        self.read_incidents(actor, with_points, true).await
-    }
-
-    /// Every incident as [`Store::incidents`] gives it but without its sources and identifiers
-    /// (those tables are not read): the record's own fields — date, category, area, victims,
-    /// abusers — which is what aggregate views such as the map need, at a fraction of the cost.
-    /// Audited as `cases.read` by `actor`, with `"records_only": true`.
-    pub async fn incident_records(
-        &self,
-        actor: &str,
-        with_points: bool,
-    ) -> Result<Vec<Incident>, Error> {
-        self.read_incidents(actor, with_points, false).await
-    }
-
-    async fn read_incidents(
-        &self,
-        actor: &str,
-        with_points: bool,
-        whole: bool,
-    ) -> Result<Vec<Incident>, Error> {
-        let rows = sqlx::query("SELECT id, ref, record FROM case_incidents ORDER BY ref")
-            .fetch_all(&self.pool)
+    /// The case registry's change counter: it grows with every committed save of incidents
+    /// and every added source (0 before the first). Equal counters, equal registry.
+    pub async fn cases_version(&self) -> Result<i64, Error> {
+        let row = sqlx::query("SELECT value FROM counters WHERE name = 'cases'")
+            .fetch_optional(&self.pool)
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
+        Ok(match row {
+            Some(r) => r.try_get(0)?,
+            None => 0,
+        })
+    }
+
+    /// Every incident, ordered by reference, with its sources and identifiers (from its record,
+    /// one row an incident), and with its point only when `with_points` (otherwise the points
+    /// table is not read). Audited as `cases.read` by `actor`.
+    pub async fn incidents(&self, actor: &str, with_points: bool) -> Result<Vec<Incident>, Error> {
+        // Streamed, not fetched whole: at 100,000 incidents a materialised result is hundreds
+        // of MB of rows the kernel must first zero.
+        let mut rows = sqlx::query("SELECT id, ref, record FROM case_incidents ORDER BY ref")
+            .fetch(&self.pool);
+        let mut out = Vec::new();
         let mut index = std::collections::HashMap::new();
-        for r in &rows {
+        while let Some(r) = rows.try_next().await? {
             let id: i64 = r.try_get(0)?;
             let reference: String = r.try_get(1)?;
             let text: String = r.try_get(2)?;
@@ -163,64 +184,11 @@ impl Store {
             index.insert(id, out.len());
             out.push(inc);
         }
-        let date = |s: String, what: &str| {
-            Date::parse(&s).ok_or_else(|| invalid(what, format!("bad date {s:?}")))
-        };
-        let sources = if whole {
-            sqlx::query(
-                "SELECT incident_id, outlet, report_date, link FROM case_sources ORDER BY id",
-            )
-            .fetch_all(&self.pool)
-            .await?
-        } else {
-            Vec::new()
-        };
-        for r in sources {
-            let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else {
-                continue;
-            };
-            let d = date(r.try_get(2)?, &out[i].id)?;
-            out[i].sources.push(Source {
-                outlet: r.try_get(1)?,
-                date: d,
-                link: r.try_get(3)?,
-            });
-        }
-        let identifiers = if whole {
-            sqlx::query(
-                "SELECT incident_id, kind, value, source, confidence_milli, first_seen, last_seen \
-                 FROM case_identifiers ORDER BY id",
-            )
-            .fetch_all(&self.pool)
-            .await?
-        } else {
-            Vec::new()
-        };
-        for r in identifiers {
-            let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else {
-                continue;
-            };
-            let kind: String = r.try_get(1)?;
-            let kind = IdentifierKind::parse(&kind)
-                .ok_or_else(|| invalid(&out[i].id, format!("unknown identifier kind {kind:?}")))?;
-            let milli: i64 = r.try_get(4)?;
-            let first: Option<String> = r.try_get(5)?;
-            let last: Option<String> = r.try_get(6)?;
-            let id = out[i].id.clone();
-            out[i].identifiers.push(Identifier {
-                kind,
-                value: r.try_get(2)?,
-                source: r.try_get(3)?,
-                confidence: milli as f32 / 1000.0,
-                first_seen: first.map(|s| date(s, &id)).transpose()?,
-                last_seen: last.map(|s| date(s, &id)).transpose()?,
-            });
-        }
         if with_points {
-            for r in sqlx::query("SELECT incident_id, lat_e6, lon_e6 FROM case_points")
-                .fetch_all(&self.pool)
-                .await?
-            {
+            drop(rows);
+            let mut rows = sqlx::query("SELECT incident_id, lat_e6, lon_e6 FROM case_points")
+                .fetch(&self.pool);
+            while let Some(r) = rows.try_next().await? {
                 let Some(&i) = index.get(&r.try_get::<i64, _>(0)?) else {
                     continue;
                 };
@@ -237,15 +205,90 @@ impl Store {
             "cases.read",
             None,
             None,
-            if whole {
-                json!({"incidents": out.len(), "points": with_points})
-            } else {
-                json!({"incidents": out.len(), "points": with_points, "records_only": true})
-            },
+            json!({"incidents": out.len(), "points": with_points}),
         )
         .await?;
         w.commit().await?;
         Ok(out)
+    }
+
+    /// Adds one report to a stored incident (the same case reported by another outlet), in one
+    /// transaction audited as `cases.source.add` by `actor`. A source equal to one the incident
+    /// has (outlet, date and link) is refused as [`SourceAdded::Duplicate`]. The caller checks
+    /// the source itself (outlet not empty, dates) and the caller's right to the incident.
+    pub async fn add_case_source(
+        &self,
+        reference: &str,
+        source: &Source,
+        actor: &str,
+    ) -> Result<SourceAdded, Error> {
+        let mut w = self.write().await?;
+        let Some(row) = sqlx::query("SELECT id FROM case_incidents WHERE ref = $1")
+            .bind(reference)
+            .fetch_optional(&mut *w.tx)
+            .await?
+        else {
+            return Ok(SourceAdded::NoIncident);
+        };
+        let id: i64 = row.try_get(0)?;
+        let rows = sqlx::query(
+            "SELECT outlet, report_date, link FROM case_sources WHERE incident_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *w.tx)
+        .await?;
+        let outlet = source.outlet.trim().to_lowercase();
+        let date = source.date.to_string();
+        for r in &rows {
+            let (o, d, l): (String, String, Option<String>) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            if o.trim().to_lowercase() == outlet && d == date && l == source.link {
+                return Ok(SourceAdded::Duplicate);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO case_sources (incident_id, outlet, report_date, link) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(source.outlet.trim())
+        .bind(&date)
+        .bind(source.link.as_deref())
+        .execute(&mut *w.tx)
+        .await?;
+        // The record holds the sources too.
+        let text: String = sqlx::query("SELECT record FROM case_incidents WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *w.tx)
+            .await?
+            .try_get(0)?;
+        let mut record: Incident =
+            serde_json::from_str(&text).map_err(|e| invalid(reference, e))?;
+        record.sources.push(Source {
+            outlet: source.outlet.trim().to_string(),
+            date: source.date,
+            link: source.link.clone(),
+        });
+        let text = serde_json::to_string(&record).map_err(|e| invalid(reference, e))?;
+        sqlx::query("UPDATE case_incidents SET updated_at = $1, record = $2 WHERE id = $3")
+            .bind(w.now)
+            .bind(text)
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        bump_cases_version(&mut w.tx).await?;
+        w.audit(
+            actor,
+            "cases.source.add",
+            None,
+            None,
+            json!({"incident": reference, "outlet": source.outlet.trim(), "date": date,
+                   "link": source.link}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(SourceAdded::Added {
+            sources: rows.len() + 1,
+        })
     }
 
     /// References of the incidents that name an identifier (kind and normalised value), sorted.
@@ -264,6 +307,81 @@ impl Store {
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+}
+
+/// Migration 16: records written before it held neither sources nor identifiers (those were
+/// read from their rows each time); each record gets them from its rows, in row order.
+pub(crate) async fn embed_case_children(conn: &mut sqlx::AnyConnection) -> Result<usize, Error> {
+    let mut records: std::collections::BTreeMap<i64, Incident> = Default::default();
+    for r in sqlx::query("SELECT id, ref, record FROM case_incidents")
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let reference: String = r.try_get(1)?;
+        let text: String = r.try_get(2)?;
+        let inc: Incident = serde_json::from_str(&text).map_err(|e| invalid(&reference, e))?;
+        records.insert(r.try_get(0)?, inc);
+    }
+    let date = |s: String, what: &str| {
+        Date::parse(&s).ok_or_else(|| invalid(what, format!("bad date {s:?}")))
+    };
+    let mut touched = std::collections::BTreeSet::new();
+    for r in
+        sqlx::query("SELECT incident_id, outlet, report_date, link FROM case_sources ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?
+    {
+        let id: i64 = r.try_get(0)?;
+        let Some(inc) = records.get_mut(&id) else {
+            continue;
+        };
+        let d = date(r.try_get(2)?, &inc.id)?;
+        inc.sources.push(Source {
+            outlet: r.try_get(1)?,
+            date: d,
+            link: r.try_get(3)?,
+        });
+        touched.insert(id);
+    }
+    for r in sqlx::query(
+        "SELECT incident_id, kind, value, source, confidence_milli, first_seen, last_seen \
+         FROM case_identifiers ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let id: i64 = r.try_get(0)?;
+        let Some(inc) = records.get_mut(&id) else {
+            continue;
+        };
+        let kind: String = r.try_get(1)?;
+        let kind = IdentifierKind::parse(&kind)
+            .ok_or_else(|| invalid(&inc.id, format!("unknown identifier kind {kind:?}")))?;
+        let milli: i64 = r.try_get(4)?;
+        let first: Option<String> = r.try_get(5)?;
+        let last: Option<String> = r.try_get(6)?;
+        let first_seen = first.map(|s| date(s, &inc.id)).transpose()?;
+        let last_seen = last.map(|s| date(s, &inc.id)).transpose()?;
+        inc.identifiers.push(Identifier {
+            kind,
+            value: r.try_get(2)?,
+            source: r.try_get(3)?,
+            confidence: milli as f32 / 1000.0,
+            first_seen,
+            last_seen,
+        });
+        touched.insert(id);
+    }
+    for id in &touched {
+        let inc = &records[id];
+        let text = serde_json::to_string(inc).map_err(|e| invalid(&inc.id, e))?;
+        sqlx::query("UPDATE case_incidents SET record = $1 WHERE id = $2")
+            .bind(text)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(touched.len())
 }
 
 // ---- Migration 10: the case map (boundaries and population figures). ----
@@ -437,5 +555,84 @@ impl Store {
             });
         }
         Ok(vigil_cases::population::PopulationTable { rows: out })
+    }
+
+    /// Imports SDG 16.2 indicator figures in one transaction, each replacing the stored figure
+    /// of the same indicator, area, year, sex and age group. Audited as
+    /// `cases.indicators.import`.
+    pub async fn save_indicators(
+        &self,
+        figures: &[vigil_cases::indicators::Figure],
+        file: &str,
+        actor: &str,
+    ) -> Result<MapSaved, Error> {
+        let mut w = self.write().await?;
+        let mut saved = MapSaved::default();
+        for f in figures {
+            saved.replaced += sqlx::query(
+                "DELETE FROM case_indicators WHERE indicator = $1 AND area_code = $2 \
+                 AND year = $3 AND sex = $4 AND age_group = $5",
+            )
+            .bind(&f.indicator)
+            .bind(&f.area)
+            .bind(i64::from(f.year))
+            .bind(&f.sex)
+            .bind(&f.age_group)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected() as usize;
+            sqlx::query(
+                "INSERT INTO case_indicators (indicator, area_code, year, sex, age_group, value, \
+                 unit, source, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&f.indicator)
+            .bind(&f.area)
+            .bind(i64::from(f.year))
+            .bind(&f.sex)
+            .bind(&f.age_group)
+            .bind(&f.value)
+            .bind(&f.unit)
+            .bind(&f.source)
+            .bind(w.now)
+            .execute(&mut *w.tx)
+            .await?;
+            saved.written += 1;
+        }
+        w.audit(
+            actor,
+            "cases.indicators.import",
+            None,
+            None,
+            json!({"rows": saved.written, "replaced": saved.replaced, "file": file}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(saved)
+    }
+
+    /// Every stored indicator figure, by indicator, area, year, sex and age group.
+    pub async fn indicators(&self) -> Result<Vec<vigil_cases::indicators::Figure>, Error> {
+        let rows = sqlx::query(
+            "SELECT indicator, area_code, year, value, unit, sex, age_group, source \
+             FROM case_indicators ORDER BY indicator, area_code, year, sex, age_group",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let area: String = r.try_get(1)?;
+            let year: i64 = r.try_get(2)?;
+            out.push(vigil_cases::indicators::Figure {
+                indicator: r.try_get(0)?,
+                year: i32::try_from(year).map_err(|e| invalid(&area, e))?,
+                area,
+                value: r.try_get(3)?,
+                unit: r.try_get(4)?,
+                sex: r.try_get(5)?,
+                age_group: r.try_get(6)?,
+                source: r.try_get(7)?,
+            });
+        }
+        Ok(out)
     }
 }

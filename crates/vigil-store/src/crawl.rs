@@ -461,10 +461,7 @@ impl Store {
     /// The findings of one crawl (by name) or of all, by host, then URL, then bank.
     pub async fn crawl_findings(&self, crawl: Option<&str>) -> Result<Vec<Finding>, Error> {
         let sql = format!(
-            "SELECT f.id, c.name, f.found_at, f.url, f.page_url, f.host, f.ip, f.kind, f.sha256, \
-             f.md5, f.sha1, f.pdq, f.bank, f.content_id, f.signal_kind, f.distance, \
-             f.checked_at, f.removed_at \
-             FROM crawl_findings f JOIN crawls c ON c.id = f.crawl_id {} \
+            "SELECT {FINDING_COLUMNS} FROM crawl_findings f JOIN crawls c ON c.id = f.crawl_id {} \
              ORDER BY f.host, f.url, f.bank, f.content_id, c.name",
             if crawl.is_some() {
                 "WHERE c.name = $1"
@@ -477,33 +474,58 @@ impl Store {
             q = q.bind(name);
         }
         let rows = q.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Finding {
-                    id: r.try_get(0)?,
-                    crawl: r.try_get(1)?,
-                    found_at: r.try_get(2)?,
-                    checked_at: r.try_get(16)?,
-                    removed_at: r.try_get(17)?,
-                    finding: NewFinding {
-                        url: r.try_get(3)?,
-                        page_url: r.try_get(4)?,
-                        host: r.try_get(5)?,
-                        ip: r.try_get(6)?,
-                        kind: r.try_get(7)?,
-                        sha256: sha(r.try_get(8)?)?,
-                        md5: r.try_get(9)?,
-                        sha1: r.try_get(10)?,
-                        pdq: r.try_get(11)?,
-                        bank: r.try_get(12)?,
-                        content_id: r.try_get(13)?,
-                        signal_kind: r.try_get(14)?,
-                        distance: r.try_get(15)?,
-                    },
-                })
-            })
-            .collect()
+        rows.iter().map(finding_from_row).collect()
     }
+
+    /// One page of a crawl's findings in a stable order (by id, the order they were recorded):
+    /// those with an id above `after` (the last id of the previous page), `limit` at most.
+    pub async fn crawl_findings_page(
+        &self,
+        crawl: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Finding>, Error> {
+        let sql = format!(
+            "SELECT {FINDING_COLUMNS} FROM crawl_findings f JOIN crawls c ON c.id = f.crawl_id \
+             WHERE c.name = $1 AND f.id > $2 ORDER BY f.id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(crawl)
+            .bind(after.unwrap_or(0))
+            .bind(limit.max(0))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(finding_from_row).collect()
+    }
+}
+
+const FINDING_COLUMNS: &str = "f.id, c.name, f.found_at, f.url, f.page_url, f.host, f.ip, f.kind, \
+     f.sha256, f.md5, f.sha1, f.pdq, f.bank, f.content_id, f.signal_kind, f.distance, \
+     f.checked_at, f.removed_at";
+
+fn finding_from_row(r: &AnyRow) -> Result<Finding, Error> {
+    Ok(Finding {
+        id: r.try_get(0)?,
+        crawl: r.try_get(1)?,
+        found_at: r.try_get(2)?,
+        checked_at: r.try_get(16)?,
+        removed_at: r.try_get(17)?,
+        finding: NewFinding {
+            url: r.try_get(3)?,
+            page_url: r.try_get(4)?,
+            host: r.try_get(5)?,
+            ip: r.try_get(6)?,
+            kind: r.try_get(7)?,
+            sha256: sha(r.try_get(8)?)?,
+            md5: r.try_get(9)?,
+            sha1: r.try_get(10)?,
+            pdq: r.try_get(11)?,
+            bank: r.try_get(12)?,
+            content_id: r.try_get(13)?,
+            signal_kind: r.try_get(14)?,
+            distance: r.try_get(15)?,
+        },
+    })
 }
 
 /// One entry's completion inside `tx` (see [`Store::crawl_complete`]).
@@ -645,6 +667,9 @@ pub struct NewSentNotice {
     pub sent_at: i64,
     /// Why it failed; `None` when it went out.
     pub error: Option<String>,
+    /// It failed because the provider has no e-mail contact (recorded once until its contact
+    /// or its open findings change, not on every pass).
+    pub uncontactable: bool,
     /// The ids of the findings it covered.
     pub findings: Vec<i64>,
 }
@@ -679,6 +704,7 @@ impl Store {
             .map(|r| r.try_get(0))
             .transpose()?;
         let Some(id) = id else { return Ok(false) };
+        crate::reports::release_in(&mut tx, id).await?;
         for sql in [
             "DELETE FROM crawl_notice_findings WHERE finding_id IN \
              (SELECT id FROM crawl_findings WHERE crawl_id = $1)",
@@ -717,8 +743,8 @@ impl Store {
         };
         let id: i64 = sqlx::query(
             "INSERT INTO crawl_notices (crawl_id, provider, contact, hosts, channel, recipient, \
-             subject, sequence, message_id, sent_at, status, error) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+             subject, sequence, message_id, sent_at, status, error, uncontactable) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(crawl_id)
         .bind(&n.provider)
@@ -732,6 +758,7 @@ impl Store {
         .bind(n.sent_at)
         .bind(if n.error.is_none() { "sent" } else { "failed" })
         .bind(&n.error)
+        .bind(i64::from(n.uncontactable && n.error.is_some()))
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -763,7 +790,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT n.id, c.name, n.provider, n.contact, n.hosts, n.channel, n.recipient, \
-             n.subject, n.sequence, n.message_id, n.sent_at, n.error \
+             n.subject, n.sequence, n.message_id, n.sent_at, n.error, n.uncontactable \
              FROM crawl_notices n LEFT JOIN crawls c ON c.id = n.crawl_id {filter} \
              ORDER BY n.sent_at, n.id"
         );
@@ -807,6 +834,7 @@ impl Store {
                         message_id: r.try_get(9)?,
                         sent_at: r.try_get(10)?,
                         error: r.try_get(11)?,
+                        uncontactable: r.try_get::<i64, _>(12)? != 0,
                         findings: links.remove(&id).unwrap_or_default(),
                     },
                 })
@@ -880,6 +908,9 @@ pub struct TakedownRow {
     pub first_notice_at: Option<i64>,
     /// When the last of them went out.
     pub last_notice_at: Option<i64>,
+    /// Open items whose latest notice could not be addressed: the provider has no e-mail
+    /// contact (add one to the provider table, or send with an override).
+    pub uncontactable: u64,
 }
 
 /// The takedown report: per host and per provider, each by name.
@@ -892,7 +923,8 @@ pub struct Takedown {
 }
 
 /// Computes the takedown report of `findings` with the `notices` recorded for them. An item's
-/// provider is the provider of the last notice that went out for it, else `provider_of` (the
+/// provider is the provider of the last notice that went out for it, else that of its latest
+/// notice attempt if it could not be addressed (no e-mail contact), else `provider_of` (the
 /// operator's table), else `unknown`.
 pub fn takedown(
     findings: &[Finding],
@@ -910,6 +942,9 @@ pub fn takedown(
         open: bool,
         removed: Option<i64>,
         notices: BTreeSet<i64>,
+        /// The latest notice attempt covering it, `(sent_at, id)`, and whether it was one that
+        /// could not be addressed (and its provider).
+        latest: Option<((i64, i64), Option<String>)>,
     }
     let by_finding: std::collections::HashMap<i64, Vec<i64>> = {
         let mut m: std::collections::HashMap<i64, Vec<i64>> = Default::default();
@@ -920,6 +955,12 @@ pub fn takedown(
         }
         m
     };
+    let mut attempts: std::collections::HashMap<i64, Vec<&SentNotice>> = Default::default();
+    for n in notices {
+        for f in &n.notice.findings {
+            attempts.entry(*f).or_default().push(n);
+        }
+    }
     let mut items: BTreeMap<&str, Item> = BTreeMap::new();
     let mut last_at: std::collections::HashMap<&str, i64> = Default::default();
     for f in findings {
@@ -930,6 +971,7 @@ pub fn takedown(
             open: false,
             removed: None,
             notices: BTreeSet::new(),
+            latest: None,
         });
         it.found = it.found.min(f.found_at);
         match f.removed_at {
@@ -946,13 +988,27 @@ pub fn takedown(
         if let Some(ids) = by_finding.get(&f.id) {
             it.notices.extend(ids);
         }
+        if let Some(attempts) = attempts.get(&f.id) {
+            for n in attempts {
+                let key = (n.notice.sent_at, n.id);
+                if it.latest.as_ref().is_none_or(|(k, _)| key > *k) {
+                    let p = n.notice.uncontactable.then(|| n.notice.provider.clone());
+                    it.latest = Some((key, p));
+                }
+            }
+        }
     }
     for f in findings {
         let it = items
             .get_mut(f.finding.url.as_str())
             .expect("inserted above");
         if it.provider.is_none() {
-            it.provider = Some(provider_of(f).unwrap_or_else(|| "unknown".to_string()));
+            let unaddressed = it.latest.as_ref().and_then(|(_, p)| p.clone());
+            it.provider = Some(
+                unaddressed
+                    .or_else(|| provider_of(f))
+                    .unwrap_or_else(|| "unknown".to_string()),
+            );
         }
     }
     let sent_at: std::collections::HashMap<i64, i64> =
@@ -983,6 +1039,10 @@ pub fn takedown(
                     notices_sent: ids.len() as u64,
                     first_notice_at: at.iter().min().copied(),
                     last_notice_at: at.iter().max().copied(),
+                    uncontactable: its
+                        .iter()
+                        .filter(|i| i.open && i.latest.as_ref().is_some_and(|(_, p)| p.is_some()))
+                        .count() as u64,
                 }
             })
             .collect()

@@ -49,6 +49,7 @@ mod crawl;
 mod error;
 mod exchanges;
 mod keys;
+mod reports;
 mod schema;
 mod secrets;
 mod users;
@@ -63,7 +64,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 pub use actions::{Action, ActionEvent, NewAction, NewActionEvent};
 pub use banks::{Bank, BankKind, BankUpdate, NewBank};
 pub use case_access::{CaseScope, LinkDecision, MAX_NOTE, MAX_SCOPE_AREAS};
-pub use cases::{CasesSaved, MapSaved};
+pub use cases::{CasesSaved, MapSaved, SourceAdded};
 pub use content::{
     AuditEntry, ChangeCursor, ChangePage, ChangeSet, Content, ImportOptions, ImportReport,
     NewContent, RecordIssue, SignalChange, StoredSignal, Verdict, VerdictKind,
@@ -74,6 +75,7 @@ pub use crawl::{
     nearest_rank, notice_history, takedown,
 };
 pub use error::Error;
+pub use reports::{MAX_REPORT_URL, Report, ReportState, Submitted, report_url};
 pub use secrets::MAX_SECRET;
 
 /// A record's metadata (everything but its signals) as the JSON object the store keeps in

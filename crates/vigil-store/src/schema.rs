@@ -65,6 +65,21 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     ),
     // Migration 12 (the case map page): server secrets (the displacement key).
     (12, "server secrets", Sql::Both(V12)),
+    // Migration 13 (crawl queue): reported URLs waiting for a crawl; uncontactable notices.
+    (
+        13,
+        "crawl report queue, uncontactable notices",
+        Sql::Both(V13),
+    ),
+    // Migration 15: SDG 16.2 indicators imported as published.
+    (15, "case indicators (SDG 16.2)", Sql::Both(V15)),
+    // Migration 16: a case record holds its sources and identifiers (a data step, no DDL:
+    // `cases::embed_case_children`), so the registry reads back one row an incident.
+    (
+        16,
+        "case records hold their sources and identifiers",
+        Sql::Both(""),
+    ),
 ];
 
 const V1: &str = r#"
@@ -600,6 +615,25 @@ CREATE TABLE case_population (
 )
 "#;
 
+// Migration 15: SDG 16.2 indicators imported as their publishers give them (survey figures for
+// 16.2.1 and 16.2.3; the value is the published decimal text, never recomputed). One row per
+// (indicator, area, year, sex, age group); '' is the whole country / both sexes / as defined.
+const V15: &str = r#"
+CREATE TABLE case_indicators (
+    id {ID},
+    indicator TEXT NOT NULL,
+    area_code TEXT NOT NULL DEFAULT '',
+    year {INT} NOT NULL,
+    sex TEXT NOT NULL DEFAULT '',
+    age_group TEXT NOT NULL DEFAULT '',
+    value TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    source TEXT NOT NULL,
+    imported_at {TS} NOT NULL,
+    UNIQUE (indicator, area_code, year, sex, age_group)
+)
+"#;
+
 /// Removal notices sent for crawl findings (`crawl.rs`): one row per notice (its provider,
 /// hosts, contact, the channel it went by, the recipient, the message id, when, whether it
 /// went out or failed and why, and which notice of its findings it was: 1 first, 2… reminders),
@@ -628,6 +662,31 @@ CREATE TABLE crawl_notice_findings (
     PRIMARY KEY (notice_id, finding_id)
 );
 CREATE INDEX crawl_notice_findings_by_finding ON crawl_notice_findings (finding_id)
+"#;
+
+/// The queue of reported URLs (`reports.rs`): one row per report, `pending` until a crawl takes
+/// it (`taken`, with the crawl), `done` when that crawl finished. A URL has at most one pending
+/// row (the partial unique index): a second report of it while pending is merged into the first
+/// (`times` counts them). And removal notices that could not be addressed (the provider has no
+/// e-mail contact) are flagged, so that they are recorded once, not on every pass.
+const V13: &str = r#"
+CREATE TABLE crawl_reports (
+    id {ID},
+    url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'taken', 'done')),
+    crawl_id {INT} NULL REFERENCES crawls (id),
+    submitted_by TEXT NOT NULL,
+    times {INT} NOT NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL,
+    taken_at {TS} NULL,
+    done_at {TS} NULL
+);
+CREATE UNIQUE INDEX crawl_reports_pending_url ON crawl_reports (url) WHERE state = 'pending';
+CREATE INDEX crawl_reports_by_state ON crawl_reports (state, id);
+CREATE INDEX crawl_reports_by_crawl ON crawl_reports (crawl_id, state);
+ALTER TABLE crawl_notices ADD COLUMN uncontactable {INT} NOT NULL DEFAULT 0
 "#;
 
 /// The schema version this build writes.
@@ -662,13 +721,19 @@ async fn migrate_to(conn: &mut AnyConnection, backend: Backend, upto: i64) -> Re
     ))
     .execute(&mut *conn)
     .await?;
-    let applied: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM vigil_schema")
-        .fetch_one(&mut *conn)
+    // Every version applied, not only the newest: migrations made on parallel branches land
+    // with their numbers, and a store migrated by a build that had 15 but not 12 still gets 12.
+    let applied: std::collections::BTreeSet<i64> = sqlx::query("SELECT version FROM vigil_schema")
+        .fetch_all(&mut *conn)
         .await?
-        .try_get(0)?;
-    if applied > CURRENT {
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    if let Some(&newest) = applied.last()
+        && newest > CURRENT
+    {
         return Err(Error::FutureSchema {
-            found: applied,
+            found: newest,
             known: CURRENT,
         });
     }
@@ -680,7 +745,7 @@ async fn migrate_to(conn: &mut AnyConnection, backend: Backend, upto: i64) -> Re
             .execute(&mut *conn)
             .await?;
     }
-    let result = apply(conn, backend, applied, upto).await;
+    let result = apply(conn, backend, &applied, upto).await;
     if backend == Backend::Sqlite {
         sqlx::query("PRAGMA foreign_keys = ON")
             .execute(&mut *conn)
@@ -692,10 +757,13 @@ async fn migrate_to(conn: &mut AnyConnection, backend: Backend, upto: i64) -> Re
 async fn apply(
     conn: &mut AnyConnection,
     backend: Backend,
-    applied: i64,
+    applied: &std::collections::BTreeSet<i64>,
     upto: i64,
 ) -> Result<(), Error> {
-    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied && m.0 <= upto) {
+    for (version, name, sql) in MIGRATIONS
+        .iter()
+        .filter(|m| !applied.contains(&m.0) && m.0 <= upto)
+    {
         let (version, name) = (*version, *name);
         let sql = match (sql, backend) {
             (Sql::Both(s), _) => *s,
@@ -729,6 +797,13 @@ async fn apply(
         }
         if version == 6 {
             rekey_long_values(&mut tx, backend).await?;
+        }
+        if version == 16 {
+            let n = crate::cases::embed_case_children(&mut tx).await?;
+            tracing::info!(
+                records = n,
+                "case records now hold their sources and identifiers"
+            );
         }
         if backend == Backend::Sqlite
             && let Some(r) = sqlx::query("PRAGMA foreign_key_check")
@@ -793,6 +868,158 @@ mod tests {
                 .await
                 .unwrap();
             }
+        }
+    }
+
+    /// Version 15 records held neither sources nor identifiers (they were read from their rows);
+    /// after migration 16 the registry reads back whole from the records alone.
+    #[test]
+    fn version_15_case_records_get_their_children() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        for db in vigil_testkit::postgres::databases("schema_v15_to_v16") {
+            rt.block_on(async {
+                let (raw, backend) = raw_url(db.name, &db.url);
+                let mut conn = AnyConnection::connect(&raw).await.unwrap();
+                migrate_to(&mut conn, backend, 15).await.unwrap();
+                let demo = vigil_cases::demo::generate(&vigil_cases::demo::DemoOptions {
+                    per_year: 40,
+                    ..Default::default()
+                });
+                let want: Vec<_> = demo
+                    .incidents
+                    .iter()
+                    .filter(|i| !i.identifiers.is_empty())
+                    .take(3)
+                    .cloned()
+                    .map(|mut i| {
+                        i.area.point = None;
+                        i.sources.push(vigil_cases::model::Source {
+                            outlet: "Second Paper".into(),
+                            date: vigil_cases::model::Date::new(2024, 2, 29).unwrap(),
+                            link: Some("https://paper.invalid/a".into()),
+                        });
+                        i
+                    })
+                    .collect();
+                for (n, inc) in want.iter().enumerate() {
+                    let id = n as i64 + 1;
+                    let mut record = inc.clone();
+                    record.sources.clear();
+                    record.identifiers.clear();
+                    sqlx::query(
+                        "INSERT INTO case_incidents (id, ref, taxonomy, year, category, province, \
+                         district, record, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0)",
+                    )
+                    .bind(id)
+                    .bind(&inc.id)
+                    .bind(&inc.taxonomy)
+                    .bind(i64::from(inc.date.year))
+                    .bind(&inc.category)
+                    .bind(&inc.area.province)
+                    .bind(&inc.area.district)
+                    .bind(serde_json::to_string(&record).unwrap())
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                    for src in &inc.sources {
+                        sqlx::query(
+                            "INSERT INTO case_sources (incident_id, outlet, report_date, link) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(id)
+                        .bind(&src.outlet)
+                        .bind(src.date.to_string())
+                        .bind(src.link.as_deref())
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    }
+                    for x in &inc.identifiers {
+                        sqlx::query(
+                            "INSERT INTO case_identifiers (incident_id, kind, value, source, \
+                             confidence_milli) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(id)
+                        .bind(x.kind.name())
+                        .bind(&x.value)
+                        .bind(&x.source)
+                        .bind((f64::from(x.confidence) * 1000.0).round() as i64)
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    }
+                }
+                if backend == Backend::Postgres {
+                    sqlx::query(
+                        "SELECT setval(pg_get_serial_sequence('case_incidents', 'id'), 10)",
+                    )
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                }
+                drop(conn);
+                let store = Store::open(&db.url).await.unwrap();
+                let mut got = store.incidents("test", false).await.unwrap();
+                got.sort_by(|a, b| a.id.cmp(&b.id));
+                let mut want = want;
+                want.sort_by(|a, b| a.id.cmp(&b.id));
+                assert_eq!(got, want, "{}", db.name);
+                assert!(
+                    got.iter()
+                        .all(|i| i.sources.len() >= 2 && !i.identifiers.is_empty())
+                );
+                store.close().await;
+            });
+        }
+    }
+
+    /// A store that lacks a migration below its newest one (made on a parallel branch, or by a
+    /// build that had 15 but not 11) gets it on the next open, and keeps what it holds.
+    #[test]
+    fn a_missing_middle_migration_is_applied() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        for db in vigil_testkit::postgres::databases("schema_gap") {
+            rt.block_on(async {
+                let (raw, backend) = raw_url(db.name, &db.url);
+                let mut conn = AnyConnection::connect(&raw).await.unwrap();
+                migrate(&mut conn, backend).await.unwrap();
+                for stmt in [
+                    "DROP TABLE case_scopes",
+                    "DROP TABLE case_link_decisions",
+                    "DROP TABLE case_areas",
+                    "DELETE FROM vigil_schema WHERE version = 11",
+                    "INSERT INTO case_indicators (indicator, area_code, year, value, unit, \
+                     source, imported_at) VALUES ('16.2.1', '', 2020, '71.5', 'percent', 's', 0)",
+                ] {
+                    sqlx::query(stmt).execute(&mut conn).await.unwrap();
+                }
+                migrate(&mut conn, backend).await.unwrap();
+                let versions: Vec<i64> =
+                    sqlx::query("SELECT version FROM vigil_schema ORDER BY version")
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.try_get(0).unwrap())
+                        .collect();
+                let want: Vec<i64> = MIGRATIONS.iter().map(|m| m.0).collect();
+                assert_eq!(versions, want, "{}", db.name);
+                let n: i64 = sqlx::query("SELECT COUNT(*) FROM case_scopes")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
+                assert_eq!(n, 0);
+                let v: String = sqlx::query("SELECT value FROM case_indicators")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
+                assert_eq!(v, "71.5");
+            });
         }
     }
 

@@ -105,6 +105,11 @@ fetched again; URLs left in flight by a killed run are fetched again). Media is 
 and never written to disk. robots.txt is honoured unless --ignore-robots. Onion hosts need
 --proxy socks5h://127.0.0.1:9050 (Tor's SOCKS port; names are resolved by Tor, never locally).
 
+With --from-queue the seeds are reported URLs taken from the store's queue (reported through
+the server: POST /api/v1/crawls/reports or the Crawls page); they are marked done when the crawl
+finishes, and stay taken by it while it is unfinished (run the same --name again to resume).
+An empty queue is not an error (nothing is crawled).
+
 Exit status: 0 the crawl ran (URL failures are recorded, see `vigil crawl report`), 2 usage or
 fatal error (the store failed).";
 
@@ -171,11 +176,15 @@ one does not stop the others and its findings stay due): findings never notified
 and text say which notice it is). Removed findings are never notified again.
 
 SMTP: --smtp smtps://HOST[:465] (TLS) or smtp://HOST[:25] (STARTTLS required; plain SMTP only to
-a loopback address). Credentials come from VIGIL_SMTP_USERNAME and VIGIL_SMTP_PASSWORD, never
+a loopback address, unless --smtp-ca FILE names a CA to trust: then TLS for every host). Credentials come from VIGIL_SMTP_USERNAME and VIGIL_SMTP_PASSWORD, never
 from a flag or the URL. Each message is the notice's text with the notice as JSON attached.
 
-Exit status: 0 every notice due was sent (or none was due), 1 some failed, 2 usage or fatal
-error.";
+A provider with no e-mail contact in the table (none, or a web form) is reported as
+uncontactable on every run but recorded once, until its contact or its open findings change;
+send with --to-override, or --out for web forms.
+
+Exit status: 0 every notice due was sent (or none was due), 1 some failed or were
+uncontactable, 2 usage or fatal error.";
 
 const RECHECK_HELP: &str = "\
 Run it from a systemd timer or cron, or let it loop with --every (stop it with SIGINT or SIGTERM:
@@ -201,6 +210,10 @@ pub(crate) struct NoticeArgs {
     /// The sender address of mailed notices.
     #[arg(long, value_name = "ADDR")]
     pub(crate) from: Option<String>,
+    /// Also trust this CA certificate (PEM) for the SMTP server's certificate (a relay with an
+    /// in-house CA); TLS is then required for every host, loopback included.
+    #[arg(long, value_name = "FILE", requires = "smtp")]
+    pub(crate) smtp_ca: Option<PathBuf>,
     /// Mail every notice to this address instead of the provider's contact (to review them, or
     /// for providers with no e-mail contact).
     #[arg(long, value_name = "ADDR", requires = "smtp")]
@@ -237,8 +250,21 @@ pub(crate) struct CrawlNoticesArgs {
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CrawlRunArgs {
     /// A file of seed URLs, one per line (blank lines and lines starting with # are skipped).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) seeds: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "from_queue",
+        conflicts_with = "from_queue"
+    )]
+    pub(crate) seeds: Option<PathBuf>,
+    /// Seeds from the store's queue of reported URLs (`POST /api/v1/crawls/reports`): pending
+    /// reports are taken atomically (two crawls never take the same one) and marked done when
+    /// the crawl finishes; a resumed crawl keeps the reports it took.
+    #[arg(long)]
+    pub(crate) from_queue: bool,
+    /// Reports taken from the queue in this run at most (default 1000; only with --from-queue).
+    #[arg(long, value_name = "N")]
+    pub(crate) max: Option<u64>,
     /// The crawl's name in the store (running again with the same name resumes it).
     #[arg(long, default_value = "default")]
     pub(crate) name: String,
@@ -1313,6 +1339,10 @@ pub(crate) enum CasesCommand {
     /// Print a table (one-way, or a cross-tab with --cols) with small-number suppression, as CSV
     /// or SDMX-style CSV; with --rows year, also the year-on-year change.
     Stats(CasesStatsArgs),
+    /// SDG target 16.2 figures: the registry's detected victims per 100,000 (16.2.2-style,
+    /// computed from the incidents and the population figures) beside the survey indicators
+    /// 16.2.1 and 16.2.3 as imported (`vigil cases areas import --indicators`), as CSV.
+    Sdg(CasesSdgArgs),
     /// Rank candidate networks of incidents linked by shared identifiers, every link explained.
     Network(CasesNetworkArgs),
     /// Export the registry (the store's, or a dataset file's) as a dataset file encrypted with a
@@ -1323,9 +1353,34 @@ pub(crate) enum CasesCommand {
     /// Write the hotspot map (GeoJSON): rates per district, Getis-Ord Gi* hot and cold spots,
     /// and, with a key, displaced incident points.
     Map(crate::commands::cases_map::CasesMapArgs),
-    /// Boundaries and population figures in the store.
+    /// The area hierarchy, boundaries and population figures in the store.
     #[command(subcommand)]
     Areas(crate::commands::cases_map::CasesAreasCommand),
+    /// Record scopes: limit an API key or a UI user to some provinces or districts (the server
+    /// filters every case route by it). Audited.
+    #[command(subcommand)]
+    Scopes(CasesScopesCommand),
+}
+
+/// `vigil cases scopes …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CasesScopesCommand {
+    /// Print every limited subject and its areas.
+    List,
+    /// Limit SUBJECT (key:NAME or user:NAME) to these province or district codes, replacing
+    /// its scope. The codes must be in the store's area hierarchy.
+    Set {
+        /// key:NAME (an API key) or user:NAME (a UI user).
+        subject: String,
+        /// Province or district codes.
+        #[arg(required = true)]
+        areas: Vec<String>,
+    },
+    /// Remove SUBJECT's limit (it sees every record its role allows).
+    Clear {
+        /// key:NAME or user:NAME.
+        subject: String,
+    },
 }
 
 impl CasesCommand {
@@ -1336,9 +1391,10 @@ impl CasesCommand {
             CasesCommand::Import(a) => a.store,
             CasesCommand::Stats(a) => a.dataset.is_none(),
             CasesCommand::Network(a) => a.dataset.is_none(),
+            CasesCommand::Sdg(a) => a.dataset.is_none(),
             CasesCommand::Export(a) => a.dataset.is_none(),
             CasesCommand::Map(_) => false,
-            CasesCommand::Areas(_) => true,
+            CasesCommand::Areas(_) | CasesCommand::Scopes(_) => true,
         }
     }
 }
@@ -1396,6 +1452,13 @@ pub(crate) struct CasesDemoArgs {
     /// Where to write the demo's population figures (CSV).
     #[arg(long)]
     pub(crate) population: Option<PathBuf>,
+    /// Where to write the demo's incidents as a register to import (CSV, one row an incident,
+    /// in the sahil-2022 taxonomy); its mapping goes to --register-mapping.
+    #[arg(long, requires = "register_mapping")]
+    pub(crate) register: Option<PathBuf>,
+    /// Where to write the mapping of --register (JSON, for `vigil cases import --mapping`).
+    #[arg(long, requires = "register")]
+    pub(crate) register_mapping: Option<PathBuf>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -1406,10 +1469,11 @@ pub(crate) struct CasesImportArgs {
     /// The mapping (JSON: taxonomy, columns, values).
     #[arg(long)]
     pub(crate) mapping: PathBuf,
-    /// A dataset whose areas (and population) the import checks against (and, with --out,
-    /// keeps).
+    /// A dataset whose areas the import checks against (and, with --out, keeps). Needed with
+    /// --out; with --store the default is the store's area hierarchy (`vigil cases areas import
+    /// --hierarchy`).
     #[arg(long)]
-    pub(crate) areas: PathBuf,
+    pub(crate) areas: Option<PathBuf>,
     /// The sheet of an XLSX file to read (default: the first).
     #[arg(long)]
     pub(crate) sheet: Option<String>,
@@ -1474,6 +1538,27 @@ pub(crate) struct CasesStatsArgs {
     pub(crate) taxonomy: Option<String>,
 }
 
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CasesSdgArgs {
+    /// A dataset file (JSON; default: the store's registry, population and indicators).
+    pub(crate) dataset: Option<PathBuf>,
+    /// Imported indicator figures to print with a dataset file (CSV, as `areas import
+    /// --indicators` takes).
+    #[arg(long)]
+    pub(crate) indicators: Option<PathBuf>,
+    /// The age group of the population figures (needed when there are several; children: e.g.
+    /// 0-17).
+    #[arg(long)]
+    pub(crate) age_group: Option<String>,
+    /// Rates by province instead of district.
+    #[arg(long)]
+    pub(crate) by_province: bool,
+    /// Merge incidents reported by several outlets before counting victims.
+    #[arg(long)]
+    pub(crate) dedup: bool,
+}
+
+/// `vigil cases network`.
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CasesNetworkArgs {
     /// A dataset file (JSON; default: the store's registry).

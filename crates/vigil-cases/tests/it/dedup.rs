@@ -1,7 +1,7 @@
 //! Duplicate detection on the demo's planted duplicates.
 
 use std::collections::BTreeSet;
-use vigil_cases::dedup::{DedupOptions, find_duplicates, merge};
+use vigil_cases::dedup::{DedupOptions, explain_match, find_duplicates, merge};
 use vigil_cases::demo::{self, DemoOptions};
 
 #[test]
@@ -68,4 +68,43 @@ fn same_outlet_or_far_dates_are_not_merged() {
     // I-001 ~ I-copy2 and I-copy ~ I-copy2 (different outlets); I-001 and I-copy share an outlet but
     // join through I-copy2.
     assert_eq!(ids, vec![vec!["I-001", "I-copy", "I-copy2"]]);
+}
+
+#[test]
+fn a_pair_is_explained_by_the_same_rule() {
+    let inc = crate::fixture::incidents();
+    let a = &inc[0]; // 2022-01-10, csa/rape, A1, rural, street, F12
+    let mut b = a.clone();
+    b.id = "I-other".into();
+    b.sources[0].outlet = "River Post".into();
+    b.date.day = Some(11);
+    let opts = DedupOptions::default();
+    assert_eq!(
+        explain_match(a, &b, &opts),
+        Some(vec![
+            "same district A1".to_string(),
+            "same category csa (rape)".into(),
+            "same victims: female 11-15".into(),
+            "dates 2022-01-10 and 2022-01-11, 1 day apart (at most 2)".into(),
+            "same place type street".into(),
+            "both rural".into(),
+            "reported by different outlets".into(),
+        ])
+    );
+    // The same outlet, a date three days off, another district, or another victim: no match,
+    // exactly as `find_duplicates` decides.
+    let mut same_outlet = b.clone();
+    same_outlet.sources[0].outlet = a.sources[0].outlet.clone();
+    let mut far = b.clone();
+    far.date.day = Some(13);
+    let mut elsewhere = b.clone();
+    elsewhere.area.district = "A2".into();
+    let mut boy = b.clone();
+    boy.victims[0].sex = vigil_cases::model::Sex::Male;
+    for other in [&same_outlet, &far, &elsewhere, &boy] {
+        assert_eq!(explain_match(a, other, &opts), None, "{}", other.id);
+        let pair = [a.clone(), other.clone()];
+        assert!(find_duplicates(&pair, &opts).is_empty());
+    }
+    assert_eq!(find_duplicates(&[a.clone(), b], &opts), vec![vec![0, 1]]);
 }

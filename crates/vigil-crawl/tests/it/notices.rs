@@ -8,7 +8,7 @@ use std::time::Duration;
 use vigil_crawl::notice::{DEFAULT_TEMPLATE, Providers, SendOptions, send_due, split_headers};
 use vigil_crawl::smtp::{Channel, Mailer};
 use vigil_store::{Completion, NewFinding, NewFrontierEntry, Store};
-use vigil_testkit::smtp::{Received, Sink};
+use vigil_testkit::smtp::{Received, Sink, TlsMode};
 
 const DAY: i64 = 86_400_000;
 
@@ -327,6 +327,224 @@ async fn overridden_recipient_and_file_channel() {
         store.crawl_notices(None).await.unwrap()[0].notice.channel,
         "file"
     );
+}
+
+/// A provider with no e-mail contact: three passes (as `recheck --every` makes) record one
+/// uncontactable notice, reported on each pass; a new finding for it (its open findings
+/// changed) and then a contact in the table (it changed) each end that. Nothing is mailed
+/// until there is an address.
+#[tokio::test]
+async fn uncontactable_providers_are_recorded_once() {
+    let sink = Sink::start();
+    let store = store_with(vec![
+        finding("http://a.test/1.jpg", "10.9.0.1", "known"),
+        finding("http://a.test/2.jpg", "10.9.0.2", "known"),
+    ])
+    .await;
+    let table = |contact: &str| {
+        Providers::parse(
+            &format!("10.9.0.0/16,Formonly Hosting,{contact}\n"),
+            "p.csv",
+        )
+        .unwrap()
+    };
+    let mailer = || {
+        Channel::Smtp(Box::new(
+            Mailer::new(
+                &sink.url(),
+                "reports@hotline.example",
+                None,
+                None,
+                Duration::from_secs(10),
+            )
+            .unwrap(),
+        ))
+    };
+    let opts = |now: i64| SendOptions {
+        crawl: Some("c".into()),
+        template: DEFAULT_TEMPLATE.into(),
+        resend_after_ms: Some(DAY),
+        now,
+    };
+    let form = table("https://formonly.example/abuse");
+    for pass in 0..3 {
+        let sent = send_due(&store, &form, &mailer(), &opts(1_000 + pass * 2 * DAY))
+            .await
+            .unwrap();
+        assert_eq!(sent.len(), 1, "pass {pass}: {sent:?}");
+        assert!(sent[0].uncontactable && sent[0].error.is_some(), "{sent:?}");
+        assert_eq!(sent[0].recorded, pass == 0, "pass {pass}");
+        assert_eq!(sent[0].urls, 2);
+    }
+    let rows = store.crawl_notices(Some("c")).await.unwrap();
+    assert_eq!(rows.len(), 1, "three passes, one row: {rows:?}");
+    assert!(rows[0].notice.uncontactable && !rows[0].sent());
+    assert_eq!(rows[0].notice.findings.len(), 2);
+    assert_eq!(rows[0].notice.contact, "https://formonly.example/abuse");
+
+    // Its open findings change (one more): recorded again, once.
+    let (c, _) = store.crawl_open("c", "{}").await.unwrap();
+    store
+        .crawl_push(
+            c.id,
+            &[NewFrontierEntry {
+                url: "http://a.test/more".into(),
+                host: "a.test".into(),
+                depth: 1,
+                parent_url: None,
+            }],
+        )
+        .await
+        .unwrap();
+    let e = store.crawl_take(c.id, 1).await.unwrap();
+    store
+        .crawl_complete(
+            c.id,
+            e[0].id,
+            &Completion {
+                kind: "page".into(),
+                findings: vec![finding("http://a.test/3.jpg", "10.9.0.3", "known")],
+                ..Completion::default()
+            },
+        )
+        .await
+        .unwrap();
+    for pass in 0..2 {
+        let sent = send_due(&store, &form, &mailer(), &opts(10 * DAY + pass))
+            .await
+            .unwrap();
+        assert_eq!((sent[0].urls, sent[0].recorded), (3, pass == 0));
+    }
+    assert_eq!(store.crawl_notices(Some("c")).await.unwrap().len(), 2);
+    // An empty contact is uncontactable too, and a changed contact: a new row.
+    let none = table("");
+    let sent = send_due(&store, &none, &mailer(), &opts(11 * DAY))
+        .await
+        .unwrap();
+    assert!(sent[0].uncontactable && sent[0].recorded);
+    assert_eq!(store.crawl_notices(Some("c")).await.unwrap().len(), 3);
+    assert!(sink.messages().is_empty(), "nothing was mailed");
+
+    // The takedown report counts the provider's open items as uncontactable.
+    let t = vigil_store::takedown(
+        &store.crawl_findings(Some("c")).await.unwrap(),
+        &store.crawl_notices(Some("c")).await.unwrap(),
+        &|_| None,
+    );
+    assert_eq!(t.providers.len(), 1);
+    assert_eq!(
+        (
+            t.providers[0].name.as_str(),
+            t.providers[0].open,
+            t.providers[0].uncontactable
+        ),
+        ("Formonly Hosting", 3, 3)
+    );
+
+    // With an address, it is mailed, and the uncontactable rows stay as history.
+    let mail = table("abuse@formonly.example");
+    let sent = send_due(&store, &mail, &mailer(), &opts(12 * DAY))
+        .await
+        .unwrap();
+    assert_eq!(sent[0].error, None, "{sent:?}");
+    assert!(!sent[0].uncontactable);
+    assert_eq!(sink.messages()[0].rcpt_to, ["abuse@formonly.example"]);
+    let t = vigil_store::takedown(
+        &store.crawl_findings(Some("c")).await.unwrap(),
+        &store.crawl_notices(Some("c")).await.unwrap(),
+        &|_| None,
+    );
+    assert_eq!(t.providers[0].uncontactable, 0);
+}
+
+/// SMTPS and STARTTLS against a TLS peer on 127.0.0.1 whose certificate a test CA signed
+/// (`tls/README.md`): told to trust that CA, the mailer delivers, and the sink records that
+/// the message came over TLS (after `STARTTLS`, for the second). Not told, it delivers nothing:
+/// SMTPS refuses the unknown issuer, and plain SMTP to loopback is refused by a server that
+/// requires STARTTLS; both failures are recorded and leave the finding due.
+#[tokio::test]
+async fn notices_go_over_smtps_and_starttls_to_a_trusted_ca() {
+    const CA: &[u8] = include_bytes!("tls/smtp-ca.crt");
+    const CERT: &[u8] = include_bytes!("tls/smtp.crt");
+    const KEY: &[u8] = include_bytes!("tls/smtp.key");
+    for mode in [TlsMode::Implicit, TlsMode::StartTls] {
+        let sink = Sink::start_tls(mode, CERT, KEY);
+        let url = match mode {
+            TlsMode::Implicit => sink.smtps_url(),
+            TlsMode::StartTls => sink.url(),
+        };
+        let store = store_with(vec![finding("http://a.test/1.jpg", "127.0.0.1", "known")]).await;
+        let opts = SendOptions {
+            crawl: None,
+            template: DEFAULT_TEMPLATE.into(),
+            resend_after_ms: None,
+            now: 1_000,
+        };
+        let mailer = |ca: Option<&[u8]>| {
+            Channel::Smtp(Box::new(
+                Mailer::with_ca(
+                    &url,
+                    "reports@hotline.example",
+                    None,
+                    None,
+                    Duration::from_secs(10),
+                    ca,
+                )
+                .unwrap(),
+            ))
+        };
+        let sent = send_due(&store, &providers(), &mailer(None), &opts)
+            .await
+            .unwrap();
+        let e = sent[0].error.as_deref().unwrap_or_default().to_string();
+        match mode {
+            TlsMode::Implicit => assert!(
+                e.contains("certificate") || e.contains("UnknownIssuer"),
+                "{mode:?}: {e}"
+            ),
+            TlsMode::StartTls => assert!(e.contains("STARTTLS"), "{mode:?}: {e}"),
+        }
+        assert!(sink.messages().is_empty(), "{mode:?}");
+
+        let sent = send_due(&store, &providers(), &mailer(Some(CA)), &opts)
+            .await
+            .unwrap();
+        assert_eq!(sent.len(), 1, "{mode:?}: still due after the failure");
+        assert_eq!(sent[0].error, None, "{mode:?}: {sent:?}");
+        let m = &sink.messages()[0];
+        assert!(m.tls, "{mode:?}: the message came over TLS");
+        assert_eq!(m.rcpt_to, ["abuse@loopback.example"]);
+        assert_eq!(listed_urls(&text_part(m)), ["http://a.test/1.jpg"]);
+        if mode == TlsMode::StartTls {
+            let c = &m.commands;
+            let at = c
+                .iter()
+                .position(|v| v == "STARTTLS")
+                .expect("STARTTLS used");
+            assert!(
+                c[at + 1..].starts_with(&["EHLO".to_string(), "MAIL".to_string()]),
+                "{c:?}"
+            );
+        }
+        let rows = store.crawl_notices(None).await.unwrap();
+        assert_eq!(
+            rows.iter().map(|n| n.sent()).collect::<Vec<_>>(),
+            [false, true],
+            "{mode:?}"
+        );
+    }
+    // An unusable CA file is an error naming it.
+    let e = Mailer::with_ca(
+        "smtps://127.0.0.1:1",
+        "reports@hotline.example",
+        None,
+        None,
+        Duration::from_secs(1),
+        Some(b"not a certificate"),
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("CA certificate"), "{e}");
 }
 
 #[test]

@@ -122,3 +122,80 @@ async fn identifiers_are_found_and_saves_replace_by_reference() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_source_is_added_once_and_audited() {
+    use vigil_cases::model::{Date, Source};
+    use vigil_store::SourceAdded;
+    for db in stores("cases_add_source").await {
+        let s = &db.store;
+        let inc = sample();
+        s.save_incidents(&inc, "cli:t").await.unwrap();
+        let target = &inc[3];
+        let before = target.sources.clone();
+        let added = Source {
+            outlet: "River Post".into(),
+            date: Date::new(2023, 3, 9).unwrap(),
+            link: Some("https://river.example/a/17".into()),
+        };
+        let got = s
+            .add_case_source(&target.id, &added, "user:alice")
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            SourceAdded::Added {
+                sources: before.len() + 1
+            },
+            "{}",
+            db.name
+        );
+        // The same outlet (other case, spaces), date and link: refused. Another link: added.
+        let mut same = added.clone();
+        same.outlet = " river post ".into();
+        assert_eq!(
+            s.add_case_source(&target.id, &same, "user:alice")
+                .await
+                .unwrap(),
+            SourceAdded::Duplicate,
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            s.add_case_source("I-NOPE", &added, "user:alice")
+                .await
+                .unwrap(),
+            SourceAdded::NoIncident,
+            "{}",
+            db.name
+        );
+        let back = s.incidents("cli:t", false).await.unwrap();
+        assert_eq!(back.len(), inc.len(), "{}: no incident added", db.name);
+        let got = back.iter().find(|i| i.id == target.id).unwrap();
+        let mut want = before.clone();
+        want.push(added.clone());
+        assert_eq!(got.sources, want, "{}", db.name);
+        // Other incidents are untouched.
+        for (a, b) in inc.iter().zip(&back) {
+            if a.id != target.id {
+                assert_eq!(a.sources, b.sources, "{}: {}", db.name, a.id);
+            }
+        }
+        let audit = s.audit_log(0, 1000).await.unwrap();
+        let adds: Vec<_> = audit
+            .iter()
+            .filter(|e| e.action == "cases.source.add")
+            .collect();
+        assert_eq!(
+            adds.len(),
+            1,
+            "{}: only the added source is audited",
+            db.name
+        );
+        assert_eq!(adds[0].actor, "user:alice");
+        let detail: serde_json::Value = serde_json::from_str(&adds[0].detail).unwrap();
+        assert_eq!(detail["incident"], serde_json::json!(target.id));
+        assert_eq!(detail["outlet"], serde_json::json!("River Post"));
+        assert_eq!(detail["date"], serde_json::json!("2023-03-09"));
+    }
+}

@@ -12,6 +12,7 @@ mod exchanges;
 mod import;
 mod long_values;
 mod notices;
+mod reports;
 mod secrets;
 mod users;
 mod util;

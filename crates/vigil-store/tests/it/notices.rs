@@ -40,6 +40,7 @@ fn notice(crawl: Option<&str>, at: i64, findings: Vec<i64>, error: Option<&str>)
         message_id: Some("<1@vigil>".into()),
         sent_at: at,
         error: error.map(str::to_string),
+        uncontactable: false,
         findings,
     }
 }
@@ -276,4 +277,58 @@ fn takedown_report_by_hand() {
     // No table: unknown.
     let r = takedown(&findings, &notices, &|_| None);
     assert_eq!(row(&r.providers, "unknown").removed, 2);
+}
+
+/// An uncontactable attempt is stored and read back as such, counts as no notice, and the
+/// takedown report counts its open items (by hand: Nocontact has two open items whose latest
+/// attempt was uncontactable; a.test/3 was removed, so it does not count).
+#[tokio::test]
+async fn uncontactable_notices_are_recorded_and_reported() {
+    for db in stores("crawl_uncontactable").await {
+        let s = &db.store;
+        let mut n = notice(None, 5, vec![], Some("no e-mail contact"));
+        n.uncontactable = true;
+        n.provider = "Nocontact".into();
+        n.contact = String::new();
+        let id = s.crawl_notice_record(&n).await.unwrap();
+        let mut sent = notice(None, 6, vec![], None);
+        sent.uncontactable = true; // ignored: a notice that went out was addressed
+        s.crawl_notice_record(&sent).await.unwrap();
+        let all = s.crawl_notices(None).await.unwrap();
+        assert_eq!(all[0].id, id);
+        assert!(all[0].notice.uncontactable && !all[0].sent(), "{}", db.name);
+        assert_eq!(all[0].notice, n, "{}", db.name);
+        assert!(!all[1].notice.uncontactable, "{}", db.name);
+    }
+    let findings = vec![
+        finding(1, "http://a.test/1", 0, None),
+        finding(2, "http://a.test/2", 0, None),
+        finding(3, "http://a.test/3", 0, Some(7)),
+        finding(4, "http://b.test/1", 0, None),
+    ];
+    let mk = |id: i64, provider: &str, at: i64, f: Vec<i64>, unc: bool| {
+        let mut n = notice(Some("c"), at, f, unc.then_some("no e-mail contact"));
+        n.provider = provider.into();
+        n.uncontactable = unc;
+        vigil_store::SentNotice { id, notice: n }
+    };
+    let notices = vec![
+        mk(1, "Nocontact", 10, vec![1, 2, 3], true),
+        // b.test: uncontactable first, then addressed (an override): no longer uncontactable.
+        mk(2, "Beta", 10, vec![4], true),
+        mk(3, "Beta", 20, vec![4], false),
+    ];
+    let r = takedown(&findings, &notices, &|_| Some("Table".to_string()));
+    let names: Vec<(&str, u64, u64)> = r
+        .providers
+        .iter()
+        .map(|p| (p.name.as_str(), p.open, p.uncontactable))
+        .collect();
+    assert_eq!(names, [("Beta", 1, 0), ("Nocontact", 2, 2)]);
+    let hosts: Vec<(&str, u64)> = r
+        .hosts
+        .iter()
+        .map(|p| (p.name.as_str(), p.uncontactable))
+        .collect();
+    assert_eq!(hosts, [("a.test", 2), ("b.test", 0)]);
 }

@@ -25,7 +25,9 @@ use vigil_cases::stats::{self, Dim, SdmxMeta};
 use vigil_cases::{Error, Incident, Taxonomies, dedup, xlsx};
 use vigil_store::NewAudit;
 
-use crate::cli::{CasesCommand, CasesDim, CasesFormat, PassphraseArgs};
+use crate::cli::{
+    CasesCommand, CasesDim, CasesFormat, CasesScopesCommand, CasesSdgArgs, PassphraseArgs,
+};
 use crate::commands::store::{actor, block_on, open};
 use crate::exit::ExitStatus;
 
@@ -180,6 +182,17 @@ pub(crate) fn run(db: Option<&str>, cmd: CasesCommand) -> anyhow::Result<ExitSta
                 write_json(t, &d.truth)?;
             }
             super::cases_map::write_demo_map(&d, a.boundaries.as_deref(), a.population.as_deref())?;
+            if let (Some(reg), Some(map)) = (&a.register, &a.register_mapping) {
+                let incidents = d
+                    .taxonomies
+                    .harmonise(&d.incidents, "sahil-2022")
+                    .map_err(|e| anyhow::anyhow!("{} demo incidents unmappable", e.len()))?;
+                let f = std::fs::File::create(reg)
+                    .with_context(|| format!("creating {}", reg.display()))?;
+                intake::write_register_csv(std::io::BufWriter::new(f), &incidents)
+                    .with_context(|| format!("writing {}", reg.display()))?;
+                write_json(map, &Mapping::canonical("sahil-2022"))?;
+            }
             eprintln!(
                 "cases demo: {} incidents, {} districts, {} planted networks, {} duplicate groups",
                 d.incidents.len(),
@@ -190,7 +203,30 @@ pub(crate) fn run(db: Option<&str>, cmd: CasesCommand) -> anyhow::Result<ExitSta
             Ok(ExitStatus::Success)
         }
         CasesCommand::Import(a) => {
-            let mut ds = read_dataset(&a.areas)?;
+            // The areas to check against: the dataset's, else (into the store) the store's.
+            let mut ds = match (&a.areas, a.store) {
+                (Some(p), _) => read_dataset(p)?,
+                (None, true) => {
+                    let areas = block_on(async {
+                        let store = open(db.context("no store")?).await?;
+                        let areas = store.case_areas().await.context("reading the areas")?;
+                        store.close().await;
+                        anyhow::Ok(areas)
+                    })??;
+                    if areas.districts.is_empty() {
+                        bail!(
+                            "the store has no area hierarchy to check the import against: \
+                             give --areas DATASET, or load one with `vigil cases areas import \
+                             --hierarchy DATASET`"
+                        );
+                    }
+                    Dataset {
+                        areas,
+                        ..Default::default()
+                    }
+                }
+                (None, false) => bail!("--areas DATASET is needed with --out"),
+            };
             let text = std::fs::read_to_string(&a.mapping)
                 .with_context(|| format!("reading mapping {}", a.mapping.display()))?;
             let mapping = Mapping::from_json(&text)
@@ -330,7 +366,9 @@ pub(crate) fn run(db: Option<&str>, cmd: CasesCommand) -> anyhow::Result<ExitSta
             }
             Ok(ExitStatus::Success)
         }
+        CasesCommand::Sdg(a) => sdg(db, a, &mut out),
         CasesCommand::Map(a) => super::cases_map::map(a),
+        CasesCommand::Scopes(c) => scopes(db.context("no store")?, c, &mut out),
         CasesCommand::Areas(c) => super::cases_map::areas(db.context("no store")?, c),
         CasesCommand::Network(a) => {
             if a.min_score.is_nan() || a.min_score < 0.0 {
@@ -430,6 +468,169 @@ pub(crate) fn run(db: Option<&str>, cmd: CasesCommand) -> anyhow::Result<ExitSta
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// Runs `vigil cases sdg`: the computed 16.2.2-style rows, then the imported figures.
+fn sdg(db: Option<&str>, a: CasesSdgArgs, out: &mut impl Write) -> anyhow::Result<ExitStatus> {
+    let (mut incidents, population, figures) = match &a.dataset {
+        Some(p) => {
+            let ds = read_dataset(p)?;
+            let figures = match &a.indicators {
+                Some(f) => match super::cases_map::read_indicators(f, None)? {
+                    Some(f) => f,
+                    None => return Ok(ExitStatus::Failure),
+                },
+                None => Vec::new(),
+            };
+            let population = (!ds.population.is_empty()).then(|| ds.population());
+            (ds.incidents, population, figures)
+        }
+        None => {
+            if a.indicators.is_some() {
+                bail!(
+                    "--indicators is for a dataset file; import them into the store with \
+                     `vigil cases areas import --indicators`"
+                );
+            }
+            block_on(async {
+                let store = open(db.context("no store")?).await?;
+                let incidents = store
+                    .incidents(&actor(), false)
+                    .await
+                    .context("reading the case registry")?;
+                let table = store.population().await.context("reading the population")?;
+                let figures = store.indicators().await.context("reading the indicators")?;
+                store.close().await;
+                let population = if table.rows.is_empty() {
+                    None
+                } else {
+                    Some(table.population(a.age_group.as_deref())?)
+                };
+                anyhow::Ok((incidents, population, figures))
+            })??
+        }
+    };
+    if a.dedup {
+        let groups = dedup::find_duplicates(&incidents, &dedup::DedupOptions::default());
+        incidents = dedup::merge(&incidents, &groups);
+    }
+    if population.is_none() {
+        eprintln!("cases sdg: no population figures: no computed rate");
+    }
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "indicator",
+        "area_code",
+        "year",
+        "value",
+        "unit",
+        "sex",
+        "age_group",
+        "method",
+        "victims",
+        "population",
+        "source",
+    ])?;
+    let group = a.age_group.clone().unwrap_or_default();
+    let mut computed = 0;
+    if let Some(p) = &population {
+        for r in stats::rates_per_100k(&incidents, p, a.by_province) {
+            w.write_record([
+                "16.2.2-style",
+                &r.area,
+                &r.year.to_string(),
+                &format!("{:.2}", r.per_100k),
+                "per_100k",
+                "",
+                &group,
+                "computed: detected (media-reported) victims per 100,000; not prevalence",
+                &r.victims.to_string(),
+                &r.population.to_string(),
+                "registry",
+            ])?;
+            computed += 1;
+        }
+    }
+    for f in &figures {
+        w.write_record([
+            f.indicator.as_str(),
+            &f.area,
+            &f.year.to_string(),
+            &f.value,
+            &f.unit,
+            &f.sex,
+            &f.age_group,
+            "imported as published",
+            "",
+            "",
+            &f.source,
+        ])?;
+    }
+    w.flush()?;
+    eprintln!(
+        "cases sdg: {computed} computed rate(s), {} imported figure(s)",
+        figures.len()
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Runs `vigil cases scopes …`.
+fn scopes(db: &str, cmd: CasesScopesCommand, out: &mut impl Write) -> anyhow::Result<ExitStatus> {
+    block_on(async {
+        let store = open(db).await?;
+        match cmd {
+            CasesScopesCommand::List => {
+                let all = store.case_scopes().await.context("reading the scopes")?;
+                if all.is_empty() {
+                    eprintln!("cases scopes: no subject is limited");
+                }
+                for s in all {
+                    writeln!(out, "{}\t{}", s.subject, s.areas.join(","))?;
+                }
+            }
+            CasesScopesCommand::Set { subject, areas } => {
+                let known = store.case_areas().await.context("reading the areas")?;
+                if known.districts.is_empty() {
+                    bail!(
+                        "the store has no area hierarchy to check the scope against: load one \
+                         with `vigil cases areas import --hierarchy DATASET`"
+                    );
+                }
+                let unknown: Vec<&String> = areas
+                    .iter()
+                    .filter(|a| {
+                        let a = a.trim();
+                        !known.provinces.contains_key(a) && !known.districts.contains_key(a)
+                    })
+                    .collect();
+                if !unknown.is_empty() {
+                    bail!(
+                        "scope of {subject}: not a province or district of the store's \
+                         hierarchy: {}",
+                        unknown
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                store
+                    .set_case_scope(&actor(), &subject, &areas)
+                    .await
+                    .with_context(|| format!("setting the scope of {subject}"))?;
+                eprintln!("cases scopes: {subject} limited to {}", areas.join(", "));
+            }
+            CasesScopesCommand::Clear { subject } => {
+                store
+                    .set_case_scope(&actor(), &subject, &[])
+                    .await
+                    .with_context(|| format!("clearing the scope of {subject}"))?;
+                eprintln!("cases scopes: {subject} is not limited");
+            }
+        }
+        store.close().await;
+        anyhow::Ok(ExitStatus::Success)
+    })?
 }
 
 fn now_ms() -> i64 {

@@ -65,13 +65,18 @@ pub(crate) struct CasesMapArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CasesAreasCommand {
-    /// Import boundaries (GeoJSON) and/or population figures (CSV) into the store (--db), each
-    /// all or nothing; every bad feature or row is printed (exit 1).
+    /// Import the area hierarchy (a dataset file's), boundaries (GeoJSON) and/or population
+    /// figures (CSV) into the store (--db), each all or nothing; every bad feature or row is
+    /// printed (exit 1).
     Import(CasesAreasImportArgs),
 }
 
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CasesAreasImportArgs {
+    /// Replace the store's province → district → tehsil hierarchy with this dataset's (JSON);
+    /// imports and manual entries are checked against it.
+    #[arg(long)]
+    pub(crate) hierarchy: Option<PathBuf>,
     /// Boundaries (GeoJSON FeatureCollection).
     #[arg(long)]
     pub(crate) boundaries: Option<PathBuf>,
@@ -87,7 +92,12 @@ pub(crate) struct CasesAreasImportArgs {
     /// Population figures (CSV: area_code,year,population[,age_group]).
     #[arg(long)]
     pub(crate) population: Option<PathBuf>,
-    /// A dataset whose area codes the files must use (default: any code).
+    /// SDG 16.2 indicator figures as published (CSV:
+    /// indicator,area_code,year,value,unit,sex,age_group,source).
+    #[arg(long)]
+    pub(crate) indicators: Option<PathBuf>,
+    /// A dataset whose area codes the files must use (default: --hierarchy's, else the store's
+    /// hierarchy, else any code).
     #[arg(long)]
     pub(crate) areas: Option<PathBuf>,
 }
@@ -156,6 +166,26 @@ fn read_population(
     let f = std::fs::File::open(path).with_context(|| format!("opening {what}"))?;
     match parse_population_csv(f, &what, known) {
         Ok(t) => Ok(Some(t)),
+        Err(Error::Rows(errs)) => {
+            for e in &errs {
+                eprintln!("vigil: {what}: {e}");
+            }
+            eprintln!("cases: {what}: {} error(s), nothing imported", errs.len());
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads an SDG indicators CSV; every bad row goes to stderr. `None`: invalid.
+pub(crate) fn read_indicators(
+    path: &Path,
+    known: Option<&BTreeSet<String>>,
+) -> anyhow::Result<Option<Vec<vigil_cases::indicators::Figure>>> {
+    let what = path.display().to_string();
+    let text = read_text(path, "indicators", 16 << 20)?;
+    match vigil_cases::indicators::parse_indicators_csv(text.as_bytes(), &what, known) {
+        Ok(f) => Ok(Some(f)),
         Err(Error::Rows(errs)) => {
             for e in &errs {
                 eprintln!("vigil: {what}: {e}");
@@ -334,28 +364,66 @@ pub(crate) fn map(a: CasesMapArgs) -> anyhow::Result<ExitStatus> {
 /// Runs `vigil cases areas …`.
 pub(crate) fn areas(db: &str, cmd: CasesAreasCommand) -> anyhow::Result<ExitStatus> {
     let CasesAreasCommand::Import(a) = cmd;
-    if a.boundaries.is_none() && a.population.is_none() {
-        bail!("nothing to import: give --boundaries and/or --population");
+    if a.boundaries.is_none()
+        && a.population.is_none()
+        && a.hierarchy.is_none()
+        && a.indicators.is_none()
+    {
+        bail!(
+            "nothing to import: give --hierarchy, --boundaries, --population and/or --indicators"
+        );
     }
-    // With a dataset: boundaries must name areas of their level, population figures a
-    // province or a district.
-    let (known_b, known_p): (Option<BTreeSet<String>>, Option<BTreeSet<String>>) = match &a.areas {
+    let hierarchy = match &a.hierarchy {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("reading dataset {}", p.display()))?;
             let ds: Dataset = serde_json::from_str(&text)
                 .with_context(|| format!("parsing dataset {}", p.display()))?;
-            let level = match a.level {
-                1 => &ds.areas.provinces,
-                3 => &ds.areas.tehsils,
-                _ => &ds.areas.districts,
-            };
-            let mut pop: BTreeSet<String> = ds.areas.provinces.keys().cloned().collect();
-            pop.extend(ds.areas.districts.keys().cloned());
-            (Some(level.keys().cloned().collect()), Some(pop))
+            if ds.areas.districts.is_empty() {
+                bail!("dataset {}: no districts in its areas", p.display());
+            }
+            Some(ds.areas)
         }
-        None => (None, None),
+        None => None,
     };
+    // With a dataset (--areas, else --hierarchy): boundaries must name areas of their level,
+    // population figures a province or a district.
+    let dataset_areas = match &a.areas {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading dataset {}", p.display()))?;
+            let ds: Dataset = serde_json::from_str(&text)
+                .with_context(|| format!("parsing dataset {}", p.display()))?;
+            Some(ds.areas)
+        }
+        None => match &hierarchy {
+            Some(h) => Some(h.clone()),
+            // Else the store's hierarchy, when it has one.
+            None => {
+                let areas = crate::commands::store::block_on(async {
+                    let store = crate::commands::store::open(db).await?;
+                    let areas = store.case_areas().await.context("reading the areas")?;
+                    store.close().await;
+                    anyhow::Ok(areas)
+                })??;
+                (!areas.districts.is_empty()).then_some(areas)
+            }
+        },
+    };
+    let (known_b, known_p): (Option<BTreeSet<String>>, Option<BTreeSet<String>>) =
+        match &dataset_areas {
+            Some(areas) => {
+                let level = match a.level {
+                    1 => &areas.provinces,
+                    3 => &areas.tehsils,
+                    _ => &areas.districts,
+                };
+                let mut pop: BTreeSet<String> = areas.provinces.keys().cloned().collect();
+                pop.extend(areas.districts.keys().cloned());
+                (Some(level.keys().cloned().collect()), Some(pop))
+            }
+            None => (None, None),
+        };
     // Validate both files before touching the store.
     let b = match &a.boundaries {
         Some(p) => {
@@ -374,6 +442,13 @@ pub(crate) fn areas(db: &str, cmd: CasesAreasCommand) -> anyhow::Result<ExitStat
         },
         None => None,
     };
+    let ind = match &a.indicators {
+        Some(p) => match read_indicators(p, known_p.as_ref())? {
+            Some(f) => Some((f, p.display().to_string())),
+            None => return Ok(ExitStatus::Failure),
+        },
+        None => None,
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -381,6 +456,28 @@ pub(crate) fn areas(db: &str, cmd: CasesAreasCommand) -> anyhow::Result<ExitStat
     rt.block_on(async move {
         let store = crate::commands::store::open(db).await?;
         let actor = crate::commands::store::actor();
+        if let Some((f, file)) = &ind {
+            let s = store
+                .save_indicators(f, file, &actor)
+                .await
+                .with_context(|| format!("importing {file}"))?;
+            eprintln!(
+                "cases areas: {} indicator figures imported ({} replaced)",
+                s.written, s.replaced
+            );
+        }
+        if let Some(h) = &hierarchy {
+            store
+                .save_case_areas(&actor, h)
+                .await
+                .context("saving the area hierarchy")?;
+            eprintln!(
+                "cases areas: hierarchy of {} provinces, {} districts, {} tehsils saved",
+                h.provinces.len(),
+                h.districts.len(),
+                h.tehsils.len()
+            );
+        }
         if let Some((b, source)) = &b {
             let s = store
                 .save_boundaries(b, a.level, source, &actor)

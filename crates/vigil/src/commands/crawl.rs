@@ -51,6 +51,7 @@ struct Settings<'a> {
     proxy_all: bool,
     ignore_robots: bool,
     max_pages: u64,
+    from_queue: bool,
 }
 
 fn options(a: &CrawlRunArgs) -> anyhow::Result<CrawlOptions> {
@@ -109,21 +110,63 @@ fn options(a: &CrawlRunArgs) -> anyhow::Result<CrawlOptions> {
     })
 }
 
-async fn crawl_run(db: &str, a: CrawlRunArgs) -> anyhow::Result<ExitStatus> {
-    let opts = options(&a)?;
-    let text = std::fs::read_to_string(&a.seeds)
-        .with_context(|| format!("reading seeds {}", a.seeds.display()))?;
+/// Seeds from the --seeds file (normalised; a bad line is a usage error naming it).
+fn seeds_from_file(path: &std::path::Path) -> anyhow::Result<Vec<url::Url>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading seeds {}", path.display()))?;
     let mut seeds = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        seeds.push(normalize(line).with_context(|| format!("{}:{}", a.seeds.display(), i + 1))?);
+        seeds.push(normalize(line).with_context(|| format!("{}:{}", path.display(), i + 1))?);
     }
     if seeds.is_empty() {
-        bail!("{}: no seed URL", a.seeds.display());
+        bail!("{}: no seed URL", path.display());
     }
+    Ok(seeds)
+}
+
+/// Seeds from the queue: the reports this crawl took before and has not finished (a resumed
+/// crawl keeps its scope), then up to `max` pending ones taken now. Returns the seeds and how
+/// many reports were taken now.
+async fn seeds_from_queue(
+    store: &Store,
+    crawl_id: i64,
+    max: u64,
+) -> anyhow::Result<(Vec<url::Url>, usize)> {
+    let before = store
+        .crawl_reports_of(crawl_id)
+        .await
+        .context("reading the reports this crawl took")?;
+    let taken = store
+        .crawl_reports_take(crawl_id, i64::try_from(max).unwrap_or(i64::MAX))
+        .await
+        .context("taking reports from the queue")?;
+    let mut seeds = Vec::new();
+    for r in before.iter().chain(&taken) {
+        // Reports were checked when queued; one that no longer parses is skipped, not fatal.
+        match normalize(&r.url) {
+            Ok(u) => seeds.push(u),
+            Err(e) => eprintln!("vigil: queued report {}: {e}", r.id),
+        }
+    }
+    seeds.sort();
+    seeds.dedup();
+    Ok((seeds, taken.len()))
+}
+
+async fn crawl_run(db: &str, a: CrawlRunArgs) -> anyhow::Result<ExitStatus> {
+    let opts = options(&a)?;
+    // (clap's `requires` would take the flag's implicit `false` for presence.)
+    if a.max.is_some() && !a.from_queue {
+        bail!("--max needs --from-queue");
+    }
+    let file_seeds = match &a.seeds {
+        Some(path) => Some(seeds_from_file(path)?),
+        None => None,
+    };
     // Built once here so a bad proxy URL is a usage error before the store is touched.
     vigil_crawl::Fetcher::new(opts.fetch.clone())?;
 
@@ -136,6 +179,7 @@ async fn crawl_run(db: &str, a: CrawlRunArgs) -> anyhow::Result<ExitStatus> {
         proxy_all: a.net.proxy_all,
         ignore_robots: a.ignore_robots,
         max_pages: a.max_pages,
+        from_queue: a.from_queue,
     })?;
     let matcher = vigil_matcher::Matcher::load(&store)
         .await
@@ -146,10 +190,41 @@ async fn crawl_run(db: &str, a: CrawlRunArgs) -> anyhow::Result<ExitStatus> {
     if resumed {
         tracing::info!(crawl = %a.name, "resuming");
     }
+    let seeds = match file_seeds {
+        Some(s) => s,
+        None => {
+            let (seeds, taken) =
+                seeds_from_queue(&store, frontier.crawl_id(), a.max.unwrap_or(1000)).await?;
+            eprintln!(
+                "crawl {:?}: {taken} report(s) taken from the queue, {} seed(s) in all",
+                a.name,
+                seeds.len()
+            );
+            if seeds.is_empty() {
+                store.close().await;
+                eprintln!("the queue has no pending report: nothing to crawl");
+                return Ok(ExitStatus::Success);
+            }
+            seeds
+        }
+    };
     let report = vigil_crawl::crawl(&mut frontier, &seeds, &matcher, &opts)
         .await
-        .with_context(|| format!("crawl {:?}", a.name))?;
+        .with_context(|| format!("crawl {:?}", a.name));
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let counts = store.crawl_counts(frontier.crawl_id()).await?;
+    // The reports are done only when their crawl is: a crawl stopped early keeps them taken.
+    let done = if report.finished {
+        store.crawl_reports_done(frontier.crawl_id()).await?
+    } else {
+        0
+    };
     store.close().await;
     eprintln!(
         "crawl {:?}{}: {} fetched, {} pages, {} media hashed ({} seen before), {} findings, {} \
@@ -171,6 +246,9 @@ async fn crawl_run(db: &str, a: CrawlRunArgs) -> anyhow::Result<ExitStatus> {
             " (stopped early: run again to resume)"
         },
     );
+    if done > 0 {
+        eprintln!("{done} queued report(s) marked done");
+    }
     Ok(ExitStatus::Success)
 }
 
@@ -275,6 +353,7 @@ struct TakedownCsv<'a> {
     notices_sent: u64,
     first_notice_at_ms: Option<i64>,
     last_notice_at_ms: Option<i64>,
+    uncontactable: u64,
 }
 
 async fn takedown_report(store: &Store, a: &CrawlReportArgs) -> anyhow::Result<()> {
@@ -310,6 +389,7 @@ async fn takedown_report(store: &Store, a: &CrawlReportArgs) -> anyhow::Result<(
                         notices_sent: r.notices_sent,
                         first_notice_at_ms: r.first_notice_at,
                         last_notice_at_ms: r.last_notice_at,
+                        uncontactable: r.uncontactable,
                     })?;
                 }
             }
@@ -325,13 +405,13 @@ async fn takedown_report(store: &Store, a: &CrawlReportArgs) -> anyhow::Result<(
                     .unwrap_or(0);
                 writeln!(
                     out,
-                    "{by:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  last notice",
-                    "open", "removed", "median", "p90", "notices", "first notice"
+                    "{by:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  {:<20}  uncontactable",
+                    "open", "removed", "median", "p90", "notices", "first notice", "last notice"
                 )?;
                 for r in rows {
                     writeln!(
                         out,
-                        "{:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  {}",
+                        "{:<width$}  {:>5}  {:>7}  {:>9}  {:>9}  {:>7}  {:<20}  {:<20}  {}",
                         r.name,
                         r.open,
                         r.removed,
@@ -340,6 +420,7 @@ async fn takedown_report(store: &Store, a: &CrawlReportArgs) -> anyhow::Result<(
                         r.notices_sent,
                         utc(r.first_notice_at),
                         utc(r.last_notice_at),
+                        r.uncontactable,
                     )?;
                 }
                 if rows.is_empty() {
@@ -350,7 +431,8 @@ async fn takedown_report(store: &Store, a: &CrawlReportArgs) -> anyhow::Result<(
             writeln!(
                 out,
                 "Items are distinct URLs; time to removal runs from first found to found gone \
-                 (median and 90th percentile by nearest rank)."
+                 (median and 90th percentile by nearest rank); uncontactable: open items whose \
+                 provider has no e-mail contact."
             )?;
         }
     }
@@ -522,13 +604,27 @@ fn channel(a: &NoticeArgs) -> anyhow::Result<Option<vigil_crawl::smtp::Channel>>
     if a.smtp_timeout == 0 {
         bail!("--smtp-timeout must be at least 1 second");
     }
-    Ok(Some(Channel::Smtp(Box::new(Mailer::new(
+    let ca = match &a.smtp_ca {
+        Some(p) => {
+            Some(std::fs::read(p).with_context(|| format!("reading --smtp-ca {}", p.display()))?)
+        }
+        None => None,
+    };
+    let mailer = Mailer::with_ca(
         url,
         from,
         a.to_override.as_deref(),
         credentials,
         Duration::from_secs(a.smtp_timeout),
-    )?))))
+        ca.as_deref(),
+    );
+    let mailer = match (&a.smtp_ca, mailer) {
+        (Some(p), Err(e @ vigil_crawl::smtp::SendError::Ca(_))) => {
+            return Err(e).with_context(|| format!("--smtp-ca {}", p.display()));
+        }
+        (_, m) => m?,
+    };
+    Ok(Some(Channel::Smtp(Box::new(mailer))))
 }
 
 fn now_ms() -> i64 {
@@ -571,6 +667,20 @@ async fn send_notices(
                 "{what} to {} ({}): {} URL(s), sent",
                 s.recipient, s.provider, s.urls
             ),
+            Some(e) if s.uncontactable => {
+                ok = false;
+                eprintln!(
+                    "vigil: {what} for {}: {} URL(s), uncontactable ({e}){}: add an e-mail \
+                     contact to the provider table, or use --to-override or --out",
+                    s.provider,
+                    s.urls,
+                    if s.recorded {
+                        ", recorded"
+                    } else {
+                        ", recorded before"
+                    }
+                );
+            }
             Some(e) => {
                 ok = false;
                 eprintln!(
@@ -587,10 +697,13 @@ async fn send_notices(
         }
     }
     eprintln!(
-        "{} notice(s) due: {} sent, {} failed",
+        "{} notice(s) due: {} sent, {} failed, {} uncontactable",
         sent.len(),
         sent.iter().filter(|s| s.error.is_none()).count(),
-        sent.iter().filter(|s| s.error.is_some()).count()
+        sent.iter()
+            .filter(|s| s.error.is_some() && !s.uncontactable)
+            .count(),
+        sent.iter().filter(|s| s.uncontactable).count()
     );
     Ok(ok)
 }
@@ -639,6 +752,17 @@ async fn notices(db: &str, a: CrawlNoticesArgs) -> anyhow::Result<ExitStatus> {
             }
             write!(out, "{}", notice::render_text(n, &template))?;
         }
+    }
+    for n in grouped
+        .iter()
+        .filter(|n| !notice::has_mail_contact(&n.contact))
+    {
+        eprintln!(
+            "note: {} has no e-mail contact (uncontactable): {} URL(s) can be sent only with \
+             --to-override or --out",
+            n.provider,
+            n.count()
+        );
     }
     Ok(ExitStatus::Success)
 }

@@ -510,7 +510,7 @@ fn crawl_notices_are_mailed_rechecked_resent_and_reported() {
     r.code(0);
     assert!(
         r.stderr.contains(
-            "notice to abuse@loopback.example (Loopback Hosting): 2 URL(s), sent\n1 notice(s) due: 1 sent, 0 failed"
+            "notice to abuse@loopback.example (Loopback Hosting): 2 URL(s), sent\n1 notice(s) due: 1 sent, 0 failed, 0 uncontactable"
         ),
         "{}",
         r.stderr
@@ -680,7 +680,7 @@ fn crawl_notices_are_mailed_rechecked_resent_and_reported() {
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "by,name,open,removed,median_removal_ms,p90_removal_ms,notices_sent,first_notice_at_ms,last_notice_at_ms"
+        "by,name,open,removed,median_removal_ms,p90_removal_ms,notices_sent,first_notice_at_ms,last_notice_at_ms,uncontactable"
     );
     assert!(
         lines[1].starts_with(&format!("host,127.0.0.1,1,1,{b_ms},{b_ms},2,")),
@@ -697,4 +697,302 @@ fn crawl_notices_are_mailed_rechecked_resent_and_reported() {
     r.code(0);
     assert!(r.stdout.contains("Loopback Hosting"), "{}", r.stdout);
     assert!(r.stdout.contains("nearest rank"), "{}", r.stdout);
+}
+
+/// The report queue's state per URL, read back from the store (the server's listing is tested
+/// in vigil-server).
+fn queue(db: &Path) -> Vec<(String, String, Option<String>)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = vigil_store::Store::open(db.to_str().unwrap())
+            .await
+            .unwrap();
+        let r = s.crawl_reports(None, None, 1000).await.unwrap();
+        s.close().await;
+        r.into_iter()
+            .map(|r| (r.url, r.state.name().to_string(), r.crawl))
+            .collect()
+    })
+}
+
+fn report_urls(db: &Path, urls: &[String]) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = vigil_store::Store::open(db.to_str().unwrap())
+            .await
+            .unwrap();
+        for r in s.crawl_reports_submit(urls, "test").await.unwrap() {
+            r.unwrap();
+        }
+        s.close().await;
+    })
+}
+
+/// `vigil crawl run --from-queue`: reports taken oldest first up to --max, marked done when the
+/// crawl finishes, kept (taken) by a crawl stopped early and crawled when it resumes; an empty
+/// queue crawls nothing; usage errors.
+#[test]
+fn crawl_run_from_the_queue() {
+    let mut routes = HashMap::new();
+    for p in ["/a", "/b", "/c", "/d"] {
+        routes.insert(
+            p.to_string(),
+            ("text/html", b"<p>nothing here</p>".to_vec()),
+        );
+    }
+    let (port, hits) = serve(routes);
+    let d = Dir::new();
+    let db = d.path().join("v.db");
+    let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
+    let run = |args: &[&str]| {
+        let mut all = vec![
+            "--db",
+            "v.db",
+            "crawl",
+            "run",
+            "--allow-private",
+            "127.0.0.0/8",
+        ];
+        all.extend(["--delay-ms", "0"]);
+        all.extend(args);
+        d.run(&all)
+    };
+    // The store exists (and is migrated) once a command has opened it.
+    let r = run(&["--from-queue", "--name", "empty"]);
+    r.code(0);
+    assert!(r.stderr.contains("no pending report"), "{}", r.stderr);
+    report_urls(&db, &[url("/a"), url("/b"), url("/c")]);
+
+    let r = run(&["--from-queue", "--max", "2", "--name", "q1"]);
+    r.code(0);
+    assert!(
+        r.stderr
+            .contains("2 report(s) taken from the queue, 2 seed(s) in all"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("2 queued report(s) marked done"),
+        "{}",
+        r.stderr
+    );
+    let q1 = Some("q1".to_string());
+    assert_eq!(
+        queue(&db),
+        [
+            (url("/a"), "done".to_string(), q1.clone()),
+            (url("/b"), "done".to_string(), q1.clone()),
+            (url("/c"), "pending".to_string(), None),
+        ]
+    );
+    {
+        let h = hits.lock().unwrap();
+        assert_eq!(
+            (h.get("/a"), h.get("/b"), h.get("/c")),
+            (Some(&1), Some(&1), None)
+        );
+    }
+
+    // Stopped before fetching anything: /c stays taken by q2; resumed, it is crawled and done.
+    let r = run(&["--from-queue", "--name", "q2", "--stop-after", "0"]);
+    r.code(0);
+    assert!(r.stderr.contains("stopped early"), "{}", r.stderr);
+    let q2 = Some("q2".to_string());
+    assert_eq!(queue(&db)[2], (url("/c"), "taken".to_string(), q2.clone()));
+    report_urls(&db, &[url("/d")]);
+    // Another crawl takes only what is pending (/d), never q2's /c.
+    let r = run(&["--from-queue", "--name", "q3"]);
+    r.code(0);
+    assert!(
+        r.stderr
+            .contains("1 report(s) taken from the queue, 1 seed(s) in all"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["--from-queue", "--name", "q2"]);
+    r.code(0);
+    assert!(
+        r.stderr
+            .contains("0 report(s) taken from the queue, 1 seed(s) in all"),
+        "{}",
+        r.stderr
+    );
+    let states = queue(&db);
+    assert_eq!(states[2], (url("/c"), "done".to_string(), q2));
+    assert_eq!(
+        states[3],
+        (url("/d"), "done".to_string(), Some("q3".to_string()))
+    );
+    assert_eq!(hits.lock().unwrap().get("/c"), Some(&1));
+
+    // Usage: one source of seeds, and --max only with --from-queue.
+    d.write("seeds.txt", url("/a").as_bytes());
+    run(&[]).code(2);
+    run(&["--from-queue", "--seeds", "seeds.txt"]).code(2);
+    let r = run(&["--seeds", "seeds.txt", "--max", "3"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("--max needs --from-queue"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A provider with no e-mail contact: each `notices --send` says so (exit 1), the first records
+/// it and the next says it was recorded before; the takedown report counts the item; and
+/// `--smtp-ca` usage errors name the file.
+#[test]
+fn crawl_notices_to_an_uncontactable_provider() {
+    let d = Dir::new();
+    let db = d.path().join("v.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = vigil_store::Store::open(db.to_str().unwrap())
+            .await
+            .unwrap();
+        let (c, _) = s.crawl_open("site", "{}").await.unwrap();
+        s.crawl_push(
+            c.id,
+            &[vigil_store::NewFrontierEntry {
+                url: "http://a.test/".into(),
+                host: "a.test".into(),
+                depth: 0,
+                parent_url: None,
+            }],
+        )
+        .await
+        .unwrap();
+        let e = s.crawl_take(c.id, 1).await.unwrap();
+        let finding = vigil_store::NewFinding {
+            url: "http://a.test/1.jpg".into(),
+            page_url: None,
+            host: "a.test".into(),
+            ip: Some("192.0.2.7".into()),
+            kind: "image".into(),
+            sha256: [1; 32],
+            md5: "0".repeat(32),
+            sha1: "1".repeat(40),
+            pdq: None,
+            bank: "known".into(),
+            content_id: 1,
+            signal_kind: "md5".into(),
+            distance: 0,
+        };
+        s.crawl_complete(
+            c.id,
+            e[0].id,
+            &vigil_store::Completion {
+                kind: "page".into(),
+                findings: vec![finding],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        s.close().await;
+    });
+    d.write(
+        "providers.csv",
+        b"cidr,provider,contact\n192.0.2.0/24,Form Hosting,https://form.example/abuse\n",
+    );
+    let sink = vigil_testkit::smtp::Sink::start();
+    let url = sink.url();
+    let send = [
+        "--db",
+        "v.db",
+        "crawl",
+        "notices",
+        "--send",
+        "--smtp",
+        url.as_str(),
+        "--from",
+        "reports@hotline.example",
+        "--providers",
+        "providers.csv",
+    ];
+    let r = d.run(&send);
+    r.code(1);
+    assert!(
+        r.stderr
+            .contains("notice for Form Hosting: 1 URL(s), uncontactable ("),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("), recorded: add an e-mail contact"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("1 notice(s) due: 0 sent, 0 failed, 1 uncontactable"),
+        "{}",
+        r.stderr
+    );
+    let r = d.run(&send);
+    r.code(1);
+    assert!(r.stderr.contains("), recorded before: add"), "{}", r.stderr);
+    assert!(sink.messages().is_empty());
+    let r = d.run(&[
+        "--db",
+        "v.db",
+        "crawl",
+        "report",
+        "--takedown",
+        "--format",
+        "csv",
+    ]);
+    r.code(0);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[2].starts_with("provider,Form Hosting,1,0,"),
+        "{}",
+        r.stdout
+    );
+    assert!(lines[2].ends_with(",1"), "{}", r.stdout);
+    let r = d.run(&[
+        "--db",
+        "v.db",
+        "crawl",
+        "notices",
+        "--format",
+        "json",
+        "--providers",
+        "providers.csv",
+    ]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v[0]["uncontactable"], true);
+    assert!(
+        r.stderr
+            .contains("note: Form Hosting has no e-mail contact (uncontactable): 1 URL(s)"),
+        "{}",
+        r.stderr
+    );
+
+    // --smtp-ca: a missing file and a file with no certificate are usage errors naming it.
+    let with_ca = |ca: &str| {
+        let mut a = send.to_vec();
+        a.extend(["--smtp-ca", ca]);
+        d.run(&a)
+    };
+    let r = with_ca("missing.pem");
+    r.code(2);
+    assert!(r.stderr.contains("--smtp-ca missing.pem"), "{}", r.stderr);
+    d.write("bad.pem", b"not a certificate");
+    let r = with_ca("bad.pem");
+    r.code(2);
+    assert!(
+        r.stderr.contains("--smtp-ca bad.pem") && r.stderr.contains("no PEM certificate"),
+        "{}",
+        r.stderr
+    );
 }

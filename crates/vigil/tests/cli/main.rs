@@ -6,6 +6,7 @@ mod util;
 
 mod cases;
 mod cases_map;
+mod cases_store;
 mod crawl;
 mod demo;
 mod exchange;
