@@ -215,7 +215,7 @@ pub(crate) async fn audit(
 /// store's change counter is read first on every call, so a change committed by any process
 /// sharing the store is seen by the next request (a change landing between the counter and
 /// the read makes the copy newer than its counter, and the next call reads again).
-async fn load(state: &AppState, c: &Caller) -> Result<Vec<Incident>, ApiError> {
+pub(crate) async fn load(state: &AppState, c: &Caller) -> Result<Vec<Incident>, ApiError> {
     let all = registry(state, &c.who.name).await?;
     Ok(all
         .iter()

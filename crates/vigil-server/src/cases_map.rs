@@ -464,7 +464,13 @@ async fn compute(state: &AppState, c: &Caller, q: &MapQuery) -> Result<(Value, u
             q.level
         )));
     }
-    let mut incs = store.incidents(&c.who.name, q.points).await?;
+    // Areas only: the registry as the server keeps it in memory; points are read with the
+    // records from the store (they are never kept in memory).
+    let mut incs = if q.points {
+        store.incidents(&c.who.name, true).await?
+    } else {
+        crate::cases::load(state, c).await?
+    };
     incs.retain(|i| c.sees(i));
     let hierarchy = store.case_areas().await?;
     let parents = parents(&hierarchy, &incs);

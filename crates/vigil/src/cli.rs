@@ -1393,7 +1393,7 @@ impl CasesCommand {
             CasesCommand::Network(a) => a.dataset.is_none(),
             CasesCommand::Sdg(a) => a.dataset.is_none(),
             CasesCommand::Export(a) => a.dataset.is_none(),
-            CasesCommand::Map(_) => false,
+            CasesCommand::Map(a) => a.dataset.is_none() || a.boundaries.is_none(),
             CasesCommand::Areas(_) | CasesCommand::Scopes(_) => true,
         }
     }

@@ -367,7 +367,7 @@ pub(crate) fn run(db: Option<&str>, cmd: CasesCommand) -> anyhow::Result<ExitSta
             Ok(ExitStatus::Success)
         }
         CasesCommand::Sdg(a) => sdg(db, a, &mut out),
-        CasesCommand::Map(a) => super::cases_map::map(a),
+        CasesCommand::Map(a) => super::cases_map::map(db, a),
         CasesCommand::Scopes(c) => scopes(db.context("no store")?, c, &mut out),
         CasesCommand::Areas(c) => super::cases_map::areas(db.context("no store")?, c),
         CasesCommand::Network(a) => {

@@ -27,19 +27,22 @@ use crate::exit::ExitStatus;
 
 #[derive(Debug, ClapArgs)]
 pub(crate) struct CasesMapArgs {
-    /// The dataset (JSON).
+    /// The dataset (JSON; default: the store's registry, read with points only when a
+    /// displacement key is given; audited).
     #[arg(long)]
-    pub(crate) dataset: PathBuf,
-    /// District boundaries: a GeoJSON FeatureCollection of Polygon/MultiPolygon features.
+    pub(crate) dataset: Option<PathBuf>,
+    /// District boundaries: a GeoJSON FeatureCollection of Polygon/MultiPolygon features
+    /// (default: the store's district boundaries, `vigil cases areas import --boundaries`).
     #[arg(long)]
-    pub(crate) boundaries: PathBuf,
+    pub(crate) boundaries: Option<PathBuf>,
     /// The feature property holding the district code (OCHA: ADM2_PCODE).
     #[arg(long, default_value = "code")]
     pub(crate) code_property: String,
     /// The feature property holding the district's name (OCHA: ADM2_EN).
     #[arg(long, default_value = "name")]
     pub(crate) name_property: String,
-    /// Population figures (CSV: area_code,year,population[,age_group]); default: the dataset's.
+    /// Population figures (CSV: area_code,year,population[,age_group]); default: the dataset's,
+    /// or the store's without a dataset.
     #[arg(long)]
     pub(crate) population: Option<PathBuf>,
     /// The age group of the population file to use (needed when it has several).
@@ -206,31 +209,13 @@ fn geo_options(code: &str, name: &str) -> GeoOptions {
 }
 
 /// Runs `vigil cases map`.
-pub(crate) fn map(a: CasesMapArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn map(db: Option<&str>, a: CasesMapArgs) -> anyhow::Result<ExitStatus> {
     let weights = Weights::parse(&a.weights).with_context(|| {
         format!(
             "--weights {:?}: expected queen, band:KM or queen+band:KM",
             a.weights
         )
     })?;
-    let text = std::fs::read_to_string(&a.dataset)
-        .with_context(|| format!("reading dataset {}", a.dataset.display()))?;
-    let ds: Dataset = serde_json::from_str(&text)
-        .with_context(|| format!("parsing dataset {}", a.dataset.display()))?;
-    let districts: BTreeSet<String> = ds.areas.districts.keys().cloned().collect();
-    let opts = geo_options(&a.code_property, &a.name_property);
-    let Some(b) = read_boundaries(&a.boundaries, &opts, Some(&districts))? else {
-        return Ok(ExitStatus::Failure);
-    };
-    let population = match &a.population {
-        Some(p) => {
-            let Some(t) = read_population(p, Some(&districts))? else {
-                return Ok(ExitStatus::Failure);
-            };
-            t.population(a.age_group.as_deref())?
-        }
-        None => ds.population(),
-    };
     let key = match &a.displace_key_file {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
@@ -241,18 +226,106 @@ pub(crate) fn map(a: CasesMapArgs) -> anyhow::Result<ExitStatus> {
         }
         None => None,
     };
+    // The registry, its districts and population: the dataset file's, else the store's.
+    let (incidents, districts, population, what) = match &a.dataset {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading dataset {}", p.display()))?;
+            let ds: Dataset = serde_json::from_str(&text)
+                .with_context(|| format!("parsing dataset {}", p.display()))?;
+            let districts: BTreeSet<String> = ds.areas.districts.keys().cloned().collect();
+            let population = ds.population();
+            (
+                ds.incidents,
+                Some(districts),
+                Some(population),
+                format!("dataset {}", p.display()),
+            )
+        }
+        None => {
+            let db = db.context("no store")?;
+            let (incidents, areas, table) = crate::commands::store::block_on(async {
+                let store = crate::commands::store::open(db).await?;
+                let incidents = store
+                    .incidents(&crate::commands::store::actor(), key.is_some())
+                    .await
+                    .context("reading the case registry")?;
+                let areas = store.case_areas().await.context("reading the areas")?;
+                let table = store.population().await.context("reading the population")?;
+                store.close().await;
+                anyhow::Ok((incidents, areas, table))
+            })??;
+            let districts = (!areas.districts.is_empty()).then(|| {
+                areas
+                    .districts
+                    .keys()
+                    .cloned()
+                    .collect::<BTreeSet<String>>()
+            });
+            let population = if table.rows.is_empty() || a.population.is_some() {
+                None
+            } else {
+                Some(table.population(a.age_group.as_deref())?)
+            };
+            (
+                incidents,
+                districts,
+                population,
+                "the store's registry".to_string(),
+            )
+        }
+    };
+    let opts = geo_options(&a.code_property, &a.name_property);
+    let b = match &a.boundaries {
+        Some(p) => match read_boundaries(p, &opts, districts.as_ref())? {
+            Some(b) => b,
+            None => return Ok(ExitStatus::Failure),
+        },
+        None => {
+            let db = db.context(
+                "--boundaries FILE is needed with --dataset (or import boundaries into the \
+                 store and leave out --dataset)",
+            )?;
+            let b = crate::commands::store::block_on(async {
+                let store = crate::commands::store::open(db).await?;
+                let b = store
+                    .boundaries(Some(2))
+                    .await
+                    .context("reading the boundaries")?;
+                store.close().await;
+                anyhow::Ok(b)
+            })??;
+            if b.areas.is_empty() {
+                bail!(
+                    "the store holds no district boundaries: import them with `vigil cases areas \
+                     import --boundaries FILE`, or give --boundaries"
+                );
+            }
+            b
+        }
+    };
+    let population = match (&a.population, population) {
+        (Some(p), _) => {
+            let Some(t) = read_population(p, districts.as_ref())? else {
+                return Ok(ExitStatus::Failure);
+            };
+            t.population(a.age_group.as_deref())?
+        }
+        (None, Some(p)) => p,
+        (None, None) => Default::default(),
+    };
     let (from, to) = match a.year {
         Some(y) => (y, y),
         None => {
-            let years = ds.incidents.iter().map(|i| i.date.year);
+            let years = incidents.iter().map(|i| i.date.year);
             match (years.clone().min(), years.max()) {
                 (Some(f), Some(t)) => (f, t),
-                _ => bail!("dataset {} has no incidents", a.dataset.display()),
+                _ => bail!("{what} has no incidents"),
             }
         }
     };
     let codes = b.codes();
-    let rates = area_rates(&ds.incidents, &population, &codes, from, to);
+    let rates = area_rates(&incidents, &population, &codes, from, to);
     // Gi* over the areas with a rate; neighbours re-indexed among them.
     let with: Vec<usize> = (0..codes.len())
         .filter(|&i| rates[i].per_100k.is_some())
@@ -312,8 +385,7 @@ pub(crate) fn map(a: CasesMapArgs) -> anyhow::Result<ExitStatus> {
         }
         features.push(area.to_feature(p));
     }
-    let unmapped = ds
-        .incidents
+    let unmapped = incidents
         .iter()
         .filter(|i| b.get(&i.area.district).is_none())
         .count();
@@ -322,7 +394,7 @@ pub(crate) fn map(a: CasesMapArgs) -> anyhow::Result<ExitStatus> {
     }
     let (mut points, mut withheld) = (0usize, 0usize);
     if let Some(key) = &key {
-        for i in &ds.incidents {
+        for i in &incidents {
             let (Some(pt), true) = (i.area.point, (from..=to).contains(&i.date.year)) else {
                 continue;
             };

@@ -242,3 +242,126 @@ fn sdg_rates_computed_beside_imported_indicators() {
         run.stderr
     );
 }
+
+/// `cases map` without files reads the registry, boundaries and population from the store and
+/// gives the same areas as from the files they were imported from.
+#[test]
+fn map_from_the_store_equals_map_from_the_files() {
+    let d = Dir::new();
+    d.run(&[
+        "cases",
+        "demo",
+        "--per-year",
+        "40",
+        "--out",
+        "ds.json",
+        "--boundaries",
+        "b.geojson",
+        "--population",
+        "pop.csv",
+        "--register",
+        "reg.csv",
+        "--register-mapping",
+        "reg.json",
+    ])
+    .code(0);
+    // Nothing in the store yet: said so.
+    let run = d.run(&["--db", "s.db", "cases", "map", "--out", "m.geojson"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("has no incidents") || run.stderr.contains("no district boundaries"),
+        "{}",
+        run.stderr
+    );
+    d.run(&[
+        "--db",
+        "s.db",
+        "cases",
+        "areas",
+        "import",
+        "--hierarchy",
+        "ds.json",
+        "--boundaries",
+        "b.geojson",
+        "--population",
+        "pop.csv",
+    ])
+    .code(0);
+    d.run(&[
+        "--db",
+        "s.db",
+        "cases",
+        "import",
+        "reg.csv",
+        "--mapping",
+        "reg.json",
+        "--store",
+    ])
+    .code(0);
+    d.run(&["--db", "s.db", "cases", "map", "--out", "store.geojson"])
+        .code(0);
+    d.run(&[
+        "cases",
+        "map",
+        "--dataset",
+        "ds.json",
+        "--boundaries",
+        "b.geojson",
+        "--population",
+        "pop.csv",
+        "--out",
+        "files.geojson",
+    ])
+    .code(0);
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.path().join(f)).unwrap()).unwrap()
+    };
+    let (a, b) = (read("store.geojson"), read("files.geojson"));
+    assert_eq!(a["vigil"], b["vigil"]);
+    // The store gives areas by code, the file in its order; Gi* sums in that order, so its
+    // floating-point figures agree to rounding, counts and classes exactly.
+    let by_code = |v: &serde_json::Value| -> std::collections::BTreeMap<String, serde_json::Value> {
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["properties"]["code"].as_str().unwrap().to_string(),
+                    f.clone(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (by_code(&a), by_code(&b));
+    assert_eq!(a.len(), 30);
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (code, fa) in &a {
+        let fb = &b[code];
+        assert_eq!(fa["geometry"], fb["geometry"], "{code}");
+        let (pa, pb) = (
+            fa["properties"].as_object().unwrap(),
+            fb["properties"].as_object().unwrap(),
+        );
+        assert_eq!(
+            pa.keys().collect::<Vec<_>>(),
+            pb.keys().collect::<Vec<_>>(),
+            "{code}"
+        );
+        for (k, va) in pa {
+            let vb = &pb[k];
+            match (va.as_f64(), vb.as_f64()) {
+                (Some(x), Some(y)) if !va.is_u64() => {
+                    assert!(
+                        (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                        "{code} {k}: {x} vs {y}"
+                    )
+                }
+                _ => assert_eq!(va, vb, "{code} {k}"),
+            }
+        }
+    }
+    // The store's read is audited.
+    let run = d.run(&["--db", "s.db", "audit"]);
+    assert!(run.stdout.contains("\"cases.read\""), "{}", run.stdout);
+}
