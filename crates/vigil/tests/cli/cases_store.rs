@@ -1,7 +1,14 @@
 //! `vigil cases` on the store: the area hierarchy, imports checked against it, record scopes,
 //! and SDG 16.2 figures (computed 16.2.2-style rates beside imported survey indicators).
 
-use crate::util::Dir;
+use crate::util::{Dir, Run};
+
+/// `vigil --db s.db cases ARGS…` in `d`.
+fn store_cases(d: &Dir, args: &[&str]) -> Run {
+    let mut a = vec!["--db", "s.db", "cases"];
+    a.extend_from_slice(args);
+    d.run(&a)
+}
 
 /// The demo's register (CSV with its mapping) goes into the store once the store holds the
 /// demo's area hierarchy; every row is imported and counted.
@@ -40,15 +47,7 @@ fn demo_register_into_the_store_checked_against_its_hierarchy() {
     let run = import();
     run.code(2);
     assert!(run.stderr.contains("no area hierarchy"), "{}", run.stderr);
-    let run = d.run(&[
-        "--db",
-        "s.db",
-        "cases",
-        "areas",
-        "import",
-        "--hierarchy",
-        "ds.json",
-    ]);
+    let run = store_cases(&d, &["areas", "import", "--hierarchy", "ds.json"]);
     run.code(0);
     assert!(
         run.stderr
@@ -83,24 +82,15 @@ fn scopes_from_the_command_line() {
     d.run(&["cases", "demo", "--per-year", "10", "--out", "ds.json"])
         .code(0);
     let scopes = |args: &[&str]| {
-        let mut a = vec!["--db", "s.db", "cases", "scopes"];
+        let mut a = vec!["scopes"];
         a.extend_from_slice(args);
-        d.run(&a)
+        store_cases(&d, &a)
     };
     // Codes are checked against the store's hierarchy, so none is loaded: refused.
     let run = scopes(&["set", "key:reader", "NM"]);
     run.code(2);
     assert!(run.stderr.contains("no area hierarchy"), "{}", run.stderr);
-    d.run(&[
-        "--db",
-        "s.db",
-        "cases",
-        "areas",
-        "import",
-        "--hierarchy",
-        "ds.json",
-    ])
-    .code(0);
+    store_cases(&d, &["areas", "import", "--hierarchy", "ds.json"]).code(0);
     scopes(&["set", "key:reader", "NM", "RL01"]).code(0);
     scopes(&["set", "user:ana", "EV02"]).code(0);
     let run = scopes(&["list"]);
@@ -141,16 +131,7 @@ fn sdg_rates_computed_beside_imported_indicators() {
     let d = Dir::new();
     d.run(&["cases", "demo", "--per-year", "10", "--out", "ds.json"])
         .code(0);
-    d.run(&[
-        "--db",
-        "s.db",
-        "cases",
-        "areas",
-        "import",
-        "--hierarchy",
-        "ds.json",
-    ])
-    .code(0);
+    store_cases(&d, &["areas", "import", "--hierarchy", "ds.json"]).code(0);
     // Four victims in NM01 in 2023 (2 + 1 + 1), one in RL01 (no population figure: no rate).
     d.write(
         "map.json",
