@@ -85,16 +85,7 @@ pub fn parse_indicators_csv<R: Read>(
         what: what.into(),
         source,
     };
-    let mut rd = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
-    let header: Vec<String> = rd
-        .headers()
-        .map_err(csv_err)?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
+    let (mut rd, header) = crate::population::open_csv(input, what)?;
     if header != HEADER {
         return Err(Error::Rows(vec![RowError {
             row: 0,

@@ -97,6 +97,26 @@ impl PopulationTable {
     }
 }
 
+/// A reference-figures CSV (population, indicators) from outside: a reader that trims fields
+/// and allows ragged rows (each parser checks the field count and names the row), and the
+/// header lower-cased without a byte-order mark.
+pub(crate) fn open_csv<R: Read>(input: R, what: &str) -> Result<(csv::Reader<R>, Vec<String>)> {
+    let mut rd = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let header = rd
+        .headers()
+        .map_err(|source| Error::Csv {
+            what: what.into(),
+            source,
+        })?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    Ok((rd, header))
+}
+
 /// Reads a population CSV. `known`: the area codes the figures may name (`None`: any).
 /// `what` names the input in errors.
 pub fn parse_population_csv<R: Read>(
@@ -108,16 +128,7 @@ pub fn parse_population_csv<R: Read>(
         what: what.into(),
         source,
     };
-    let mut rd = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
-    let header: Vec<String> = rd
-        .headers()
-        .map_err(csv_err)?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
+    let (mut rd, header) = open_csv(input, what)?;
     let expect = ["area_code", "year", "population"];
     if header.len() < 3
         || header.len() > 4

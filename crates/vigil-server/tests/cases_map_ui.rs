@@ -109,14 +109,8 @@ async fn errors(d: &Driver) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_map_page_in_headless_chromium() {
-    let required = std::env::var("VIGIL_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let d = match Driver::start().await {
-        Ok(d) => d,
-        Err(why) if required => panic!("cases map browser test: {why} (VIGIL_REQUIRE_BROWSER=1)"),
-        Err(why) => {
-            println!("SKIPPED cases map browser test: {why}");
-            return;
-        }
+    let Some(d) = Driver::start_or_skip("cases map browser test").await else {
+        return;
     };
     let db = vigil_testkit::postgres::sqlite_database();
     let store = Store::open(&db.url).await.unwrap();

@@ -44,14 +44,8 @@ async fn pwned(d: &Driver) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_page_decisions_and_a_viewer_in_headless_chromium() {
-    let required = std::env::var("VIGIL_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let d = match Driver::start().await {
-        Ok(d) => d,
-        Err(why) if required => panic!("cases browser test: {why} (VIGIL_REQUIRE_BROWSER=1)"),
-        Err(why) => {
-            println!("SKIPPED cases browser test: {why}");
-            return;
-        }
+    let Some(d) = Driver::start_or_skip("cases browser test").await else {
+        return;
     };
     let db = vigil_testkit::postgres::sqlite_database();
     let store = Store::open(&db.url).await.unwrap();
@@ -241,14 +235,8 @@ async fn fill_incident(d: &Driver, id: &str, date: &str, outlet: &str, report_da
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entry_form_duplicates_and_add_as_source_in_headless_chromium() {
-    let required = std::env::var("VIGIL_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let d = match Driver::start().await {
-        Ok(d) => d,
-        Err(why) if required => panic!("cases entry browser test: {why} (VIGIL_REQUIRE_BROWSER=1)"),
-        Err(why) => {
-            println!("SKIPPED cases entry browser test: {why}");
-            return;
-        }
+    let Some(d) = Driver::start_or_skip("cases entry browser test").await else {
+        return;
     };
     let db = vigil_testkit::postgres::sqlite_database();
     let store = Store::open(&db.url).await.unwrap();

@@ -621,14 +621,8 @@ async fn browser_login(d: &Driver, base: &str, name: &str, password: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_main_flows_in_headless_chromium() {
     let started = Instant::now();
-    let required = std::env::var("VIGIL_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let d = match Driver::start().await {
-        Ok(d) => d,
-        Err(why) if required => panic!("ui browser test: {why} (VIGIL_REQUIRE_BROWSER=1)"),
-        Err(why) => {
-            println!("SKIPPED ui browser test: {why}");
-            return;
-        }
+    let Some(d) = Driver::start_or_skip("ui browser test").await else {
+        return;
     };
     let env = Env::start(
         vigil_testkit::postgres::sqlite_database(),

@@ -40,6 +40,20 @@ pub(crate) fn find_program(names: &[&str]) -> Option<PathBuf> {
 }
 
 impl Driver {
+    /// [`Driver::start`] for test `what`: `None` (after printing that it is skipped) when no
+    /// browser can be had, a panic instead when `VIGIL_REQUIRE_BROWSER=1` (CI).
+    pub(crate) async fn start_or_skip(what: &str) -> Option<Driver> {
+        let required = std::env::var("VIGIL_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+        match Driver::start().await {
+            Ok(d) => Some(d),
+            Err(why) if required => panic!("{what}: {why} (VIGIL_REQUIRE_BROWSER=1)"),
+            Err(why) => {
+                println!("SKIPPED {what}: {why}");
+                None
+            }
+        }
+    }
+
     /// Starts chromedriver on a free loopback port and a headless Chromium session; `Err`
     /// says why it could not.
     pub(crate) async fn start() -> Result<Driver, String> {
