@@ -97,6 +97,11 @@ EOF
   done
 }
 
+# CPU seconds (user + sys) a process has used so far, from /proc/PID/stat.
+proc_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
 taskset_=()
 [ -n "${CRAWL_CPUS:-}" ] && taskset_=(taskset -c "$CRAWL_CPUS")
 echo "-- vigil crawl run: $WORKERS fetches in flight, no delay, robots.txt honoured" \
@@ -105,9 +110,11 @@ VIGIL_LOG=warn /usr/bin/time -v "${taskset_[@]}" "$V" --db "$db" crawl run --see
   --name bench --allow-private 127.0.0.0/8 --workers "$WORKERS" --per-host-concurrency "$WORKERS" \
   --delay-ms 0 --max-depth 100 --max-pages 1000000 2>"$tmp/crawl.err" &
 crawl_pid=$!
+site_cpu0=$(proc_cpu "$site_pid")
 sample "$crawl_pid" >"$tmp/samples.txt" &
 sampler_pid=$!
 wait "$crawl_pid" || { cat "$tmp/crawl.err" >&2; exit 1; }
+site_cpu=$(echo "$(proc_cpu "$site_pid") - $site_cpu0" | bc)
 wait "$sampler_pid" || true
 sampler_pid=
 grep '^crawl ' "$tmp/crawl.err"
@@ -121,16 +128,18 @@ pages=$(echo "$summary" | sed -E 's/.* ([0-9]+) pages.*/\1/')
 hashed=$(echo "$summary" | sed -E 's/.* ([0-9]+) media hashed.*/\1/')
 findings=$(echo "$summary" | sed -E 's/.* ([0-9]+) findings.*/\1/')
 cpu=$(echo "$user + $sys" | bc)
-python3 - "$wall" "$cpu" "$user" "$sys" "$fetched" "$pages" "$hashed" "$findings" "$peak" <<'EOF'
+python3 - "$wall" "$cpu" "$user" "$sys" "$fetched" "$pages" "$hashed" "$findings" "$peak" "$site_cpu" <<'EOF'
 import sys
 wall, cpu, user, sys_ = map(float, sys.argv[1:5])
 fetched, pages, hashed, findings, peak = map(int, sys.argv[5:10])
+site_cpu = float(sys.argv[10])
 print(f"   wall {wall:.1f} s, CPU {cpu:.1f} s (user {user:.1f} + sys {sys_:.1f}), "
       f"{cpu / wall:.2f} cores busy on average")
 print(f"   {fetched} fetched: {fetched / wall:.0f} URLs/s; {pages} pages: {pages / wall:.0f} pages/s "
       f"({pages / cpu:.0f} per CPU-second); {hashed} images hashed: {hashed / wall:.0f} images/s "
       f"({hashed / cpu:.0f} per CPU-second)")
 print(f"   peak RSS {peak} MiB; {findings} findings")
+print(f"   the site server used {site_cpu:.1f} CPU-seconds meanwhile ({site_cpu / wall:.2f} cores)")
 EOF
 echo "   RSS as the crawl grows (URLs done → RSS MiB):"
 python3 - "$tmp/samples.txt" <<'EOF'

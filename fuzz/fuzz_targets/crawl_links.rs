@@ -15,7 +15,8 @@ fuzz_target!(|data: &[u8]| {
     if links.len() < 64 {
         assert!(!capped);
     }
-    for u in &links {
+    for l in &links {
+        let u = &l.url;
         assert!(matches!(u.scheme(), "http" | "https"), "{u}");
         assert_eq!(normalize_url(u.clone()).as_ref(), Ok(u), "not normal: {u}");
     }

@@ -47,7 +47,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| vigil_pdq::hash(&img, vigil_pdq::Mode::default()))
     });
     g.bench_function("sniff+hash", |b| {
-        b.iter(|| media::hash(&jpeg, sniff(&jpeg), "bench", &decode, &video).unwrap())
+        b.iter(|| {
+            let sha = media::sha256(&jpeg);
+            media::hash(&jpeg, sha, sniff(&jpeg), "bench", &decode, &video).unwrap()
+        })
     });
     g.finish();
 }

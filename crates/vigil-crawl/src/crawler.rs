@@ -1,14 +1,16 @@
 //! The crawl loop: a coordinator hands frontier entries to at most `workers` fetch tasks,
 //! keeping per-host politeness (concurrency and delay between request starts) and robots.txt,
 //! then hashes media and parses pages on a fixed pool of one thread per core, and writes each
-//! URL's result back to the frontier.
+//! URL's result back to the frontier. Links found where media is expected are taken first (the
+//! frontier's rank), so hashing starts with the first pages and keeps the threads fed.
 //!
 //! Only the coordinator touches the frontier and the matcher, so neither needs to be shared
 //! between threads, and each URL's result (state, new links, content, findings) is written as
 //! one unit; results are gathered for a moment (up to 64, or 1 s) and written with one
 //! [`Frontier::complete_many`] call, one transaction. Media bytes live in memory from the fetch until they are
 //! hashed, then are dropped; the same bytes met at several URLs (by SHA-256) are hashed once,
-//! every URL recorded. One URL failing (time-out, size cap, bad redirect, undecodable image) is
+//! every URL recorded; whether the store knows bytes from before is asked for several files at
+//! once (each question to the store is a wait for the coordinator, and so for everything). One URL failing (time-out, size cap, bad redirect, undecodable image) is
 //! recorded against that URL and the crawl goes on; only a frontier (store) failure stops it.
 
 use std::collections::{HashMap, VecDeque};
@@ -115,7 +117,7 @@ struct Match {
 /// What a fetch task came back with.
 enum Fetch {
     Page {
-        links: Vec<Url>,
+        links: Vec<links::Link>,
         capped: bool,
     },
     Media {
@@ -249,6 +251,23 @@ impl Batch {
     }
 }
 
+/// Fetched files looked up in the store at once at most.
+const CHECK: usize = 16;
+
+/// Completes a media URL whose content was hashed before (in this run or an earlier one).
+fn complete_known(
+    batch: &mut Batch,
+    report: &mut Report,
+    entry: FrontierEntry,
+    ip: Option<String>,
+    content: &CrawlContent,
+) {
+    let matches: Vec<Match> = serde_json::from_str(&content.matches).unwrap_or_default();
+    let c = completion(&entry, ip, content, &matches, false);
+    report.findings += c.findings.len() as u64;
+    batch.push(entry, c);
+}
+
 /// A media URL waiting for its content to be hashed.
 struct Waiting {
     entry: FrontierEntry,
@@ -287,6 +306,7 @@ pub async fn crawl<F: Frontier>(
             host: host_of(u),
             depth: 0,
             parent_url: None,
+            media: false,
         })
         .collect();
     known += frontier.push(&seed_entries).await? as u64;
@@ -309,9 +329,57 @@ pub async fn crawl<F: Frontier>(
     let hash_slots = 4 * cores;
     let mut hash_tasks = 0usize;
     let mut to_hash: VecDeque<ToHash> = VecDeque::new();
+    let mut unchecked: Vec<ToHash> = Vec::new();
     let mut batch = Batch::default();
 
     loop {
+        // Fetched files not met in this run are looked up in the store together (one query
+        // for up to CHECK of them), as soon as the hashing threads would otherwise run short
+        // of work or no more fetches are under way.
+        if !unchecked.is_empty()
+            && (unchecked.len() >= CHECK.min(options.workers)
+                || hash_tasks + to_hash.len() <= cores
+                || fetch_tasks == 0)
+        {
+            let shas: Vec<[u8; 32]> = unchecked.iter().map(|j| j.sha).collect();
+            let known: HashMap<[u8; 32], CrawlContent> = frontier
+                .contents(&shas)
+                .await?
+                .into_iter()
+                .map(|c| (c.sha256, c))
+                .collect();
+            for job in unchecked.drain(..) {
+                match known.get(&job.sha) {
+                    Some(content) => {
+                        report.deduplicated += 1;
+                        for w in hashing.remove(&job.sha).unwrap_or_default() {
+                            complete_known(&mut batch, &mut report, w.entry, w.ip, content);
+                        }
+                    }
+                    None => to_hash.push_back(job),
+                }
+            }
+        }
+        while hash_tasks < hash_slots
+            && let Some(job) = to_hash.pop_front()
+        {
+            hash_tasks += 1;
+            let (decode, video) = (options.decode, options.video.clone());
+            let pool = pool.clone();
+            tasks.spawn(async move {
+                let ToHash {
+                    sha,
+                    kind,
+                    body,
+                    name,
+                } = job;
+                let r = pool
+                    .run(move || media::hash(&body, sha, kind, &name, &decode, &video))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("hashing failed: {e}")));
+                Done::Hashed(sha, r)
+            });
+        }
         if options.stop_after.is_some_and(|n| report.fetched >= n) {
             stopping = true;
         }
@@ -336,7 +404,7 @@ pub async fn crawl<F: Frontier>(
             let mut i = 0;
             while i < ready.len()
                 && fetch_tasks < options.workers
-                && to_hash.len() < options.workers
+                && to_hash.len() + unchecked.len() < options.workers
             {
                 if options.stop_after.is_some_and(|n| report.fetched >= n) {
                     break;
@@ -423,15 +491,16 @@ pub async fn crawl<F: Frontier>(
                         report.links_capped += u64::from(capped);
                         let depth = entry.depth + 1;
                         let mut new = Vec::new();
-                        for u in links {
-                            if scope.check(&u, depth as u32).is_some() {
+                        for l in links {
+                            if scope.check(&l.url, depth as u32).is_some() {
                                 continue;
                             }
                             new.push(NewFrontierEntry {
-                                url: u.to_string(),
-                                host: host_of(&u),
+                                url: l.url.to_string(),
+                                host: host_of(&l.url),
                                 depth,
                                 parent_url: Some(entry.url.clone()),
+                                media: l.media,
                             });
                         }
                         // The page limit counts URLs admitted; links already known cost
@@ -458,20 +527,14 @@ pub async fn crawl<F: Frontier>(
                         if let Some(waiting) = hashing.get_mut(&sha) {
                             report.deduplicated += 1;
                             waiting.push(Waiting { entry, ip });
-                        } else if let Some(content) = match batch.content(&sha) {
-                            Some(c) => Some(c.clone()),
-                            None => frontier.content(&sha).await?,
-                        } {
+                        } else if let Some(content) = batch.content(&sha).cloned() {
                             report.deduplicated += 1;
-                            let matches: Vec<Match> =
-                                serde_json::from_str(&content.matches).unwrap_or_default();
-                            let c = completion(&entry, ip, &content, &matches, false);
-                            report.findings += c.findings.len() as u64;
-                            batch.push(entry, c);
+                            complete_known(&mut batch, &mut report, entry, ip, &content);
                         } else {
+                            // Known to the store from before? Asked for several at once below.
                             let name = entry.url.clone();
                             hashing.insert(sha, vec![Waiting { entry, ip }]);
-                            to_hash.push_back(ToHash {
+                            unchecked.push(ToHash {
                                 sha,
                                 kind,
                                 body,
@@ -512,26 +575,6 @@ pub async fn crawl<F: Frontier>(
                     }
                 }
             }
-        }
-        while hash_tasks < hash_slots
-            && let Some(job) = to_hash.pop_front()
-        {
-            hash_tasks += 1;
-            let (decode, video) = (options.decode, options.video.clone());
-            let pool = pool.clone();
-            tasks.spawn(async move {
-                let ToHash {
-                    sha,
-                    kind,
-                    body,
-                    name,
-                } = job;
-                let r = pool
-                    .run(move || media::hash(&body, kind, &name, &decode, &video))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("hashing failed: {e}")));
-                Done::Hashed(sha, r)
-            });
         }
     }
 

@@ -12,7 +12,7 @@
 //! The types crossing the trait are the store's plain data types ([`NewFrontierEntry`],
 //! [`FrontierEntry`], [`Completion`], [`CrawlContent`]): what a URL led to, never media.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 
 use vigil_store::{
     Completion, CrawlContent, FrontierCounts, FrontierEntry, NewFinding, NewFrontierEntry, Store,
@@ -50,8 +50,9 @@ pub trait Frontier {
     async fn fail(&mut self, entry: &FrontierEntry, error: &str) -> Result<(), Error>;
     /// Queues again every entry taken and not completed; returns how many.
     async fn requeue_in_flight(&mut self) -> Result<u64, Error>;
-    /// Content met before, by SHA-256 (so the same bytes are hashed once).
-    async fn content(&mut self, sha256: &[u8; 32]) -> Result<Option<CrawlContent>, Error>;
+    /// The content met before among `sha256s` (so the same bytes are hashed once), in any
+    /// order; one call for many, as the crawler asks for several fetched files at a time.
+    async fn contents(&mut self, sha256s: &[[u8; 32]]) -> Result<Vec<CrawlContent>, Error>;
     /// The number of entries per state.
     async fn counts(&mut self) -> Result<FrontierCounts, Error>;
     /// Records that the frontier was found empty.
@@ -73,7 +74,10 @@ enum State {
 pub struct MemoryFrontier {
     entries: Vec<(FrontierEntry, State)>,
     by_url: HashMap<String, usize>,
-    queue: VecDeque<usize>,
+    /// Queued entries by rank (0: media, 1: the rest), each in the order found; taken as the
+    /// store takes them: media first.
+    queues: [BTreeSet<usize>; 2],
+    ranks: Vec<u8>,
     content: HashMap<[u8; 32], CrawlContent>,
     /// Findings recorded, in order.
     pub findings: Vec<NewFinding>,
@@ -108,7 +112,9 @@ impl Frontier for MemoryFrontier {
                 State::Queued,
             ));
             self.by_url.insert(e.url.clone(), i);
-            self.queue.push_back(i);
+            let rank = u8::from(!e.media);
+            self.ranks.push(rank);
+            self.queues[usize::from(rank)].insert(i);
             n += 1;
         }
         Ok(n)
@@ -116,11 +122,13 @@ impl Frontier for MemoryFrontier {
 
     async fn take(&mut self, limit: usize) -> Result<Vec<FrontierEntry>, Error> {
         let mut out = Vec::new();
-        while out.len() < limit
-            && let Some(i) = self.queue.pop_front()
-        {
-            self.entries[i].1 = State::Fetching;
-            out.push(self.entries[i].0.clone());
+        for lane in &mut self.queues {
+            while out.len() < limit
+                && let Some(i) = lane.pop_first()
+            {
+                self.entries[i].1 = State::Fetching;
+                out.push(self.entries[i].0.clone());
+            }
         }
         Ok(out)
     }
@@ -153,15 +161,18 @@ impl Frontier for MemoryFrontier {
         for (i, e) in self.entries.iter_mut().enumerate() {
             if e.1 == State::Fetching {
                 e.1 = State::Queued;
-                self.queue.push_back(i);
+                self.queues[usize::from(self.ranks[i])].insert(i);
                 n += 1;
             }
         }
         Ok(n)
     }
 
-    async fn content(&mut self, sha256: &[u8; 32]) -> Result<Option<CrawlContent>, Error> {
-        Ok(self.content.get(sha256).cloned())
+    async fn contents(&mut self, sha256s: &[[u8; 32]]) -> Result<Vec<CrawlContent>, Error> {
+        Ok(sha256s
+            .iter()
+            .filter_map(|s| self.content.get(s).cloned())
+            .collect())
     }
 
     async fn counts(&mut self) -> Result<FrontierCounts, Error> {
@@ -247,8 +258,8 @@ impl Frontier for StoreFrontier {
         Ok(self.store.crawl_requeue_in_flight(self.crawl_id).await?)
     }
 
-    async fn content(&mut self, sha256: &[u8; 32]) -> Result<Option<CrawlContent>, Error> {
-        Ok(self.store.crawl_content(sha256).await?)
+    async fn contents(&mut self, sha256s: &[[u8; 32]]) -> Result<Vec<CrawlContent>, Error> {
+        Ok(self.store.crawl_contents(sha256s).await?)
     }
 
     async fn counts(&mut self) -> Result<FrontierCounts, Error> {
@@ -257,5 +268,46 @@ impl Frontier for StoreFrontier {
 
     async fn finish(&mut self) -> Result<(), Error> {
         Ok(self.store.crawl_finish(self.crawl_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, media: bool) -> NewFrontierEntry {
+        NewFrontierEntry {
+            url: format!("http://site.test{path}"),
+            host: "site.test".into(),
+            depth: 1,
+            parent_url: None,
+            media,
+        }
+    }
+
+    /// The store's order (migration 17): media first, each group in the order found, also
+    /// after a requeue.
+    #[tokio::test]
+    async fn the_memory_frontier_takes_media_first_as_the_store_does() {
+        let mut f = MemoryFrontier::new();
+        let es = [
+            entry("/0", false),
+            entry("/1", true),
+            entry("/2", false),
+            entry("/3", true),
+            entry("/1", false),
+        ];
+        assert_eq!(f.push(&es).await.unwrap(), 4);
+        let paths = |t: Vec<FrontierEntry>| -> Vec<String> {
+            t.into_iter().map(|e| e.url[16..].to_string()).collect()
+        };
+        assert_eq!(paths(f.take(1).await.unwrap()), ["/1"]);
+        f.push(&[entry("/late", true)]).await.unwrap();
+        assert_eq!(paths(f.take(2).await.unwrap()), ["/3", "/late"]);
+        assert_eq!(f.requeue_in_flight().await.unwrap(), 3);
+        assert_eq!(
+            paths(f.take(10).await.unwrap()),
+            ["/1", "/3", "/late", "/0", "/2"]
+        );
     }
 }

@@ -8,7 +8,7 @@
 //! href>` (itself resolved against the page URL). Results are normalised, de-duplicated in
 //! document order and capped (a link farm cannot grow one page's links without bound).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -22,9 +22,20 @@ static CSS_URL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid constant pattern")
 });
 
+/// A link of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Absolute, normalised.
+    pub url: Url,
+    /// Found where media is expected (`img`/`video`/`audio`/`source`/`embed`/`input` `src`,
+    /// `srcset`, `poster`, `object data`, CSS `url()`), at least once on the page: the crawler
+    /// fetches these before pages.
+    pub media: bool,
+}
+
 /// The links of an HTML page, normalised, de-duplicated, in document order, at most `cap`.
 /// Returns the links and whether some were left out by the cap.
-pub fn extract(html: &str, page: &Url, cap: usize) -> (Vec<Url>, bool) {
+pub fn extract(html: &str, page: &Url, cap: usize) -> (Vec<Link>, bool) {
     let doc = Html::parse_document(html);
     let elements: Vec<ElementRef<'_>> = doc
         .root_element()
@@ -38,42 +49,51 @@ pub fn extract(html: &str, page: &Url, cap: usize) -> (Vec<Url>, bool) {
         .and_then(|h| page.join(h.trim()).ok())
         .unwrap_or_else(|| page.clone());
 
-    let mut raw: Vec<String> = Vec::new();
+    // `(reference, found where media is expected)`.
+    let mut raw: Vec<(String, bool)> = Vec::new();
     for e in &elements {
         let v = e.value();
-        let attr = |n: &str| v.attr(n).map(str::to_string);
+        let page_link = |n: &str| v.attr(n).map(|a| (a.to_string(), false));
+        let media_link = |n: &str| v.attr(n).map(|a| (a.to_string(), true));
         match v.name() {
-            "a" | "area" | "link" => raw.extend(attr("href")),
-            "img" | "video" | "audio" | "source" | "embed" | "iframe" | "frame" | "track"
-            | "script" | "input" => raw.extend(attr("src")),
-            "object" => raw.extend(attr("data")),
+            "a" | "area" | "link" => raw.extend(page_link("href")),
+            "iframe" | "frame" | "track" | "script" => raw.extend(page_link("src")),
+            "img" | "video" | "audio" | "source" | "embed" | "input" => {
+                raw.extend(media_link("src"))
+            }
+            "object" => raw.extend(media_link("data")),
             "meta" => {
                 if v.attr("http-equiv")
                     .is_some_and(|h| h.eq_ignore_ascii_case("refresh"))
                     && let Some(c) = v.attr("content")
                     && let Some(u) = refresh_url(c)
                 {
-                    raw.push(u);
+                    raw.push((u, false));
                 }
             }
-            "style" => raw.extend(css_urls(&e.text().collect::<String>())),
+            "style" => raw.extend(
+                css_urls(&e.text().collect::<String>())
+                    .into_iter()
+                    .map(|u| (u, true)),
+            ),
             _ => {}
         }
         if v.name() == "video" {
-            raw.extend(attr("poster"));
+            raw.extend(media_link("poster"));
         }
         if let Some(srcset) = v.attr("srcset") {
-            raw.extend(srcset_urls(srcset));
+            raw.extend(srcset_urls(srcset).into_iter().map(|u| (u, true)));
         }
         if let Some(style) = v.attr("style") {
-            raw.extend(css_urls(style));
+            raw.extend(css_urls(style).into_iter().map(|u| (u, true)));
         }
     }
 
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
+    // URL → its place in `out`, so that a link met again only adds its media hint.
+    let mut seen: HashMap<Url, usize> = HashMap::new();
+    let mut out: Vec<Link> = Vec::new();
     let mut capped = false;
-    for r in raw {
+    for (r, media) in raw {
         let r = r.trim();
         if r.is_empty() {
             continue;
@@ -82,13 +102,16 @@ pub fn extract(html: &str, page: &Url, cap: usize) -> (Vec<Url>, bool) {
         let Ok(url) = normalize_url(joined) else {
             continue;
         };
-        if seen.insert(url.clone()) {
-            if out.len() >= cap {
-                capped = true;
-                break;
-            }
-            out.push(url);
+        if let Some(&i) = seen.get(&url) {
+            out[i].media |= media;
+            continue;
         }
+        if out.len() >= cap {
+            capped = true;
+            break;
+        }
+        seen.insert(url.clone(), out.len());
+        out.push(Link { url, media });
     }
     (out, capped)
 }
@@ -133,7 +156,7 @@ mod tests {
     fn check(html: &str, want: &[&str]) {
         let page = Url::parse("http://site.test/dir/page.html").unwrap();
         let (got, _) = extract(html, &page, 1000);
-        let got: Vec<&str> = got.iter().map(Url::as_str).collect();
+        let got: Vec<&str> = got.iter().map(|l| l.url.as_str()).collect();
         assert_eq!(got, want, "{html}");
     }
 
@@ -159,6 +182,39 @@ mod tests {
                 "http://site.test/v/s.webm",
                 "http://site.test/dir/d.gif",
             ],
+        );
+    }
+
+    #[test]
+    fn media_hints() {
+        let page = Url::parse("http://site.test/").unwrap();
+        let (got, _) = extract(
+            r#"<a href="/p.html">p</a><img src="/i.jpg"><a href="/i.jpg">the same image</a>
+            <iframe src="/frame.html"></iframe><script src="/s.js"></script>
+            <link rel="stylesheet" href="/s.css"><object data="/o.swf"></object>
+            <a href="/big.jpg"><img srcset="/small.jpg 1x"></a><video poster="/v.jpg"></video>
+            <input type="image" src="/button.png"><div style="background:url(/bg.png)"></div>"#,
+            &page,
+            100,
+        );
+        let got: Vec<(&str, bool)> = got.iter().map(|l| (l.url.path(), l.media)).collect();
+        assert_eq!(
+            got,
+            [
+                ("/p.html", false),
+                // Linked as well as shown: still media.
+                ("/i.jpg", true),
+                ("/frame.html", false),
+                ("/s.js", false),
+                ("/s.css", false),
+                ("/o.swf", true),
+                // A link to an image is not known to be one until it is fetched.
+                ("/big.jpg", false),
+                ("/small.jpg", true),
+                ("/v.jpg", true),
+                ("/button.png", true),
+                ("/bg.png", true),
+            ]
         );
     }
 
@@ -211,7 +267,8 @@ mod tests {
                     want.push(u);
                 }
             }
-            let got: Vec<String> = got.iter().map(|u| u.to_string()).collect();
+            prop_assert!(got.iter().all(|l| !l.media));
+            let got: Vec<String> = got.iter().map(|l| l.url.to_string()).collect();
             prop_assert_eq!(got, want);
         }
     }

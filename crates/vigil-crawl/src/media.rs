@@ -39,17 +39,20 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(bytes).into()
 }
 
-/// Hashes an image or a video held in memory. `name` (the URL) names it in errors.
+/// Hashes an image or a video held in memory. `sha256` is the SHA-256 of `bytes`, as the
+/// fetch computed it for de-duplication ([`sha256`]; not computed a second time here). `name`
+/// (the URL) names it in errors.
 pub fn hash(
     bytes: &[u8],
+    sha256: [u8; 32],
     kind: Kind,
     name: &str,
     decode: &vigil_media::DecodeOptions,
     video: &vigil_video::Options,
 ) -> Result<MediaHashes, String> {
-    let digests = vigil_media::digests(bytes);
-    let mut sha = [0u8; 32];
-    hex::decode_to_slice(&digests.sha256, &mut sha).map_err(|e| e.to_string())?;
+    use md5::Digest as _;
+    let md5 = hex::encode(md5::Md5::digest(bytes));
+    let sha1 = hex::encode(sha1::Sha1::digest(bytes));
     let (kind, pdq, frames) = match kind {
         Kind::Image(_) => {
             let decoded = vigil_media::decode(bytes, name, decode).map_err(|e| e.to_string())?;
@@ -70,9 +73,9 @@ pub fn hash(
     };
     Ok(MediaHashes {
         kind,
-        sha256: sha,
-        md5: digests.md5,
-        sha1: digests.sha1,
+        sha256,
+        md5,
+        sha1,
         pdq,
         frames,
     })

@@ -47,6 +47,7 @@ async fn fill(store: &Store) -> i64 {
                 host: "a.test".into(),
                 depth: 0,
                 parent_url: None,
+                media: false,
             }],
         )
         .await
@@ -330,6 +331,7 @@ async fn reports_queue_and_findings_pages() {
                     host: "big.test".into(),
                     depth: 0,
                     parent_url: None,
+                    media: false,
                 }],
             )
             .await

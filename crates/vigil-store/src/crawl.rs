@@ -51,6 +51,10 @@ pub struct NewFrontierEntry {
     pub depth: i64,
     /// The page it was found on (none for seeds).
     pub parent_url: Option<String>,
+    /// Found where media is expected (`img src`, `srcset`, `poster`, CSS `url()`…): taken
+    /// before the other queued entries (migration 17's rank 0), so that hashing starts with the
+    /// first pages and the queue of media stays short.
+    pub media: bool,
 }
 
 /// A frontier entry taken to be fetched.
@@ -263,7 +267,8 @@ impl Store {
         .rows_affected())
     }
 
-    /// Takes up to `limit` queued entries (oldest first) and marks them `fetching`.
+    /// Takes up to `limit` queued entries (those found where media is expected first, then the
+    /// rest; each in the order found) and marks them `fetching`.
     pub async fn crawl_take(
         &self,
         crawl_id: i64,
@@ -279,7 +284,7 @@ impl Store {
             .await?;
         let rows = sqlx::query(
             "SELECT id, url, host, depth, parent_url, attempts FROM crawl_frontier \
-             WHERE crawl_id = $1 AND state = 'queued' ORDER BY id LIMIT $2",
+             WHERE crawl_id = $1 AND state = 'queued' ORDER BY rank, id LIMIT $2",
         )
         .bind(crawl_id)
         .bind(limit as i64)
@@ -334,11 +339,7 @@ impl Store {
         items: &[(i64, Completion)],
     ) -> Result<usize, Error> {
         let mut tx = self.pool.begin().await?;
-        let now = now_ms();
-        let mut new_links = 0;
-        for (entry_id, c) in items {
-            new_links += complete_in(&mut tx, crawl_id, *entry_id, c, now).await?;
-        }
+        let new_links = complete_many_in(&mut tx, crawl_id, items, now_ms()).await?;
         tx.commit().await?;
         Ok(new_links)
     }
@@ -434,6 +435,37 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// The content known among `sha256s` (any order; unknown ones are left out), in one query
+    /// per 500.
+    pub async fn crawl_contents(&self, sha256s: &[[u8; 32]]) -> Result<Vec<CrawlContent>, Error> {
+        let mut out = Vec::new();
+        for chunk in sha256s.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT sha256, kind, md5, sha1, pdq, quality, frames, matches FROM crawl_content \
+                 WHERE sha256 IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for sha in chunk {
+                q = q.bind(sha.to_vec());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(CrawlContent {
+                    sha256: sha(r.try_get(0)?)?,
+                    kind: r.try_get(1)?,
+                    md5: r.try_get(2)?,
+                    sha1: r.try_get(3)?,
+                    pdq: r.try_get(4)?,
+                    quality: r.try_get(5)?,
+                    frames: r.try_get(6)?,
+                    matches: r.try_get(7)?,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Records a re-check of the findings at `url` (of every crawl) that are not removed yet:
@@ -594,6 +626,135 @@ async fn complete_in(
     Ok(new_links)
 }
 
+/// [`complete_in`] for many entries, with a few multi-row statements for the lot instead of
+/// several per entry (each statement is a round trip to the driver's thread): the entries'
+/// states in one `UPDATE … FROM (VALUES …)` per 200, every link in one `INSERT` per 200 (in
+/// the entries' order, so the first entry to find a link is its parent, as one by one), the
+/// new content and the findings in multi-row `INSERT`s. Returns how many links were new.
+async fn complete_many_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    crawl_id: i64,
+    items: &[(i64, Completion)],
+    now: i64,
+) -> Result<usize, Error> {
+    const ROWS: usize = 200;
+    for chunk in items.chunks(ROWS) {
+        // SQLite (3.33+) and PostgreSQL both name a VALUES list's columns column1, column2…
+        let mut sql = String::from(
+            "UPDATE crawl_frontier SET state = 'done', kind = v.column2, \
+             content_sha256 = v.column3, error = NULL, updated_at = $2 FROM (VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = 3 + 3 * i;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${})", p, p + 1, p + 2));
+        }
+        sql.push_str(") AS v WHERE crawl_frontier.id = v.column1 AND crawl_frontier.crawl_id = $1");
+        let mut q = sqlx::query(&sql).bind(crawl_id).bind(now);
+        for (id, c) in chunk {
+            q = q
+                .bind(*id)
+                .bind(&c.kind)
+                .bind(c.content_sha256.map(|s| s.to_vec()));
+        }
+        q.execute(&mut **tx).await?;
+    }
+
+    let links: Vec<NewFrontierEntry> = items
+        .iter()
+        .flat_map(|(_, c)| c.links.iter().cloned())
+        .collect();
+    let new_links = push_in(tx, crawl_id, &links, now).await?;
+
+    let mut seen = std::collections::HashSet::new();
+    let contents: Vec<&CrawlContent> = items
+        .iter()
+        .filter_map(|(_, c)| c.content.as_ref())
+        .filter(|c| seen.insert(c.sha256))
+        .collect();
+    for chunk in contents.chunks(ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO crawl_content (sha256, kind, md5, sha1, pdq, quality, frames, matches, \
+             hashed_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = 2 + 8 * i;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let marks: Vec<String> = (p..p + 8).map(|k| format!("${k}")).collect();
+            sql.push_str(&format!("({}, $1)", marks.join(", ")));
+        }
+        sql.push_str(" ON CONFLICT (sha256) DO NOTHING");
+        let mut q = sqlx::query(&sql).bind(now);
+        for content in chunk {
+            q = q
+                .bind(content.sha256.to_vec())
+                .bind(&content.kind)
+                .bind(&content.md5)
+                .bind(&content.sha1)
+                .bind(&content.pdq)
+                .bind(content.quality)
+                .bind(content.frames)
+                .bind(&content.matches);
+        }
+        q.execute(&mut **tx).await?;
+    }
+
+    let findings: Vec<&NewFinding> = items.iter().flat_map(|(_, c)| &c.findings).collect();
+    for chunk in findings.chunks(ROWS / 2) {
+        let mut sql = String::from(
+            "INSERT INTO crawl_findings (crawl_id, url, page_url, host, ip, found_at, kind, \
+             sha256, md5, sha1, pdq, bank, content_id, signal_kind, distance) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = 3 + 13 * i;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let m = |k: usize| format!("${}", p + k);
+            sql.push_str(&format!(
+                "($1, {}, {}, {}, {}, $2, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                m(0),
+                m(1),
+                m(2),
+                m(3),
+                m(4),
+                m(5),
+                m(6),
+                m(7),
+                m(8),
+                m(9),
+                m(10),
+                m(11),
+                m(12)
+            ));
+        }
+        sql.push_str(" ON CONFLICT (crawl_id, url, bank, content_id) DO NOTHING");
+        let mut q = sqlx::query(&sql).bind(crawl_id).bind(now);
+        for f in chunk {
+            q = q
+                .bind(&f.url)
+                .bind(&f.page_url)
+                .bind(&f.host)
+                .bind(&f.ip)
+                .bind(&f.kind)
+                .bind(f.sha256.to_vec())
+                .bind(&f.md5)
+                .bind(&f.sha1)
+                .bind(&f.pdq)
+                .bind(&f.bank)
+                .bind(f.content_id)
+                .bind(&f.signal_kind)
+                .bind(f.distance);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(new_links)
+}
+
 async fn push_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     crawl_id: i64,
@@ -612,20 +773,21 @@ async fn push_in(
     let mut n = 0;
     for chunk in entries.chunks(ROWS) {
         let mut sql = String::from(
-            "INSERT INTO crawl_frontier (crawl_id, url, host, depth, parent_url, state, attempts, \
-             created_at, updated_at) VALUES ",
+            "INSERT INTO crawl_frontier (crawl_id, url, host, depth, parent_url, rank, state, \
+             attempts, created_at, updated_at) VALUES ",
         );
         for i in 0..chunk.len() {
-            let p = 3 + 4 * i;
+            let p = 3 + 5 * i;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "($1, ${}, ${}, ${}, ${}, 'queued', 0, $2, $2)",
+                "($1, ${}, ${}, ${}, ${}, ${}, 'queued', 0, $2, $2)",
                 p,
                 p + 1,
                 p + 2,
-                p + 3
+                p + 3,
+                p + 4
             ));
         }
         sql.push_str(" ON CONFLICT (crawl_id, url) DO NOTHING");
@@ -635,7 +797,8 @@ async fn push_in(
                 .bind(&e.url)
                 .bind(&e.host)
                 .bind(e.depth)
-                .bind(&e.parent_url);
+                .bind(&e.parent_url)
+                .bind(if e.media { 0i64 } else { 1i64 });
         }
         n += q.execute(&mut **tx).await?.rows_affected() as usize;
     }

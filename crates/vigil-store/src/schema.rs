@@ -80,6 +80,8 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "case records hold their sources and identifiers",
         Sql::Both(""),
     ),
+    // Migration 17: frontier entries found where media is expected are taken first.
+    (17, "crawl frontier: media taken first", Sql::Both(V17)),
 ];
 
 const V1: &str = r#"
@@ -618,6 +620,17 @@ CREATE TABLE case_population (
 // Migration 15: SDG 16.2 indicators imported as their publishers give them (survey figures for
 // 16.2.1 and 16.2.3; the value is the published decimal text, never recomputed). One row per
 // (indicator, area, year, sex, age group); '' is the whole country / both sexes / as defined.
+/// A frontier entry's rank: 0 for a URL found where media is expected (`img src`, `srcset`,
+/// `video`/`source src`, `poster`, `object data`, CSS `url()`), 1 for anything else (pages,
+/// seeds, scripts); queued entries are taken by rank, then in the order they were found, so
+/// the hashing threads are fed from the first pages on instead of after every page has been
+/// parsed, and the queue of media stays short. The take index leads with the rank.
+const V17: &str = r#"
+ALTER TABLE crawl_frontier ADD COLUMN rank {INT} NOT NULL DEFAULT 1;
+DROP INDEX crawl_frontier_by_state;
+CREATE INDEX crawl_frontier_by_state ON crawl_frontier (crawl_id, state, rank, id)
+"#;
+
 const V15: &str = r#"
 CREATE TABLE case_indicators (
     id {ID},

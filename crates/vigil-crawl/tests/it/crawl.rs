@@ -466,9 +466,24 @@ async fn a_stopped_crawl_resumes_without_repeating_or_losing_work() {
             findings[0].finding.page_url.as_deref(),
             Some(&*format!("{base}/tree/5"))
         );
-        // Done: the content is known by SHA-256; a second crawl of the same image reuses it.
+        // Done: the content is known by SHA-256; a second crawl of the same images reuses it
+        // (looked up in the store several at a time): fetched again, hashed never, matched as
+        // before.
         let sha = findings[0].finding.sha256;
         assert!(store.crawl_content(&sha).await.unwrap().is_some());
+        let (mut frontier, _) = StoreFrontier::open(store.clone(), "tree-again", "{}")
+            .await
+            .unwrap();
+        opts.stop_after = None;
+        let again = crawl(&mut frontier, &seeds, &matcher, &opts).await.unwrap();
+        assert!(again.finished, "{}: {again:?}", db.name);
+        assert_eq!(again.hashed, 0, "{}: {again:?}", db.name);
+        assert!(again.deduplicated >= 2, "{}: {again:?}", db.name);
+        assert_eq!(again.findings, 1, "{}: {again:?}", db.name);
+        assert_eq!(site.hits().get("/copy/q0122.jpg"), Some(&2));
+        let found = store.crawl_findings(Some("tree-again")).await.unwrap();
+        assert_eq!(found.len(), 1, "{}: {found:?}", db.name);
+        assert_eq!(found[0].finding.sha256, sha);
         store.close().await;
     }
 }

@@ -41,6 +41,7 @@ async fn store_with(findings: Vec<NewFinding>) -> Store {
                 host: "a.test".into(),
                 depth: 0,
                 parent_url: None,
+                media: false,
             }],
         )
         .await
@@ -392,6 +393,7 @@ async fn uncontactable_providers_are_recorded_once() {
                 host: "a.test".into(),
                 depth: 1,
                 parent_url: None,
+                media: false,
             }],
         )
         .await

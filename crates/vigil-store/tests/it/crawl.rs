@@ -12,6 +12,7 @@ fn entry(url: &str, depth: i64, parent: Option<&str>) -> NewFrontierEntry {
         host: "site.test".into(),
         depth,
         parent_url: parent.map(str::to_string),
+        media: false,
     }
 }
 
@@ -263,20 +264,69 @@ async fn complete_many_writes_a_batch_as_one() {
         let found = s.crawl_findings(Some("batch")).await.unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].finding, finding);
-        let next: Vec<String> = s
+        // One query for several: the unknown one is left out.
+        let known = s.crawl_contents(&[[1u8; 32], sha]).await.unwrap();
+        assert_eq!(known.len(), 1, "{}", db.name);
+        assert_eq!(known[0].md5, "2".repeat(32));
+        assert!(s.crawl_contents(&[]).await.unwrap().is_empty());
+        let next: Vec<(String, Option<String>)> = s
             .crawl_take(c.id, 10)
             .await
             .unwrap()
             .into_iter()
-            .map(|e| e.url)
+            .map(|e| (e.url, e.parent_url))
             .collect();
+        let p = |u: &str, parent: &str| (u.to_string(), Some(parent.to_string()));
         assert_eq!(
             next,
             [
-                "http://site.test/a",
-                "http://site.test/shared",
-                "http://site.test/b"
-            ]
+                p("http://site.test/a", "http://site.test/p1"),
+                // Found by both pages: its parent is the first.
+                p("http://site.test/shared", "http://site.test/p1"),
+                p("http://site.test/b", "http://site.test/p2"),
+            ],
+            "{}",
+            db.name
+        );
+    }
+}
+
+/// Migration 17: entries found where media is expected are taken before the rest, each group in
+/// the order it was found, also after a requeue; on both databases.
+#[tokio::test]
+async fn media_entries_are_taken_first() {
+    for db in stores("crawl_media_first").await {
+        let s = &db.store;
+        let (c, _) = s.crawl_open("m", "{}").await.unwrap();
+        let mut entries = Vec::new();
+        for (i, media) in [false, true, false, false, true, true, false]
+            .into_iter()
+            .enumerate()
+        {
+            let mut e = entry(&format!("http://site.test/{i}"), 1, None);
+            e.media = media;
+            entries.push(e);
+        }
+        assert_eq!(s.crawl_push(c.id, &entries).await.unwrap(), 7);
+        let path = |t: &[vigil_store::FrontierEntry]| -> Vec<String> {
+            t.iter().map(|e| e.url[16..].to_string()).collect()
+        };
+        let first = s.crawl_take(c.id, 2).await.unwrap();
+        assert_eq!(path(&first), ["/1", "/4"], "{}", db.name);
+        // One more media entry arrives while the pages wait: it goes before them.
+        let mut late = entry("http://site.test/late.jpg", 2, None);
+        late.media = true;
+        s.crawl_push(c.id, &[late]).await.unwrap();
+        let next = s.crawl_take(c.id, 3).await.unwrap();
+        assert_eq!(path(&next), ["/5", "/late.jpg", "/0"], "{}", db.name);
+        // Requeued in-flight entries keep their rank.
+        assert_eq!(s.crawl_requeue_in_flight(c.id).await.unwrap(), 5);
+        let all = s.crawl_take(c.id, 100).await.unwrap();
+        assert_eq!(
+            path(&all),
+            ["/1", "/4", "/5", "/late.jpg", "/0", "/2", "/3", "/6"],
+            "{}",
+            db.name
         );
     }
 }

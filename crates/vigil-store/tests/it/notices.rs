@@ -62,6 +62,7 @@ async fn notices_are_recorded_read_back_and_go_with_their_crawl() {
                     host: "a.test".into(),
                     depth: 0,
                     parent_url: None,
+                    media: false,
                 }],
             )
             .await

@@ -174,6 +174,7 @@ async fn findings_page_by_id() {
                 host: "p.test".into(),
                 depth: 0,
                 parent_url: None,
+                media: false,
             }],
         )
         .await

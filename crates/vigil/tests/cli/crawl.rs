@@ -867,6 +867,7 @@ fn crawl_notices_to_an_uncontactable_provider() {
                 host: "a.test".into(),
                 depth: 0,
                 parent_url: None,
+                media: false,
             }],
         )
         .await
