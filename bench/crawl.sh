@@ -102,6 +102,16 @@ proc_cpu() {
   awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
 }
 
+# How fast this machine is right now (a shared VM's speed drifts from run to run): the same
+# 300 images hashed by `vigil hash` on one thread, before the crawl.
+probe=()
+for ((i = 0; i < 300; i++)); do probe+=("$SITE_DIR/$(printf %05d $((i % IMAGES))).jpg"); done
+p0=$(date +%s.%N)
+"$V" hash --jobs 1 --format csv -q "${probe[@]}" >/dev/null
+p1=$(date +%s.%N)
+echo "   machine speed now: vigil hash --jobs 1 of 300 site images:" \
+  "$(echo "300 / ($p1 - $p0)" | bc) images/s (one thread)"
+
 taskset_=()
 [ -n "${CRAWL_CPUS:-}" ] && taskset_=(taskset -c "$CRAWL_CPUS")
 echo "-- vigil crawl run: $WORKERS fetches in flight, no delay, robots.txt honoured" \

@@ -637,7 +637,7 @@ async fn complete_many_in(
     items: &[(i64, Completion)],
     now: i64,
 ) -> Result<usize, Error> {
-    const ROWS: usize = 200;
+    const ROWS: usize = 50;
     for chunk in items.chunks(ROWS) {
         // SQLite (3.33+) and PostgreSQL both name a VALUES list's columns column1, column2…
         let mut sql = String::from(
@@ -764,7 +764,7 @@ async fn push_in(
     // One statement per chunk of rows rather than per row (a page's links are written at once).
     // Duplicates within the call are dropped first (the first one kept), so that no statement
     // meets its own row twice.
-    const ROWS: usize = 200;
+    const ROWS: usize = 50;
     let mut seen = std::collections::HashSet::with_capacity(entries.len());
     let entries: Vec<&NewFrontierEntry> = entries
         .iter()
