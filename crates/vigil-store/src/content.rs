@@ -8,7 +8,7 @@ use vigil_exchange::record::{Record, Signal, SignalKind};
 
 use crate::bulk::{self, Item, Meta};
 use crate::codec::{apply_record_json, record_json, scheme_name};
-use crate::{Backend, Error, Store, Write, now_ms, value};
+use crate::{Backend, Error, Store, Write, now_ms, value, values};
 
 /// A content item as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1361,29 +1361,6 @@ pub(crate) async fn bank_id(w: &mut Write<'_>, bank: &str) -> Result<i64, Error>
 const BATCH_SIGNALS: usize = bulk::BATCH_SIGNALS;
 /// Bound bytes of signal values after which a batch is cut (long vPDQ values).
 const BATCH_BYTES: usize = 1 << 20;
-
-/// `rows` copies of `row` joined by commas, each `?` a parameter: `?` itself on SQLite (its
-/// driver resolves named parameters by a scan of all of them, quadratic in a long statement),
-/// `$1`, `$2`… on PostgreSQL.
-fn values(backend: Backend, rows: usize, row: &str) -> String {
-    let mut out = String::with_capacity(rows * (row.len() + 8));
-    let mut k = 0;
-    for i in 0..rows {
-        if i > 0 {
-            out.push(',');
-        }
-        for c in row.chars() {
-            if c == '?' && backend == Backend::Postgres {
-                k += 1;
-                out.push('$');
-                out.push_str(&k.to_string());
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    out
-}
 
 /// How a batch statement refers to an item's content row: its id, or its identity.
 enum Key<'a> {

@@ -21,7 +21,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Error, Store, now_ms};
+use crate::{Backend, Error, Store, now_ms, values};
 
 /// A crawl: a name, its settings (JSON, as the crawler wrote them) and times.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +248,7 @@ impl Store {
         entries: &[NewFrontierEntry],
     ) -> Result<usize, Error> {
         let mut tx = self.pool.begin().await?;
-        let n = push_in(&mut tx, crawl_id, entries, now_ms()).await?;
+        let n = push_in(&mut tx, self.backend(), crawl_id, entries, now_ms()).await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -325,7 +325,9 @@ impl Store {
         c: &Completion,
     ) -> Result<usize, Error> {
         let mut tx = self.pool.begin().await?;
-        let new_links = complete_in(&mut tx, crawl_id, entry_id, c, now_ms()).await?;
+        let items = [(entry_id, c.clone())];
+        let new_links =
+            complete_many_in(&mut tx, self.backend(), crawl_id, &items, now_ms()).await?;
         tx.commit().await?;
         Ok(new_links)
     }
@@ -339,7 +341,8 @@ impl Store {
         items: &[(i64, Completion)],
     ) -> Result<usize, Error> {
         let mut tx = self.pool.begin().await?;
-        let new_links = complete_many_in(&mut tx, crawl_id, items, now_ms()).await?;
+        let new_links =
+            complete_many_in(&mut tx, self.backend(), crawl_id, items, now_ms()).await?;
         tx.commit().await?;
         Ok(new_links)
     }
@@ -415,38 +418,18 @@ impl Store {
 
     /// Hashed content with this SHA-256, if the crawler met it before.
     pub async fn crawl_content(&self, sha256: &[u8; 32]) -> Result<Option<CrawlContent>, Error> {
-        let row = sqlx::query(
-            "SELECT sha256, kind, md5, sha1, pdq, quality, frames, matches FROM crawl_content \
-             WHERE sha256 = $1",
-        )
-        .bind(sha256.to_vec())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(CrawlContent {
-                sha256: sha(r.try_get(0)?)?,
-                kind: r.try_get(1)?,
-                md5: r.try_get(2)?,
-                sha1: r.try_get(3)?,
-                pdq: r.try_get(4)?,
-                quality: r.try_get(5)?,
-                frames: r.try_get(6)?,
-                matches: r.try_get(7)?,
-            })
-        })
-        .transpose()
+        Ok(self.crawl_contents(&[*sha256]).await?.pop())
     }
 
     /// The content known among `sha256s` (any order; unknown ones are left out), in one query
-    /// per 500.
+    /// per [`ROWS`].
     pub async fn crawl_contents(&self, sha256s: &[[u8; 32]]) -> Result<Vec<CrawlContent>, Error> {
         let mut out = Vec::new();
-        for chunk in sha256s.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        for chunk in sha256s.chunks(ROWS) {
             let sql = format!(
                 "SELECT sha256, kind, md5, sha1, pdq, quality, frames, matches FROM crawl_content \
                  WHERE sha256 IN ({})",
-                marks.join(", ")
+                values(self.backend(), chunk.len(), "?")
             );
             let mut q = sqlx::query(&sql);
             for sha in chunk {
@@ -560,104 +543,35 @@ fn finding_from_row(r: &AnyRow) -> Result<Finding, Error> {
     })
 }
 
-/// One entry's completion inside `tx` (see [`Store::crawl_complete`]).
-async fn complete_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    crawl_id: i64,
-    entry_id: i64,
-    c: &Completion,
-    now: i64,
-) -> Result<usize, Error> {
-    sqlx::query(
-        "UPDATE crawl_frontier SET state = 'done', kind = $3, content_sha256 = $4, \
-         error = NULL, updated_at = $5 WHERE id = $1 AND crawl_id = $2",
-    )
-    .bind(entry_id)
-    .bind(crawl_id)
-    .bind(&c.kind)
-    .bind(c.content_sha256.map(|s| s.to_vec()))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    let new_links = push_in(tx, crawl_id, &c.links, now).await?;
-    if let Some(content) = &c.content {
-        sqlx::query(
-            "INSERT INTO crawl_content (sha256, kind, md5, sha1, pdq, quality, frames, \
-             matches, hashed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (sha256) DO NOTHING",
-        )
-        .bind(content.sha256.to_vec())
-        .bind(&content.kind)
-        .bind(&content.md5)
-        .bind(&content.sha1)
-        .bind(&content.pdq)
-        .bind(content.quality)
-        .bind(content.frames)
-        .bind(&content.matches)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for f in &c.findings {
-        sqlx::query(
-            "INSERT INTO crawl_findings (crawl_id, url, page_url, host, ip, found_at, kind, \
-             sha256, md5, sha1, pdq, bank, content_id, signal_kind, distance) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (crawl_id, url, bank, content_id) DO NOTHING",
-        )
-        .bind(crawl_id)
-        .bind(&f.url)
-        .bind(&f.page_url)
-        .bind(&f.host)
-        .bind(&f.ip)
-        .bind(now)
-        .bind(&f.kind)
-        .bind(f.sha256.to_vec())
-        .bind(&f.md5)
-        .bind(&f.sha1)
-        .bind(&f.pdq)
-        .bind(&f.bank)
-        .bind(f.content_id)
-        .bind(&f.signal_kind)
-        .bind(f.distance)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(new_links)
-}
-
-/// [`complete_in`] for many entries, with a few multi-row statements for the lot instead of
-/// several per entry (each statement is a round trip to the driver's thread): the entries'
-/// states in one `UPDATE … FROM (VALUES …)` per 200, every link in one `INSERT` per 200 (in
-/// the entries' order, so the first entry to find a link is its parent, as one by one), the
-/// new content and the findings in multi-row `INSERT`s. Returns how many links were new.
+/// Completions inside `tx` (see [`Store::crawl_complete_many`]), with a few multi-row
+/// statements for the lot instead of several per entry (each statement is a round trip to the
+/// driver's thread): the entries' states by `UPDATE … FROM (VALUES …)`, every link in one
+/// `INSERT` (in the entries' order, so the first entry to find a link is its parent, as one by
+/// one), the new content and the findings likewise; [`ROWS`] rows a statement, positional
+/// parameters ([`values`]). Returns how many links were new.
 async fn complete_many_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    be: Backend,
     crawl_id: i64,
     items: &[(i64, Completion)],
     now: i64,
 ) -> Result<usize, Error> {
-    const ROWS: usize = 50;
     for chunk in items.chunks(ROWS) {
         // SQLite (3.33+) and PostgreSQL both name a VALUES list's columns column1, column2…
-        let mut sql = String::from(
+        let sql = format!(
             "UPDATE crawl_frontier SET state = 'done', kind = v.column2, \
-             content_sha256 = v.column3, error = NULL, updated_at = $2 FROM (VALUES ",
+             content_sha256 = v.column3, error = NULL, updated_at = v.column4 FROM (VALUES {}) \
+             AS v WHERE crawl_frontier.id = v.column1 AND crawl_frontier.crawl_id = v.column5",
+            values(be, chunk.len(), "(?, ?, ?, ?, ?)")
         );
-        for i in 0..chunk.len() {
-            let p = 3 + 3 * i;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${}, ${})", p, p + 1, p + 2));
-        }
-        sql.push_str(") AS v WHERE crawl_frontier.id = v.column1 AND crawl_frontier.crawl_id = $1");
-        let mut q = sqlx::query(&sql).bind(crawl_id).bind(now);
+        let mut q = sqlx::query(&sql);
         for (id, c) in chunk {
             q = q
                 .bind(*id)
                 .bind(&c.kind)
-                .bind(c.content_sha256.map(|s| s.to_vec()));
+                .bind(c.content_sha256.map(|s| s.to_vec()))
+                .bind(now)
+                .bind(crawl_id);
         }
         q.execute(&mut **tx).await?;
     }
@@ -666,7 +580,7 @@ async fn complete_many_in(
         .iter()
         .flat_map(|(_, c)| c.links.iter().cloned())
         .collect();
-    let new_links = push_in(tx, crawl_id, &links, now).await?;
+    let new_links = push_in(tx, be, crawl_id, &links, now).await?;
 
     let mut seen = std::collections::HashSet::new();
     let contents: Vec<&CrawlContent> = items
@@ -675,20 +589,12 @@ async fn complete_many_in(
         .filter(|c| seen.insert(c.sha256))
         .collect();
     for chunk in contents.chunks(ROWS) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO crawl_content (sha256, kind, md5, sha1, pdq, quality, frames, matches, \
-             hashed_at) VALUES ",
+             hashed_at) VALUES {} ON CONFLICT (sha256) DO NOTHING",
+            values(be, chunk.len(), "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
         );
-        for i in 0..chunk.len() {
-            let p = 2 + 8 * i;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let marks: Vec<String> = (p..p + 8).map(|k| format!("${k}")).collect();
-            sql.push_str(&format!("({}, $1)", marks.join(", ")));
-        }
-        sql.push_str(" ON CONFLICT (sha256) DO NOTHING");
-        let mut q = sqlx::query(&sql).bind(now);
+        let mut q = sqlx::query(&sql);
         for content in chunk {
             q = q
                 .bind(content.sha256.to_vec())
@@ -698,44 +604,29 @@ async fn complete_many_in(
                 .bind(&content.pdq)
                 .bind(content.quality)
                 .bind(content.frames)
-                .bind(&content.matches);
+                .bind(&content.matches)
+                .bind(now);
         }
         q.execute(&mut **tx).await?;
     }
 
     let findings: Vec<&NewFinding> = items.iter().flat_map(|(_, c)| &c.findings).collect();
-    for chunk in findings.chunks(ROWS / 2) {
-        let mut sql = String::from(
-            "INSERT INTO crawl_findings (crawl_id, url, page_url, host, ip, found_at, kind, \
-             sha256, md5, sha1, pdq, bank, content_id, signal_kind, distance) VALUES ",
+    for chunk in findings.chunks(ROWS) {
+        let sql = format!(
+            "INSERT INTO crawl_findings (crawl_id, found_at, url, page_url, host, ip, kind, \
+             sha256, md5, sha1, pdq, bank, content_id, signal_kind, distance) VALUES {} \
+             ON CONFLICT (crawl_id, url, bank, content_id) DO NOTHING",
+            values(
+                be,
+                chunk.len(),
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )
         );
-        for i in 0..chunk.len() {
-            let p = 3 + 13 * i;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let m = |k: usize| format!("${}", p + k);
-            sql.push_str(&format!(
-                "($1, {}, {}, {}, {}, $2, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                m(0),
-                m(1),
-                m(2),
-                m(3),
-                m(4),
-                m(5),
-                m(6),
-                m(7),
-                m(8),
-                m(9),
-                m(10),
-                m(11),
-                m(12)
-            ));
-        }
-        sql.push_str(" ON CONFLICT (crawl_id, url, bank, content_id) DO NOTHING");
-        let mut q = sqlx::query(&sql).bind(crawl_id).bind(now);
+        let mut q = sqlx::query(&sql);
         for f in chunk {
             q = q
+                .bind(crawl_id)
+                .bind(now)
                 .bind(&f.url)
                 .bind(&f.page_url)
                 .bind(&f.host)
@@ -755,16 +646,20 @@ async fn complete_many_in(
     Ok(new_links)
 }
 
+/// Rows a multi-row statement of the frontier writes at most (15 parameters a row at most: 3,000
+/// in a statement, under SQLite's and PostgreSQL's limits).
+const ROWS: usize = 200;
+
+/// Adds entries unknown to the crawl's frontier, [`ROWS`] a statement. Duplicates within the
+/// call are dropped first (the first one kept), so that no statement meets its own row twice.
+/// Returns how many were new.
 async fn push_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    be: Backend,
     crawl_id: i64,
     entries: &[NewFrontierEntry],
     now: i64,
 ) -> Result<usize, Error> {
-    // One statement per chunk of rows rather than per row (a page's links are written at once).
-    // Duplicates within the call are dropped first (the first one kept), so that no statement
-    // meets its own row twice.
-    const ROWS: usize = 50;
     let mut seen = std::collections::HashSet::with_capacity(entries.len());
     let entries: Vec<&NewFrontierEntry> = entries
         .iter()
@@ -772,33 +667,22 @@ async fn push_in(
         .collect();
     let mut n = 0;
     for chunk in entries.chunks(ROWS) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO crawl_frontier (crawl_id, url, host, depth, parent_url, rank, state, \
-             attempts, created_at, updated_at) VALUES ",
+             attempts, created_at, updated_at) VALUES {} ON CONFLICT (crawl_id, url) DO NOTHING",
+            values(be, chunk.len(), "(?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)")
         );
-        for i in 0..chunk.len() {
-            let p = 3 + 5 * i;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "($1, ${}, ${}, ${}, ${}, ${}, 'queued', 0, $2, $2)",
-                p,
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4
-            ));
-        }
-        sql.push_str(" ON CONFLICT (crawl_id, url) DO NOTHING");
-        let mut q = sqlx::query(&sql).bind(crawl_id).bind(now);
+        let mut q = sqlx::query(&sql);
         for e in chunk {
             q = q
+                .bind(crawl_id)
                 .bind(&e.url)
                 .bind(&e.host)
                 .bind(e.depth)
                 .bind(&e.parent_url)
-                .bind(if e.media { 0i64 } else { 1i64 });
+                .bind(if e.media { 0i64 } else { 1i64 })
+                .bind(now)
+                .bind(now);
         }
         n += q.execute(&mut **tx).await?.rows_affected() as usize;
     }

@@ -291,3 +291,26 @@ impl Write<'_> {
         Ok(())
     }
 }
+
+/// `rows` copies of `row` joined by commas, each `?` a parameter: `?` itself on SQLite (its
+/// driver resolves named parameters by a scan of all of them, quadratic in a long statement),
+/// `$1`, `$2`… on PostgreSQL.
+pub(crate) fn values(backend: Backend, rows: usize, row: &str) -> String {
+    let mut out = String::with_capacity(rows * (row.len() + 8));
+    let mut k = 0;
+    for i in 0..rows {
+        if i > 0 {
+            out.push(',');
+        }
+        for c in row.chars() {
+            if c == '?' && backend == Backend::Postgres {
+                k += 1;
+                out.push('$');
+                out.push_str(&k.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
