@@ -114,16 +114,8 @@ async fn the_map_page_in_headless_chromium() {
     };
     let db = vigil_testkit::postgres::sqlite_database();
     let store = Store::open(&db.url).await.unwrap();
-    let phc = vigil_server::ui::hash_password(PASSWORD).unwrap();
-    store
-        .add_user("test", "alice", "admin", &phc)
-        .await
-        .unwrap();
-    let phc = vigil_server::ui::hash_password(VIEWER_PASSWORD).unwrap();
-    store
-        .add_user("test", "victor", "viewer", &phc)
-        .await
-        .unwrap();
+    webdriver::add_ui_user(&store, "alice", "admin", PASSWORD).await;
+    webdriver::add_ui_user(&store, "victor", "viewer", VIEWER_PASSWORD).await;
     store
         .save_case_areas("test", &map_fixture::areas())
         .await

@@ -49,16 +49,8 @@ async fn graph_page_decisions_and_a_viewer_in_headless_chromium() {
     };
     let db = vigil_testkit::postgres::sqlite_database();
     let store = Store::open(&db.url).await.unwrap();
-    let phc = vigil_server::ui::hash_password(PASSWORD).unwrap();
-    store
-        .add_user("test", "alice", "admin", &phc)
-        .await
-        .unwrap();
-    let phc = vigil_server::ui::hash_password(VIEWER_PASSWORD).unwrap();
-    store
-        .add_user("test", "victor", "viewer", &phc)
-        .await
-        .unwrap();
+    webdriver::add_ui_user(&store, "alice", "admin", PASSWORD).await;
+    webdriver::add_ui_user(&store, "victor", "viewer", VIEWER_PASSWORD).await;
     let mut demo = vigil_cases::demo::generate(&DemoOptions {
         seed: 11,
         first_year: 2021,
@@ -240,11 +232,7 @@ async fn entry_form_duplicates_and_add_as_source_in_headless_chromium() {
     };
     let db = vigil_testkit::postgres::sqlite_database();
     let store = Store::open(&db.url).await.unwrap();
-    let phc = vigil_server::ui::hash_password(PASSWORD).unwrap();
-    store
-        .add_user("test", "alice", "curator", &phc)
-        .await
-        .unwrap();
+    webdriver::add_ui_user(&store, "alice", "curator", PASSWORD).await;
     let demo = vigil_cases::demo::generate(&DemoOptions {
         seed: 11,
         first_year: 2021,

@@ -95,16 +95,8 @@ impl Env {
             .add_api_key("test", "admin-key", "admin", &hash)
             .await
             .unwrap();
-        let phc = vigil_server::ui::hash_password(PASSWORD).unwrap();
-        store
-            .add_user("test", "alice", "admin", &phc)
-            .await
-            .unwrap();
-        let phc = vigil_server::ui::hash_password(VIEWER_PASSWORD).unwrap();
-        store
-            .add_user("test", "victor", "viewer", &phc)
-            .await
-            .unwrap();
+        webdriver::add_ui_user(&store, "alice", "admin", PASSWORD).await;
+        webdriver::add_ui_user(&store, "victor", "viewer", VIEWER_PASSWORD).await;
         store
             .create_bank(
                 "test",

@@ -311,3 +311,15 @@ pub(crate) async fn json_of(r: reqwest::Response) -> Result<Value, String> {
     let text = r.text().await.map_err(|e| e.to_string())?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
+
+/// Adds a UI user `name` with `role` and `password` (argon2-hashed as the server keeps it): the
+/// accounts the browser tests log in with.
+pub(crate) async fn add_ui_user(
+    store: &vigil_store::Store,
+    name: &str,
+    role: &str,
+    password: &str,
+) {
+    let phc = vigil_server::ui::hash_password(password).unwrap();
+    store.add_user("test", name, role, &phc).await.unwrap();
+}
