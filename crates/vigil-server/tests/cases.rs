@@ -7,23 +7,17 @@
 //! derived from the server's own tables.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use vigil_cases::demo::{Demo, DemoOptions};
-use vigil_server::{Server, ServerConfig};
 use vigil_store::Store;
 
-/// The roles' keys, by name: (name, role).
-const KEYS: [(&str, &str); 5] = [
-    ("admin-key", "admin"),
-    ("curator-key", "curator"),
-    ("matcher-key", "matcher"),
-    ("viewer-key", "viewer"),
-    // A curator limited to the province RL (the first planted network lies in NM).
-    ("scoped-key", "curator"),
-];
+#[path = "support/case_server.rs"]
+mod case_server;
+use case_server::{CaseServer, KEYS, store_with_keys};
+
+/// The province `scoped-key` is limited to (the first planted network lies in NM).
+const SCOPED_PROVINCE: &str = "RL";
 
 fn demo() -> Demo {
     vigil_cases::demo::generate(&DemoOptions {
@@ -36,72 +30,29 @@ fn demo() -> Demo {
     })
 }
 
+/// The server over the demo registry (areas and incidents saved).
 struct Env {
-    server: Server,
-    base: String,
-    http: reqwest::Client,
-    store: Store,
-    keys: BTreeMap<&'static str, String>,
+    s: CaseServer,
     demo: Demo,
-    _db: vigil_testkit::postgres::TestDb,
+}
+
+impl std::ops::Deref for Env {
+    type Target = CaseServer;
+    fn deref(&self) -> &CaseServer {
+        &self.s
+    }
 }
 
 impl Env {
     async fn start(db: vigil_testkit::postgres::TestDb) -> Env {
-        let store = Store::open(&db.url).await.unwrap();
-        let mut keys = BTreeMap::new();
-        for (name, role) in KEYS {
-            let (secret, hash) = vigil_server::auth::new_key();
-            store.add_api_key("test", name, role, &hash).await.unwrap();
-            keys.insert(name, secret);
-        }
-        store
-            .set_case_scope("test", "key:scoped-key", &["RL".to_string()])
-            .await
-            .unwrap();
+        let (store, keys) = store_with_keys(&db, SCOPED_PROVINCE).await;
         let demo = demo();
         store.save_case_areas("test", &demo.areas).await.unwrap();
         store.save_incidents(&demo.incidents, "test").await.unwrap();
-        let cfg = ServerConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            refresh_every: Duration::from_millis(50),
-            ..ServerConfig::default()
-        };
-        let server = Server::start(store.clone(), cfg).await.unwrap();
         Env {
-            base: format!("http://{}", server.addr()),
-            server,
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-            store,
-            keys,
+            s: CaseServer::start(db, store, keys).await,
             demo,
-            _db: db,
         }
-    }
-
-    async fn call(
-        &self,
-        key: &str,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {}", self.keys[key]));
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
     }
 
     async fn audit(&self, action: &str) -> Vec<vigil_store::AuditEntry> {
@@ -112,8 +63,7 @@ impl Env {
     }
 
     async fn stop(self) {
-        self.server.shutdown().await;
-        self.store.close().await;
+        self.s.stop().await;
     }
 }
 
@@ -1156,7 +1106,7 @@ fn a_change_by_another_process_is_seen_by_the_next_request() {
             assert_eq!(again, v, "{which}");
             // Another handle on the same database (the CLI, a second server) adds two
             // incidents and a source.
-            let other = Store::open(&env._db.url).await.unwrap();
+            let other = Store::open(&env.db.url).await.unwrap();
             let mut two: Vec<_> = env.demo.incidents[..2].to_vec();
             for (k, i) in two.iter_mut().enumerate() {
                 i.id = format!("X-{k}");

@@ -27,7 +27,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use vigil_cases::Incident;
@@ -39,38 +38,29 @@ use vigil_store::Store;
 mod map_fixture;
 use map_fixture::{areas, corner, grid_geojson, incidents, population};
 
-const KEYS: [(&str, &str); 5] = [
-    ("admin-key", "admin"),
-    ("curator-key", "curator"),
-    ("matcher-key", "matcher"),
-    ("viewer-key", "viewer"),
-    // A curator limited to province PS (row 1: D11, D12, D13).
-    ("scoped-key", "curator"),
-];
+#[path = "support/case_server.rs"]
+mod case_server;
+use case_server::{CaseServer, KEYS, store_with_keys};
 
+/// The province `scoped-key` is limited to (row 1: D11, D12, D13).
+const SCOPED_PROVINCE: &str = "PS";
+
+/// The server over the grid's incidents (and, if asked, its boundaries and population).
 struct Env {
-    server: Server,
-    base: String,
-    http: reqwest::Client,
-    store: Store,
-    keys: BTreeMap<&'static str, String>,
+    s: CaseServer,
     incidents: Vec<Incident>,
-    _db: vigil_testkit::postgres::TestDb,
+}
+
+impl std::ops::Deref for Env {
+    type Target = CaseServer;
+    fn deref(&self) -> &CaseServer {
+        &self.s
+    }
 }
 
 impl Env {
     async fn start(db: vigil_testkit::postgres::TestDb, boundaries: bool) -> Env {
-        let store = Store::open(&db.url).await.unwrap();
-        let mut keys = BTreeMap::new();
-        for (name, role) in KEYS {
-            let (secret, hash) = vigil_server::auth::new_key();
-            store.add_api_key("test", name, role, &hash).await.unwrap();
-            keys.insert(name, secret);
-        }
-        store
-            .set_case_scope("test", "key:scoped-key", &["PS".to_string()])
-            .await
-            .unwrap();
+        let (store, keys) = store_with_keys(&db, SCOPED_PROVINCE).await;
         store.save_case_areas("test", &areas()).await.unwrap();
         let incidents = incidents();
         store.save_incidents(&incidents, "test").await.unwrap();
@@ -83,42 +73,14 @@ impl Env {
                 .await
                 .unwrap();
         }
-        let cfg = ServerConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            refresh_every: Duration::from_millis(50),
-            ..ServerConfig::default()
-        };
-        let server = Server::start(store.clone(), cfg).await.unwrap();
         Env {
-            base: format!("http://{}", server.addr()),
-            server,
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-            store,
-            keys,
+            s: CaseServer::start(db, store, keys).await,
             incidents,
-            _db: db,
         }
     }
 
-    async fn get(&self, key: &str, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {}", self.keys[key]))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
     async fn stop(self) {
-        self.server.shutdown().await;
-        self.store.close().await;
+        self.s.stop().await;
     }
 }
 
@@ -560,34 +522,10 @@ async fn points_are_displaced_inside_their_district_and_stable() {
             .await
             .unwrap();
         assert_eq!(secrets.len(), 1, "{which}: the key was made once");
-        let Env {
-            server,
-            store,
-            keys,
-            incidents,
-            _db,
-            http,
-            ..
-        } = env;
-        server.shutdown().await;
-        let server = Server::start(
-            store.clone(),
-            ServerConfig {
-                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-                refresh_every: Duration::from_millis(50),
-                ..ServerConfig::default()
-            },
-        )
-        .await
-        .unwrap();
+        let Env { s, incidents } = env;
         let env = Env {
-            base: format!("http://{}", server.addr()),
-            server,
-            http,
-            store,
-            keys,
+            s: s.restart().await,
             incidents,
-            _db,
         };
         let (_, after) = env.get("admin-key", "/api/v1/cases/map?points=1").await;
         assert_eq!(
