@@ -32,16 +32,10 @@ fn demo_register_into_the_store_checked_against_its_hierarchy() {
         serde_json::from_str(&std::fs::read_to_string(d.path().join("ds.json")).unwrap()).unwrap();
     let n = ds["incidents"].as_array().unwrap().len();
     let import = || {
-        d.run(&[
-            "--db",
-            "s.db",
-            "cases",
-            "import",
-            "reg.csv",
-            "--mapping",
-            "reg.json",
-            "--store",
-        ])
+        store_cases(
+            &d,
+            &["import", "reg.csv", "--mapping", "reg.json", "--store"],
+        )
     };
     // No hierarchy in the store yet: said so, nothing imported.
     let run = import();
@@ -254,30 +248,24 @@ fn map_from_the_store_equals_map_from_the_files() {
         "{}",
         run.stderr
     );
-    d.run(&[
-        "--db",
-        "s.db",
-        "cases",
-        "areas",
-        "import",
-        "--hierarchy",
-        "ds.json",
-        "--boundaries",
-        "b.geojson",
-        "--population",
-        "pop.csv",
-    ])
+    store_cases(
+        &d,
+        &[
+            "areas",
+            "import",
+            "--hierarchy",
+            "ds.json",
+            "--boundaries",
+            "b.geojson",
+            "--population",
+            "pop.csv",
+        ],
+    )
     .code(0);
-    d.run(&[
-        "--db",
-        "s.db",
-        "cases",
-        "import",
-        "reg.csv",
-        "--mapping",
-        "reg.json",
-        "--store",
-    ])
+    store_cases(
+        &d,
+        &["import", "reg.csv", "--mapping", "reg.json", "--store"],
+    )
     .code(0);
     d.run(&["--db", "s.db", "cases", "map", "--out", "store.geojson"])
         .code(0);
