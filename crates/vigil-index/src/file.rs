@@ -23,6 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::mem::Codes;
 
 const MAGIC: &[u8; 8] = b"VIGILIX\0";
 /// The format version this build reads and writes.
@@ -31,7 +32,7 @@ const HEADER: usize = 32;
 
 /// The stored content of an index: sorted distinct codes, first ids, extra pairs.
 pub(crate) struct Content<const W: usize> {
-    pub(crate) codes: Vec<[u64; W]>,
+    pub(crate) codes: Codes<W>,
     pub(crate) ids: Vec<u64>,
     pub(crate) extra: Vec<(u32, u64)>,
 }
@@ -40,7 +41,7 @@ impl<const W: usize> Content<W> {
     /// Groups sorted, deduplicated `(code, id)` pairs.
     pub(crate) fn from_sorted_pairs(pairs: &[([u64; W], u64)]) -> Self {
         let mut c = Content {
-            codes: Vec::new(),
+            codes: Codes::default(),
             ids: Vec::new(),
             extra: Vec::new(),
         };
@@ -93,7 +94,7 @@ pub(crate) fn write_to<const W: usize>(content: &Content<W>, w: impl Write) -> s
             Ok(())
         }
     };
-    for c in &content.codes {
+    for c in content.codes.iter() {
         for word in c {
             buf.extend_from_slice(&word.to_le_bytes());
         }
@@ -223,7 +224,7 @@ pub(crate) fn parse<const W: usize>(b: &[u8], path: &Path) -> Result<Content<W>,
         return Err(corrupt(format!("{n} hashes exceed the supported 2^32 - 1")));
     }
     let mut at = HEADER;
-    let mut codes = crate::mem::huge_vec(n);
+    let mut codes = Codes::with_capacity(n);
     for i in 0..n {
         let mut c = [0u64; W];
         for word in c.iter_mut() {

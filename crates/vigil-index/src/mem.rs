@@ -40,7 +40,7 @@ fn hint(ptr: *const u8, bytes: usize, advice: libc::c_int) {
     let start = (ptr as usize).next_multiple_of(HUGE);
     let end = (ptr as usize + bytes) / HUGE * HUGE;
     if end > start {
-        // SAFETY: not SIMD, but the one other `unsafe` of the crate: an FFI call that only hints
+        // SAFETY: an FFI call that only hints
         // the kernel about [start, end), a page-aligned range inside our own live allocation.
         // MADV_HUGEPAGE and MADV_COLLAPSE change neither the contents nor the validity of the memory; a failure
         // (e.g. THP disabled) is harmless and ignored.
@@ -52,3 +52,95 @@ fn hint(ptr: *const u8, bytes: usize, advice: libc::c_int) {
 
 #[cfg(not(target_os = "linux"))]
 fn advise(_ptr: *const u8, _bytes: usize) {}
+
+/// One 64-byte cache line of code words.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u64; 8]);
+
+/// Codes of `W` words stored from a cache-line boundary, so that a code of 32 bytes (or any
+/// power-of-two size up to 64) never straddles two lines: an MIH query reads thousands of codes
+/// at random, and a code across a line boundary costs two cache misses instead of one (half of
+/// all 32-byte codes in a `Vec`, whose allocation is only 16-byte aligned). Reads as a slice.
+#[derive(Clone, Default)]
+pub(crate) struct Codes<const W: usize> {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl<const W: usize> Codes<W> {
+    /// Room for `n` codes, marked for huge pages before any of it is touched.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Codes {
+            lines: huge_vec((n * W).div_ceil(8)),
+            len: 0,
+        }
+    }
+
+    /// Appends a code.
+    pub(crate) fn push(&mut self, code: [u64; W]) {
+        let lines = ((self.len + 1) * W).div_ceil(8);
+        if self.lines.len() < lines {
+            self.lines.resize(lines, Line([0; 8]));
+        }
+        self.len += 1;
+        let i = self.len - 1;
+        self.as_mut_slice()[i] = code;
+    }
+
+    /// Bytes allocated.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.lines.capacity() * std::mem::size_of::<Line>()
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [[u64; W]] {
+        // SAFETY: as in `deref`, through a unique borrow of `lines`.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
+    }
+}
+
+impl<const W: usize> std::ops::Deref for Codes<W> {
+    type Target = [[u64; W]];
+
+    fn deref(&self) -> &[[u64; W]] {
+        // SAFETY: `lines` is one allocation of `lines.len() * 8` initialised `u64`s (`Line` is
+        // `repr(C)` over `[u64; 8]`: no padding); `[u64; W]` has the alignment of `u64`, no
+        // padding and no invalid bit patterns, and `push` keeps `len * W <= lines.len() * 8`, so
+        // the `len` codes lie inside the initialised words.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
+    }
+}
+
+impl<const W: usize> std::fmt::Debug for Codes<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Codes({} of {} words)", self.len, W)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_start_on_cache_lines_and_read_back() {
+        for n in [0usize, 1, 2, 3, 17, 1000] {
+            let mut c = Codes::<4>::with_capacity(n / 2);
+            let want: Vec<[u64; 4]> = (0..n as u64).map(|i| [i, !i, i << 7, i ^ 0x55]).collect();
+            for &x in &want {
+                c.push(x);
+            }
+            assert_eq!(&c[..], &want[..]);
+            if n > 0 {
+                assert_eq!(c.as_ptr() as usize % 64, 0);
+            }
+            let mut one = Codes::<1>::default();
+            for i in 0..n as u64 {
+                one.push([i]);
+            }
+            assert_eq!(
+                one.iter().map(|c| c[0]).collect::<Vec<_>>(),
+                (0..n as u64).collect::<Vec<_>>()
+            );
+        }
+    }
+}
