@@ -17,7 +17,9 @@ use serde_json::json;
 use sqlx::Row;
 use vigil_cases::model::{Date, Identifier, IdentifierKind, Incident, Point, Source};
 
-use crate::{Error, Store};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::{Error, ROWS, Store, values};
 
 /// What [`Store::save_incidents`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,84 +63,155 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> Error {
 
 impl Store {
     /// Saves incidents (new, or replacing the stored incident with the same id) in one
-    /// transaction, audited as `cases.save` by `actor`.
+    /// transaction, audited as `cases.save` by `actor`. An id given twice is saved as its last
+    /// record, the earlier ones counting as replaced, as if they were saved one after another.
+    ///
+    /// Written [`ROWS`] incidents a statement (their sources, identifiers and points likewise),
+    /// with positional parameters ([`values`]): one statement per row was ~7 statements an
+    /// incident.
     pub async fn save_incidents(
         &self,
         incidents: &[Incident],
         actor: &str,
     ) -> Result<CasesSaved, Error> {
+        let be = self.backend;
         let mut w = self.write().await?;
         let mut saved = CasesSaved::default();
-        for inc in incidents {
-            let existing = sqlx::query("SELECT id FROM case_incidents WHERE ref = $1")
-                .bind(&inc.id)
-                .fetch_optional(&mut *w.tx)
-                .await?;
-            if let Some(r) = existing {
-                let id: i64 = r.try_get(0)?;
-                sqlx::query("DELETE FROM case_incidents WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *w.tx)
-                    .await?;
-                saved.replaced += 1;
-            } else {
-                saved.inserted += 1;
+        let last: HashMap<&str, usize> = incidents
+            .iter()
+            .enumerate()
+            .map(|(i, inc)| (inc.id.as_str(), i))
+            .collect();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for (c, chunk) in incidents.chunks(ROWS).enumerate() {
+            // The stored incidents this chunk replaces (their rows go with them: ON DELETE
+            // CASCADE).
+            let refs: Vec<&str> = chunk
+                .iter()
+                .map(|inc| inc.id.as_str())
+                .filter(|r| !seen.contains(r))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut stored: HashSet<String> = HashSet::new();
+            if !refs.is_empty() {
+                let sql = format!(
+                    "DELETE FROM case_incidents WHERE ref IN ({}) RETURNING ref",
+                    values(be, refs.len(), "?")
+                );
+                let mut q = sqlx::query(&sql);
+                for r in &refs {
+                    q = q.bind(*r);
+                }
+                for row in q.fetch_all(&mut *w.tx).await? {
+                    stored.insert(row.try_get(0)?);
+                }
             }
-            // The record holds the whole incident but its point (sources and identifiers too,
-            // so the registry reads back in one pass; their rows are for searching).
-            let mut record = inc.clone();
-            record.area.point = None;
-            let text = serde_json::to_string(&record).map_err(|e| invalid(&inc.id, e))?;
-            let row = sqlx::query(
-                "INSERT INTO case_incidents (ref, taxonomy, year, category, subtype, province, district, \
-                 record, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-            )
-            .bind(&inc.id)
-            .bind(&inc.taxonomy)
-            .bind(i64::from(inc.date.year))
-            .bind(&inc.category)
-            .bind(inc.subtype.as_deref())
-            .bind(&inc.area.province)
-            .bind(&inc.area.district)
-            .bind(text)
-            .bind(w.now)
-            .bind(w.now)
-            .fetch_one(&mut *w.tx)
-            .await?;
-            let id: i64 = row.try_get(0)?;
-            for s in &inc.sources {
-                sqlx::query("INSERT INTO case_sources (incident_id, outlet, report_date, link) VALUES ($1, $2, $3, $4)")
-                    .bind(id)
-                    .bind(&s.outlet)
-                    .bind(s.date.to_string())
-                    .bind(s.link.as_deref())
-                    .execute(&mut *w.tx)
-                    .await?;
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (i, inc) in chunk.iter().enumerate() {
+                let id = inc.id.as_str();
+                let first = seen.insert(id);
+                if stored.contains(id) || !first {
+                    saved.replaced += 1;
+                } else {
+                    saved.inserted += 1;
+                }
+                if last[id] == c * ROWS + i {
+                    rows.push(inc);
+                }
             }
-            for x in &inc.identifiers {
-                sqlx::query(
-                    "INSERT INTO case_identifiers (incident_id, kind, value, source, confidence_milli, \
-                     first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(id)
-                .bind(x.kind.name())
-                .bind(&x.value)
-                .bind(&x.source)
-                .bind((f64::from(x.confidence) * 1000.0).round() as i64)
-                .bind(x.first_seen.map(|d| d.to_string()))
-                .bind(x.last_seen.map(|d| d.to_string()))
-                .execute(&mut *w.tx)
-                .await?;
+            if rows.is_empty() {
+                continue;
             }
-            if let Some(p) = inc.area.point {
-                sqlx::query(
-                    "INSERT INTO case_points (incident_id, lat_e6, lon_e6) VALUES ($1, $2, $3)",
-                )
-                .bind(id)
-                .bind((p.lat * 1e6).round() as i64)
-                .bind((p.lon * 1e6).round() as i64)
-                .execute(&mut *w.tx)
-                .await?;
+            let sql = format!(
+                "INSERT INTO case_incidents (ref, taxonomy, year, category, subtype, province, \
+                 district, record, created_at, updated_at) VALUES {} RETURNING id, ref",
+                values(be, rows.len(), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            );
+            let mut q = sqlx::query(&sql);
+            for inc in &rows {
+                // The record holds the whole incident but its point (sources and identifiers
+                // too, so the registry reads back in one pass; their rows are for searching).
+                let mut record = (*inc).clone();
+                record.area.point = None;
+                let text = serde_json::to_string(&record).map_err(|e| invalid(&inc.id, e))?;
+                q = q
+                    .bind(&inc.id)
+                    .bind(&inc.taxonomy)
+                    .bind(i64::from(inc.date.year))
+                    .bind(&inc.category)
+                    .bind(inc.subtype.as_deref())
+                    .bind(&inc.area.province)
+                    .bind(&inc.area.district)
+                    .bind(text)
+                    .bind(w.now)
+                    .bind(w.now);
+            }
+            let mut ids: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+            for row in q.fetch_all(&mut *w.tx).await? {
+                ids.insert(row.try_get(1)?, row.try_get(0)?);
+            }
+            let id_of = |inc: &Incident| {
+                ids.get(&inc.id).copied().ok_or_else(|| {
+                    Error::Invalid(format!("case record {}: no id came back", inc.id))
+                })
+            };
+            let mut sources = Vec::new();
+            let mut identifiers = Vec::new();
+            let mut points = Vec::new();
+            for inc in &rows {
+                let id = id_of(inc)?;
+                sources.extend(inc.sources.iter().map(|s| (id, s)));
+                identifiers.extend(inc.identifiers.iter().map(|x| (id, x)));
+                points.extend(inc.area.point.map(|p| (id, p)));
+            }
+            for part in sources.chunks(ROWS) {
+                let sql = format!(
+                    "INSERT INTO case_sources (incident_id, outlet, report_date, link) VALUES {}",
+                    values(be, part.len(), "(?, ?, ?, ?)")
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, s) in part {
+                    q = q
+                        .bind(*id)
+                        .bind(&s.outlet)
+                        .bind(s.date.to_string())
+                        .bind(s.link.as_deref());
+                }
+                q.execute(&mut *w.tx).await?;
+            }
+            for part in identifiers.chunks(ROWS) {
+                let sql = format!(
+                    "INSERT INTO case_identifiers (incident_id, kind, value, source, \
+                     confidence_milli, first_seen, last_seen) VALUES {}",
+                    values(be, part.len(), "(?, ?, ?, ?, ?, ?, ?)")
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, x) in part {
+                    q = q
+                        .bind(*id)
+                        .bind(x.kind.name())
+                        .bind(&x.value)
+                        .bind(&x.source)
+                        .bind((f64::from(x.confidence) * 1000.0).round() as i64)
+                        .bind(x.first_seen.map(|d| d.to_string()))
+                        .bind(x.last_seen.map(|d| d.to_string()));
+                }
+                q.execute(&mut *w.tx).await?;
+            }
+            for part in points.chunks(ROWS) {
+                let sql = format!(
+                    "INSERT INTO case_points (incident_id, lat_e6, lon_e6) VALUES {}",
+                    values(be, part.len(), "(?, ?, ?)")
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, p) in part {
+                    q = q
+                        .bind(*id)
+                        .bind((p.lat * 1e6).round() as i64)
+                        .bind((p.lon * 1e6).round() as i64);
+                }
+                q.execute(&mut *w.tx).await?;
             }
         }
         bump_cases_version(&mut w.tx).await?;

@@ -21,7 +21,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Backend, Error, Store, now_ms, values};
+use crate::{Backend, Error, ROWS, Store, now_ms, values};
 
 /// A crawl: a name, its settings (JSON, as the crawler wrote them) and times.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -645,10 +645,6 @@ async fn complete_many_in(
     }
     Ok(new_links)
 }
-
-/// Rows a multi-row statement of the frontier writes at most (15 parameters a row at most: 3,000
-/// in a statement, under SQLite's and PostgreSQL's limits).
-const ROWS: usize = 200;
 
 /// Adds entries unknown to the crawl's frontier, [`ROWS`] a statement. Duplicates within the
 /// call are dropped first (the first one kept), so that no statement meets its own row twice.

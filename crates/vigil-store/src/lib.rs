@@ -292,6 +292,10 @@ impl Write<'_> {
     }
 }
 
+/// Rows a multi-row statement of the frontier or the case registry writes at most (15
+/// parameters a row at most: 3,000 in a statement, under SQLite's and PostgreSQL's limits).
+pub(crate) const ROWS: usize = 200;
+
 /// `rows` copies of `row` joined by commas, each `?` a parameter: `?` itself on SQLite (its
 /// driver resolves named parameters by a scan of all of them, quadratic in a long statement),
 /// `$1`, `$2`… on PostgreSQL.

@@ -199,3 +199,92 @@ async fn a_source_is_added_once_and_audited() {
         assert_eq!(detail["date"], serde_json::json!("2023-03-09"));
     }
 }
+
+/// Saves of more incidents than one statement writes, with ids repeated within a batch, across
+/// batches and already in the store, end as saving them one after another would: the last
+/// record of each id stored with its own sources, identifiers and point, the counts as the
+/// sequence implies.
+#[tokio::test]
+async fn batched_saves_keep_the_last_record_of_each_id() {
+    for db in stores("cases_batched").await {
+        let s = &db.store;
+        let d = demo::generate(&DemoOptions {
+            per_year: 110,
+            network_sizes: vec![4],
+            ..Default::default()
+        });
+        let all = d.incidents;
+        assert!(all.len() > 500, "several batches: {}", all.len());
+        // Every seventh incident is in the store beforehand.
+        let before: Vec<Incident> = all.iter().step_by(7).cloned().collect();
+        s.save_incidents(&before, "cli:t").await.unwrap();
+
+        let changed = |i: usize, tag: &str| {
+            let mut x = all[i].clone();
+            x.category = format!("changed-{tag}");
+            x.identifiers.truncate(1);
+            x
+        };
+        let mut list = all.clone();
+        // Repeated within the first batch, across batches, at the very end, and an id both
+        // stored beforehand (index 0, 7…) and repeated.
+        list.insert(3, changed(1, "early"));
+        list.insert(250, changed(2, "middle"));
+        list.push(changed(1, "last"));
+        list.push(changed(7, "stored"));
+        list.push(all[2].clone());
+        // And one whose replacement drops identifiers.
+        let k = (10..all.len())
+            .find(|&i| all[i].identifiers.len() >= 2)
+            .expect("an incident with two identifiers");
+        list.push(changed(k, "fewer"));
+
+        // The oracle: the sequence applied one record at a time.
+        let mut seen: std::collections::HashSet<&str> =
+            before.iter().map(|i| i.id.as_str()).collect();
+        let (mut inserted, mut replaced) = (0, 0);
+        let mut want: std::collections::BTreeMap<&str, &Incident> = Default::default();
+        for inc in &list {
+            if seen.insert(&inc.id) {
+                inserted += 1;
+            } else {
+                replaced += 1;
+            }
+            want.insert(&inc.id, inc);
+        }
+        let saved = s.save_incidents(&list, "cli:t").await.unwrap();
+        assert_eq!(
+            (saved.inserted, saved.replaced),
+            (inserted, replaced),
+            "{}",
+            db.name
+        );
+
+        let back = s.incidents("cli:t", true).await.unwrap();
+        assert_eq!(back.len(), want.len(), "{}", db.name);
+        for (got, (id, w)) in back.iter().zip(&want) {
+            assert_eq!(got.id, *id, "{}", db.name);
+            let mut w = (*w).clone();
+            if let Some(p) = &mut w.area.point {
+                p.lat = (p.lat * 1e6).round() / 1e6;
+                p.lon = (p.lon * 1e6).round() / 1e6;
+            }
+            assert_eq!(got, &w, "{}", db.name);
+        }
+        // The identifier rows are the stored records' own: the identifiers that only the
+        // replaced record of incident `k` had no longer find it.
+        for x in &all[k].identifiers {
+            let naming = s.incidents_naming(x.kind, &x.value).await.unwrap();
+            let expected: Vec<String> = want
+                .values()
+                .filter(|i| {
+                    i.identifiers
+                        .iter()
+                        .any(|y| y.kind == x.kind && y.value == x.value)
+                })
+                .map(|i| i.id.clone())
+                .collect();
+            assert_eq!(naming, expected, "{}: {:?}", db.name, x);
+        }
+    }
+}
