@@ -216,31 +216,36 @@ pub(crate) async fn audit(
 /// sharing the store is seen by the next request (a change landing between the counter and
 /// the read makes the copy newer than its counter, and the next call reads again).
 pub(crate) async fn load(state: &AppState, c: &Caller) -> Result<Vec<Incident>, ApiError> {
-    let all = registry(state, &c.who.name).await?;
-    Ok(all
-        .iter()
+    let (_, all) = registry(state, &c.who.name).await?;
+    Ok(visible(&all, c))
+}
+
+/// The incidents of `all` inside the caller's scope, without points.
+fn visible(all: &[Incident], c: &Caller) -> Vec<Incident> {
+    all.iter()
         .filter(|i| c.sees(i))
         .map(|i| {
             let mut i = i.clone();
             i.area.point = None;
             i
         })
-        .collect())
+        .collect()
 }
 
-/// The whole registry without points, from memory when the store has not changed since it
-/// was read (the read itself is audited by the store as `cases.read` by `actor`).
-async fn registry(state: &AppState, actor: &str) -> Result<Arc<Vec<Incident>>, ApiError> {
+/// The whole registry without points and the store's change counter it was read at, from
+/// memory when the store has not changed since it was read (the read itself is audited by the
+/// store as `cases.read` by `actor`).
+async fn registry(state: &AppState, actor: &str) -> Result<(i64, Arc<Vec<Incident>>), ApiError> {
     let mut cached = state.0.cases.lock().await;
     let version = state.store().cases_version().await?;
     if let Some((v, all)) = cached.as_ref()
         && *v == version
     {
-        return Ok(all.clone());
+        return Ok((version, all.clone()));
     }
     let all = Arc::new(state.store().incidents(actor, false).await?);
     *cached = Some((version, all.clone()));
-    Ok(all)
+    Ok((version, all))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -842,13 +847,57 @@ impl Net {
     }
 }
 
-async fn net_of(state: &AppState, c: &Caller) -> Result<Net, ApiError> {
+/// Network analyses by what they were made from: the registry's change counter, the caller's
+/// scope and the analysts' decisions (which the counter does not count), the most recently
+/// used [`NET_CACHE`] kept. The analysis of 100,000 incidents takes most of a second; pages and
+/// API calls that follow one another reuse it until something it depends on changes.
+#[derive(Default)]
+pub(crate) struct NetCache(Vec<NetEntry>);
+
+struct NetEntry {
+    version: i64,
+    scope: Vec<String>,
+    decisions: Vec<LinkDecision>,
+    net: Arc<Net>,
+}
+
+/// Analyses kept (one per scope in use, for the few scopes a deployment has).
+const NET_CACHE: usize = 4;
+
+async fn net_of(state: &AppState, c: &Caller) -> Result<Arc<Net>, ApiError> {
     c.need_analyst()?;
-    let incs = load(state, c).await?;
+    let (version, all) = registry(state, &c.who.name).await?;
     let decisions = state.store().case_link_decisions().await?;
-    tokio::task::spawn_blocking(move || analyse(incs, decisions))
-        .await
-        .map_err(ApiError::internal)
+    // Held while analysing: requests that need the same analysis wait for it rather than
+    // repeat it.
+    let mut cache = state.0.networks.lock().await;
+    if let Some(i) = cache
+        .0
+        .iter()
+        .position(|e| e.version == version && e.scope == c.scope && e.decisions == decisions)
+    {
+        let e = cache.0.remove(i);
+        let net = e.net.clone();
+        cache.0.push(e);
+        return Ok(net);
+    }
+    let incs = visible(&all, c);
+    let d = decisions.clone();
+    let net = Arc::new(
+        tokio::task::spawn_blocking(move || analyse(incs, d))
+            .await
+            .map_err(ApiError::internal)?,
+    );
+    if cache.0.len() >= NET_CACHE {
+        cache.0.remove(0);
+    }
+    cache.0.push(NetEntry {
+        version,
+        scope: c.scope.clone(),
+        decisions,
+        net: net.clone(),
+    });
+    Ok(net)
 }
 
 fn top_of(q: &HashMap<String, String>) -> Result<usize, ApiError> {

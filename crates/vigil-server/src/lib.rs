@@ -337,6 +337,7 @@ impl Server {
             fired: fired_tx,
             buckets: Mutex::new(Default::default()),
             cases: tokio::sync::Mutex::new(None),
+            networks: tokio::sync::Mutex::new(Default::default()),
         }));
         let (shutdown, stop) = watch::channel(false);
         let tasks = vec![

@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     /// The case registry as last read (without points), with the store's change counter it
     /// was read at ([`vigil_store::Store::cases_version`]).
     pub(crate) cases: tokio::sync::Mutex<Option<(i64, Arc<Vec<vigil_cases::Incident>>)>>,
+    /// Recent network analyses of the registry ([`crate::cases::NetCache`]).
+    pub(crate) networks: tokio::sync::Mutex<crate::cases::NetCache>,
 }
 
 impl std::fmt::Debug for AppState {

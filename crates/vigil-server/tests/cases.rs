@@ -1104,16 +1104,47 @@ fn a_change_by_another_process_is_seen_by_the_next_request() {
             assert_eq!(total(&v), n, "{which}");
             let (_, again) = env.call("admin-key", "GET", stats, None).await;
             assert_eq!(again, v, "{which}");
+            // The network analysis is kept too.
+            let (member, members) = net1(&env.demo);
+            let network = format!("/api/v1/cases/networks/{member}");
+            let ids = |v: &Value| -> Vec<String> {
+                v["incidents"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["id"].as_str().unwrap().to_string())
+                    .collect()
+            };
+            let (s, net) = env.call("admin-key", "GET", &network, None).await;
+            assert_eq!(s, 200, "{which}");
+            assert_eq!(ids(&net).len(), members.len(), "{which}");
+            let (_, again) = env.call("admin-key", "GET", &network, None).await;
+            assert_eq!(again, net, "{which}");
             // Another handle on the same database (the CLI, a second server) adds two
-            // incidents and a source.
+            // incidents (one a second report of a network member, with its identifiers) and
+            // a source.
             let other = Store::open(&env.db.url).await.unwrap();
             let mut two: Vec<_> = env.demo.incidents[..2].to_vec();
             for (k, i) in two.iter_mut().enumerate() {
                 i.id = format!("X-{k}");
             }
+            let mut copy = env
+                .demo
+                .incidents
+                .iter()
+                .find(|i| i.id == member)
+                .unwrap()
+                .clone();
+            copy.id = "X-net".into();
+            two[0] = copy;
             other.save_incidents(&two, "cli:test").await.unwrap();
             let (_, v) = env.call("admin-key", "GET", stats, None).await;
             assert_eq!(total(&v), n + 2, "{which}: the new incidents not counted");
+            let (_, net) = env.call("admin-key", "GET", &network, None).await;
+            assert!(
+                ids(&net).contains(&"X-net".to_string()),
+                "{which}: the network analysis did not see the new incident: {net}"
+            );
             let (s, inc) = env
                 .call("admin-key", "GET", "/api/v1/cases/incidents/X-1", None)
                 .await;
