@@ -12,6 +12,9 @@ use vigil_exchange::record::{Record, Signal, SignalKind};
 use vigil_server::{Server, ServerConfig};
 use vigil_store::{ImportOptions, Store};
 
+#[path = "support/client.rs"]
+mod client;
+
 struct Env {
     server: Server,
     base: String,
@@ -43,21 +46,7 @@ impl Env {
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        client::call_json(&self.http, &self.base, None, method, path, body.as_ref()).await
     }
 
     /// Waits for a refresh that started after now.

@@ -128,18 +128,11 @@ async fn call(
     path: &str,
     body: &Option<serde_json::Value>,
 ) -> (u16, String) {
-    let mut req = http.request(method.parse().unwrap(), format!("{base}{path}"));
-    if let Some(k) = key {
-        req = req.header("authorization", format!("Bearer {k}"));
-    }
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
-    }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    client::call_text(http, base, key, method, path, body.as_ref()).await
 }
+
+#[path = "support/client.rs"]
+mod client;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_checks_its_role() {

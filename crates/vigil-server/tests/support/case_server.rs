@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+#[path = "client.rs"]
+mod client;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -83,22 +86,8 @@ impl CaseServer {
         path: &str,
         body: Option<&Value>,
     ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {}", self.keys[key]));
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        let key = Some(self.keys[key].as_str());
+        client::call_json(&self.http, &self.base, key, method, path, body).await
     }
 
     /// `GET path` with `key`.
