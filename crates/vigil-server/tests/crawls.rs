@@ -102,13 +102,11 @@ async fn fill(store: &Store) -> i64 {
     found
 }
 
+#[path = "support/client.rs"]
+mod client;
+
 async fn get(http: &reqwest::Client, base: &str, key: Option<&str>, path: &str) -> (u16, String) {
-    let mut req = http.get(format!("{base}{path}"));
-    if let Some(k) = key {
-        req = req.header("authorization", format!("Bearer {k}"));
-    }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    client::send(http, base, key, "GET", path, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,15 +292,7 @@ async fn post(
     ctype: &str,
     body: String,
 ) -> (u16, String) {
-    let mut req = http
-        .post(format!("{base}{path}"))
-        .header("content-type", ctype)
-        .body(body);
-    if let Some(k) = key {
-        req = req.header("authorization", format!("Bearer {k}"));
-    }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    client::send(http, base, key, "POST", path, Some((ctype, body))).await
 }
 
 /// The report queue through the API and the page, and findings a page at a time: who may

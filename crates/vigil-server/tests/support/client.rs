@@ -15,14 +15,26 @@ pub(crate) async fn call_text(
     path: &str,
     body: Option<&Value>,
 ) -> (u16, String) {
+    let body = body.map(|b| ("application/json", b.to_string()));
+    send(http, base, key, method, path, body).await
+}
+
+/// `method base+path` with `key` as a bearer token when given and an optional body of the
+/// given content type: the status and the answer's text.
+pub(crate) async fn send(
+    http: &reqwest::Client,
+    base: &str,
+    key: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<(&str, String)>,
+) -> (u16, String) {
     let mut req = http.request(method.parse().unwrap(), format!("{base}{path}"));
     if let Some(k) = key {
         req = req.header("authorization", format!("Bearer {k}"));
     }
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
+    if let Some((ctype, b)) = body {
+        req = req.header("content-type", ctype).body(b);
     }
     let r = req.send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
