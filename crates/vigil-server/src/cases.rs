@@ -232,20 +232,49 @@ fn visible(all: &[Incident], c: &Caller) -> Vec<Incident> {
         .collect()
 }
 
-/// The whole registry without points and the store's change counter it was read at, from
-/// memory when the store has not changed since it was read (the read itself is audited by the
-/// store as `cases.read` by `actor`).
+/// The whole registry without points (ordered by reference) and the store's change counter it
+/// was read at: from memory when the store has not changed since it was read, else the copy in
+/// memory with the incidents changed since merged in, else read whole (the reads are audited
+/// by the store as `cases.read` by `actor`). A change landing between the counter and the read
+/// is merged early and merged again by the next call: merging is by reference, so twice is
+/// harmless.
 async fn registry(state: &AppState, actor: &str) -> Result<(i64, Arc<Vec<Incident>>), ApiError> {
     let mut cached = state.0.cases.lock().await;
     let version = state.store().cases_version().await?;
-    if let Some((v, all)) = cached.as_ref()
-        && *v == version
-    {
-        return Ok((version, all.clone()));
-    }
-    let all = Arc::new(state.store().incidents(actor, false).await?);
+    let all = match cached.as_ref() {
+        Some((v, all)) if *v == version => return Ok((version, all.clone())),
+        Some((v, _)) if *v < version => {
+            let changed = state.store().incidents_changed(*v, actor).await?;
+            let (_, mut all) = cached.take().expect("matched above");
+            // In place when no request holds the old copy any more; else on a copy.
+            merge_by_ref(Arc::make_mut(&mut all), changed);
+            all
+        }
+        _ => {
+            let mut all = state.store().incidents(actor, false).await?;
+            all.sort_by(|a, b| a.id.cmp(&b.id));
+            Arc::new(all)
+        }
+    };
     *cached = Some((version, all.clone()));
     Ok((version, all))
+}
+
+/// Puts `changed` into `all` (both ordered by reference, byte order): an incident of `changed`
+/// replaces the one with its reference, or is added in order.
+fn merge_by_ref(all: &mut Vec<Incident>, changed: Vec<Incident>) {
+    let mut added = Vec::new();
+    for new in changed {
+        match all.binary_search_by(|o| o.id.as_str().cmp(&new.id)) {
+            Ok(i) => all[i] = new,
+            Err(_) => added.push(new),
+        }
+    }
+    if !added.is_empty() {
+        all.extend(added);
+        // Two sorted runs: a stable sort merges them in linear time.
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

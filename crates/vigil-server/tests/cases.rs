@@ -1167,6 +1167,31 @@ fn a_change_by_another_process_is_seen_by_the_next_request() {
                 sources + 1,
                 "{which}: {inc}"
             );
+            // A replacement by the other handle: the copy in memory takes it (merged by
+            // reference; the registry is not read whole again).
+            let mut replaced = env.demo.incidents[5].clone();
+            replaced.category = "missing".into();
+            replaced.subtype = None;
+            other
+                .save_incidents(std::slice::from_ref(&replaced), "cli:test")
+                .await
+                .unwrap();
+            let (_, got) = env
+                .call(
+                    "admin-key",
+                    "GET",
+                    &format!("/api/v1/cases/incidents/{}", replaced.id),
+                    None,
+                )
+                .await;
+            assert_eq!(got["category"], json!("missing"), "{which}: {got}");
+            let (_, v) = env.call("admin-key", "GET", stats, None).await;
+            assert_eq!(total(&v), n + 2, "{which}");
+            let reads = env.audit("cases.read").await;
+            assert!(
+                reads.iter().any(|e| e.detail.contains("changed_since")),
+                "{which}: no incremental read in {reads:?}"
+            );
             other.close().await;
             env.stop().await;
         });

@@ -46,15 +46,16 @@ pub enum SourceAdded {
 }
 
 /// Counts a change of the case registry (in the change's transaction), so readers that keep
-/// the registry in memory ([`Store::cases_version`]) know to read it again.
-async fn bump_cases_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), Error> {
-    sqlx::query(
+/// the registry in memory ([`Store::cases_version`]) know to read it again; returns the new
+/// count, which the change's incident rows carry (`changed`, [`Store::incidents_changed`]).
+async fn bump_cases_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64, Error> {
+    Ok(sqlx::query(
         "INSERT INTO counters (name, value) VALUES ('cases', 1) \
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
     )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?)
 }
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> Error {
@@ -76,6 +77,7 @@ impl Store {
     ) -> Result<CasesSaved, Error> {
         let be = self.backend;
         let mut w = self.write().await?;
+        let change = bump_cases_version(&mut w.tx).await?;
         let mut saved = CasesSaved::default();
         let last: HashMap<&str, usize> = incidents
             .iter()
@@ -125,8 +127,12 @@ impl Store {
             }
             let sql = format!(
                 "INSERT INTO case_incidents (ref, taxonomy, year, category, subtype, province, \
-                 district, record, created_at, updated_at) VALUES {} RETURNING id, ref",
-                values(be, rows.len(), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                 district, record, created_at, updated_at, changed) VALUES {} RETURNING id, ref",
+                values(
+                    be,
+                    rows.len(),
+                    &format!("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {change})")
+                )
             );
             let mut q = sqlx::query(&sql);
             for inc in &rows {
@@ -214,7 +220,6 @@ impl Store {
                 q.execute(&mut *w.tx).await?;
             }
         }
-        bump_cases_version(&mut w.tx).await?;
         w.audit(
             actor,
             "cases.save",
@@ -285,6 +290,36 @@ impl Store {
         Ok(out)
     }
 
+    /// The incidents written by registry changes after change `since` (saved, replaced or
+    /// given a source: [`Store::cases_version`] counts the changes), ordered by reference,
+    /// without points: what a reader holding the registry as of `since` must merge in, by
+    /// reference, to hold it as of now (incidents are never deleted, only replaced). Audited
+    /// as `cases.read` by `actor`.
+    pub async fn incidents_changed(&self, since: i64, actor: &str) -> Result<Vec<Incident>, Error> {
+        let rows =
+            sqlx::query("SELECT ref, record FROM case_incidents WHERE changed > $1 ORDER BY ref")
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let reference: String = r.try_get(0)?;
+            let text: String = r.try_get(1)?;
+            out.push(serde_json::from_str(&text).map_err(|e| invalid(&reference, e))?);
+        }
+        let mut w = self.write().await?;
+        w.audit(
+            actor,
+            "cases.read",
+            None,
+            None,
+            json!({"incidents": out.len(), "points": false, "changed_since": since}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(out)
+    }
+
     /// Adds one report to a stored incident (the same case reported by another outlet), in one
     /// transaction audited as `cases.source.add` by `actor`. A source equal to one the incident
     /// has (outlet, date and link) is refused as [`SourceAdded::Duplicate`]. The caller checks
@@ -342,13 +377,16 @@ impl Store {
             link: source.link.clone(),
         });
         let text = serde_json::to_string(&record).map_err(|e| invalid(reference, e))?;
-        sqlx::query("UPDATE case_incidents SET updated_at = $1, record = $2 WHERE id = $3")
-            .bind(w.now)
-            .bind(text)
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
-        bump_cases_version(&mut w.tx).await?;
+        let change = bump_cases_version(&mut w.tx).await?;
+        sqlx::query(
+            "UPDATE case_incidents SET updated_at = $1, record = $2, changed = $3 WHERE id = $4",
+        )
+        .bind(w.now)
+        .bind(text)
+        .bind(change)
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
         w.audit(
             actor,
             "cases.source.add",

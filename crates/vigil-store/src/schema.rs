@@ -82,6 +82,13 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
     ),
     // Migration 17: frontier entries found where media is expected are taken first.
     (17, "crawl frontier: media taken first", Sql::Both(V17)),
+    // Migration 18: each incident row carries the registry change that wrote it, so a reader
+    // holding the registry reads only what changed since.
+    (
+        18,
+        "case incidents: the change that wrote each",
+        Sql::Both(V18),
+    ),
 ];
 
 const V1: &str = r#"
@@ -629,6 +636,11 @@ const V17: &str = r#"
 ALTER TABLE crawl_frontier ADD COLUMN rank {INT} NOT NULL DEFAULT 1;
 DROP INDEX crawl_frontier_by_state;
 CREATE INDEX crawl_frontier_by_state ON crawl_frontier (crawl_id, state, rank, id)
+"#;
+
+const V18: &str = r#"
+ALTER TABLE case_incidents ADD COLUMN changed {INT} NOT NULL DEFAULT 0;
+CREATE INDEX case_incidents_by_change ON case_incidents (changed)
 "#;
 
 const V15: &str = r#"

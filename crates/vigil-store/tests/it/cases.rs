@@ -288,3 +288,65 @@ async fn batched_saves_keep_the_last_record_of_each_id() {
         }
     }
 }
+
+/// A reader holding the registry as of one change reads only what later changes wrote: saved,
+/// replaced and given a source, never what came before.
+#[tokio::test]
+async fn incidents_changed_since_a_version() {
+    use vigil_cases::model::{Date, Source};
+    for db in stores("cases_changed").await {
+        let s = &db.store;
+        let inc = sample();
+        assert_eq!(s.incidents_changed(0, "cli:t").await.unwrap(), vec![]);
+        s.save_incidents(&inc[..10], "cli:t").await.unwrap();
+        let v1 = s.cases_version().await.unwrap();
+        let strip = |mut i: Incident| {
+            i.area.point = None;
+            i
+        };
+        let all = s.incidents_changed(0, "cli:t").await.unwrap();
+        assert_eq!(
+            all,
+            s.incidents("cli:t", false).await.unwrap(),
+            "{}",
+            db.name
+        );
+        assert_eq!(s.incidents_changed(v1, "cli:t").await.unwrap(), vec![]);
+
+        // A replacement and a new incident in one save, then a source added to another.
+        let mut changed = inc[3].clone();
+        changed.category = "missing".into();
+        s.save_incidents(&[changed.clone(), inc[10].clone()], "cli:t")
+            .await
+            .unwrap();
+        let v2 = s.cases_version().await.unwrap();
+        assert!(v2 > v1);
+        let got = s.incidents_changed(v1, "cli:t").await.unwrap();
+        let mut want = vec![strip(changed.clone()), strip(inc[10].clone())];
+        want.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(got, want, "{}", db.name);
+        let src = Source {
+            outlet: "Another Paper".into(),
+            date: Date::new(2023, 1, 2).unwrap(),
+            link: None,
+        };
+        s.add_case_source(&inc[5].id, &src, "cli:t").await.unwrap();
+        let got = s.incidents_changed(v2, "cli:t").await.unwrap();
+        assert_eq!(got.len(), 1, "{}", db.name);
+        assert_eq!(got[0].id, inc[5].id);
+        assert_eq!(got[0].sources.last(), Some(&src));
+        // Merged by reference, the changes give what a whole read gives.
+        let mut merged: std::collections::BTreeMap<String, Incident> =
+            all.into_iter().map(|i| (i.id.clone(), i)).collect();
+        for i in s.incidents_changed(v1, "cli:t").await.unwrap() {
+            merged.insert(i.id.clone(), i);
+        }
+        let whole = s.incidents("cli:t", false).await.unwrap();
+        assert_eq!(
+            merged.into_values().collect::<Vec<_>>(),
+            whole,
+            "{}",
+            db.name
+        );
+    }
+}
