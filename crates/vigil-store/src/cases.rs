@@ -19,7 +19,7 @@ use vigil_cases::model::{Date, Identifier, IdentifierKind, Incident, Point, Sour
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::{Error, ROWS, Store, values};
+use crate::{Error, ROWS, Store, insert_rows, values};
 
 /// What [`Store::save_incidents`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -171,54 +171,51 @@ impl Store {
                 identifiers.extend(inc.identifiers.iter().map(|x| (id, x)));
                 points.extend(inc.area.point.map(|p| (id, p)));
             }
-            for part in sources.chunks(ROWS) {
-                let sql = format!(
-                    "INSERT INTO case_sources (incident_id, outlet, report_date, link) VALUES {}",
-                    values(be, part.len(), "(?, ?, ?, ?)")
-                );
-                let mut q = sqlx::query(&sql);
-                for (id, s) in part {
-                    q = q
-                        .bind(*id)
+            insert_rows(
+                &mut w.tx,
+                be,
+                "INSERT INTO case_sources (incident_id, outlet, report_date, link)",
+                "(?, ?, ?, ?)",
+                &sources,
+                |q, (id, s)| {
+                    q.bind(*id)
                         .bind(&s.outlet)
                         .bind(s.date.to_string())
-                        .bind(s.link.as_deref());
-                }
-                q.execute(&mut *w.tx).await?;
-            }
-            for part in identifiers.chunks(ROWS) {
-                let sql = format!(
-                    "INSERT INTO case_identifiers (incident_id, kind, value, source, \
-                     confidence_milli, first_seen, last_seen) VALUES {}",
-                    values(be, part.len(), "(?, ?, ?, ?, ?, ?, ?)")
-                );
-                let mut q = sqlx::query(&sql);
-                for (id, x) in part {
-                    q = q
-                        .bind(*id)
+                        .bind(s.link.as_deref())
+                },
+            )
+            .await?;
+            insert_rows(
+                &mut w.tx,
+                be,
+                "INSERT INTO case_identifiers (incident_id, kind, value, source, \
+                 confidence_milli, first_seen, last_seen)",
+                "(?, ?, ?, ?, ?, ?, ?)",
+                &identifiers,
+                |q, (id, x)| {
+                    q.bind(*id)
                         .bind(x.kind.name())
                         .bind(&x.value)
                         .bind(&x.source)
                         .bind((f64::from(x.confidence) * 1000.0).round() as i64)
                         .bind(x.first_seen.map(|d| d.to_string()))
-                        .bind(x.last_seen.map(|d| d.to_string()));
-                }
-                q.execute(&mut *w.tx).await?;
-            }
-            for part in points.chunks(ROWS) {
-                let sql = format!(
-                    "INSERT INTO case_points (incident_id, lat_e6, lon_e6) VALUES {}",
-                    values(be, part.len(), "(?, ?, ?)")
-                );
-                let mut q = sqlx::query(&sql);
-                for (id, p) in part {
-                    q = q
-                        .bind(*id)
+                        .bind(x.last_seen.map(|d| d.to_string()))
+                },
+            )
+            .await?;
+            insert_rows(
+                &mut w.tx,
+                be,
+                "INSERT INTO case_points (incident_id, lat_e6, lon_e6)",
+                "(?, ?, ?)",
+                &points,
+                |q, (id, p)| {
+                    q.bind(*id)
                         .bind((p.lat * 1e6).round() as i64)
-                        .bind((p.lon * 1e6).round() as i64);
-                }
-                q.execute(&mut *w.tx).await?;
-            }
+                        .bind((p.lon * 1e6).round() as i64)
+                },
+            )
+            .await?;
         }
         w.audit(
             actor,

@@ -296,6 +296,32 @@ impl Write<'_> {
 /// parameters a row at most: 3,000 in a statement, under SQLite's and PostgreSQL's limits).
 pub(crate) const ROWS: usize = 200;
 
+/// A query of the `Any` driver with its bound values.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Inserts `rows` with `head` (`INSERT INTO table (columns)`), [`ROWS`] a statement: `marks`
+/// is one row's `(?, …)`, and `bind` binds one row's values in that order. Returns the number
+/// of rows inserted.
+pub(crate) async fn insert_rows<T>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    be: Backend,
+    head: &str,
+    marks: &str,
+    rows: &[T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+) -> Result<u64, Error> {
+    let mut n = 0;
+    for part in rows.chunks(ROWS) {
+        let sql = format!("{head} VALUES {}", values(be, part.len(), marks));
+        let mut q = sqlx::query(&sql);
+        for row in part {
+            q = bind(q, row);
+        }
+        n += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(n)
+}
+
 /// `rows` copies of `row` joined by commas, each `?` a parameter: `?` itself on SQLite (its
 /// driver resolves named parameters by a scan of all of them, quadratic in a long statement),
 /// `$1`, `$2`… on PostgreSQL.
