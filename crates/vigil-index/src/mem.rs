@@ -40,10 +40,10 @@ fn hint(ptr: *const u8, bytes: usize, advice: libc::c_int) {
     let start = (ptr as usize).next_multiple_of(HUGE);
     let end = (ptr as usize + bytes) / HUGE * HUGE;
     if end > start {
-        // SAFETY: an FFI call that only hints
-        // the kernel about [start, end), a page-aligned range inside our own live allocation.
-        // MADV_HUGEPAGE and MADV_COLLAPSE change neither the contents nor the validity of the memory; a failure
-        // (e.g. THP disabled) is harmless and ignored.
+        // SAFETY: an FFI call that only hints the kernel about [start, end), a page-aligned
+        // range inside our own live allocation. MADV_HUGEPAGE and MADV_COLLAPSE change neither
+        // the contents nor the validity of the memory; a failure (e.g. THP disabled) is harmless
+        // and ignored.
         unsafe {
             libc::madvise(start as *mut libc::c_void, end - start, advice);
         }

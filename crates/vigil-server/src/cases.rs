@@ -210,11 +210,11 @@ pub(crate) async fn audit(
 
 /// The caller's incidents (inside the scope), without points.
 ///
-/// The registry is read from the store once per change and kept in memory: reading 100,000
+/// The registry is read from the store whole once and kept in memory: reading 100,000
 /// incidents back takes seconds, the tables and the network analysis well under two. The
 /// store's change counter is read first on every call, so a change committed by any process
-/// sharing the store is seen by the next request (a change landing between the counter and
-/// the read makes the copy newer than its counter, and the next call reads again).
+/// sharing the store is seen by the next request, which merges in only the incidents changed
+/// since ([`registry`]).
 pub(crate) async fn load(state: &AppState, c: &Caller) -> Result<Vec<Incident>, ApiError> {
     let (_, all) = registry(state, &c.who.name).await?;
     Ok(visible(&all, c))
@@ -260,7 +260,7 @@ async fn registry(state: &AppState, actor: &str) -> Result<(i64, Arc<Vec<Inciden
     Ok((version, all))
 }
 
-/// Puts `changed` into `all` (both ordered by reference, byte order): an incident of `changed`
+/// Puts `changed` into `all` (ordered by reference, byte order): an incident of `changed`
 /// replaces the one with its reference, or is added in order.
 fn merge_by_ref(all: &mut Vec<Incident>, changed: Vec<Incident>) {
     let mut added = Vec::new();
@@ -271,8 +271,9 @@ fn merge_by_ref(all: &mut Vec<Incident>, changed: Vec<Incident>) {
         }
     }
     if !added.is_empty() {
+        // Two sorted runs, which a stable sort merges in linear time.
+        added.sort_by(|a, b| a.id.cmp(&b.id));
         all.extend(added);
-        // Two sorted runs: a stable sort merges them in linear time.
         all.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }

@@ -128,7 +128,8 @@ async fn call(
     path: &str,
     body: &Option<serde_json::Value>,
 ) -> (u16, String) {
-    client::call_text(http, base, key, method, path, body.as_ref()).await
+    let body = body.as_ref().map(|b| ("application/json", b.to_string()));
+    client::send(http, base, key, method, path, body).await
 }
 
 #[path = "support/client.rs"]

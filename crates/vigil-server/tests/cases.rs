@@ -1120,6 +1120,13 @@ fn a_change_by_another_process_is_seen_by_the_next_request() {
             assert_eq!(ids(&net).len(), members.len(), "{which}");
             let (_, again) = env.call("admin-key", "GET", &network, None).await;
             assert_eq!(again, net, "{which}");
+            // Analyses are kept per scope: a curator limited to another province does not get
+            // the admin's.
+            let (s, _) = env.call("scoped-key", "GET", &network, None).await;
+            assert_eq!(
+                s, 404,
+                "{which}: the network lies outside the scoped key's province"
+            );
             // Another handle on the same database (the CLI, a second server) adds two
             // incidents (one a second report of a network member, with its identifiers) and
             // a source.

@@ -13,11 +13,11 @@
 //! points), as Primero does.
 
 use futures_util::TryStreamExt;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use serde_json::json;
 use sqlx::Row;
 use vigil_cases::model::{Date, Identifier, IdentifierKind, Incident, Point, Source};
-
-use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::{Error, ROWS, Store, insert_rows, values};
 

@@ -5,20 +5,6 @@
 
 use serde_json::Value;
 
-/// `method base+path`, with `key` as a bearer token when given and `body` as JSON when given:
-/// the status and the answer's text.
-pub(crate) async fn call_text(
-    http: &reqwest::Client,
-    base: &str,
-    key: Option<&str>,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> (u16, String) {
-    let body = body.map(|b| ("application/json", b.to_string()));
-    send(http, base, key, method, path, body).await
-}
-
 /// `method base+path` with `key` as a bearer token when given and an optional body of the
 /// given content type: the status and the answer's text.
 pub(crate) async fn send(
@@ -40,7 +26,8 @@ pub(crate) async fn send(
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-/// [`call_text`] with the answer as JSON (a JSON string when it is not JSON).
+/// `method base+path` with `key` as a bearer token when given and `body` as JSON when given:
+/// the status and the answer as JSON (a JSON string when it is not JSON).
 pub(crate) async fn call_json(
     http: &reqwest::Client,
     base: &str,
@@ -49,7 +36,8 @@ pub(crate) async fn call_json(
     path: &str,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let (status, text) = call_text(http, base, key, method, path, body).await;
+    let body = body.map(|b| ("application/json", b.to_string()));
+    let (status, text) = send(http, base, key, method, path, body).await;
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
