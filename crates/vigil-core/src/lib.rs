@@ -117,6 +117,11 @@ impl Hash256 {
 
     /// Parses 64 hex digits (either case). Surrounding whitespace is not accepted here; trim first.
     pub fn from_hex(s: &str) -> Result<Self, Error> {
+        // The common case, 64 hex digits, decoded at once; anything else is looked at closely
+        // below, for an error that says what is wrong.
+        if let Some(h) = Self::from_hex_digits(s.as_bytes()) {
+            return Ok(h);
+        }
         let n = s.chars().count();
         if n != 64 {
             return Err(Error::HexLength {
@@ -147,6 +152,41 @@ impl Hash256 {
         self.to_string()
     }
 }
+
+impl Hash256 {
+    /// Exactly 64 hex digits (either case) decoded, else `None`.
+    fn from_hex_digits(raw: &[u8]) -> Option<Self> {
+        let raw: &[u8; 64] = raw.try_into().ok()?;
+        let mut b = [0u8; 32];
+        let mut bad = 0u8;
+        for (i, out) in b.iter_mut().enumerate() {
+            let (hi, lo) = (
+                HEX_VALUE[raw[2 * i] as usize],
+                HEX_VALUE[raw[2 * i + 1] as usize],
+            );
+            bad |= hi | lo;
+            *out = (hi << 4) | (lo & 0x0f);
+        }
+        (bad & 0x80 == 0).then_some(Hash256(b))
+    }
+}
+
+/// The value of each hex digit byte; `0x80` for any other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => 0x80,
+        };
+        c += 1;
+    }
+    t
+};
 
 fn nibble(c: u8) -> u8 {
     match c {
@@ -230,6 +270,26 @@ mod tests {
             let h = Hash256::from_bytes(bytes);
             let s = if upper { h.to_string().to_uppercase() } else { h.to_string() };
             prop_assert_eq!(Hash256::from_hex(&s).unwrap(), h);
+        }
+
+        #[test]
+        fn one_byte_that_is_not_a_hex_digit_is_refused(
+            bytes in proptest::array::uniform32(any::<u8>()),
+            pos in 0usize..64,
+            bad in any::<u8>().prop_filter("not a hex digit", |b| !b.is_ascii_hexdigit()),
+        ) {
+            // Every byte value (a multi-byte character's bytes among them) at every place; the
+            // error names the character and its place.
+            let mut s = Hash256::from_bytes(bytes).to_string().into_bytes();
+            s[pos] = bad;
+            let s = String::from_utf8_lossy(&s).into_owned();
+            let e = Hash256::from_hex(&s).unwrap_err();
+            if bad.is_ascii() {
+                prop_assert_eq!(e, Error::HexDigit { input: clip(&s), ch: bad as char, pos });
+            } else {
+                let named = matches!(e, Error::HexLength { .. } | Error::HexDigit { .. });
+                prop_assert!(named);
+            }
         }
 
         #[test]

@@ -334,7 +334,9 @@ impl Sorter {
             return Ok(());
         }
         let mut w = BufWriter::with_capacity(RUN_BUF, tempfile::tempfile()?);
-        for item in sorted(std::mem::take(&mut self.chunk)) {
+        // The next run is about as long: its room is taken at once, not grown into.
+        let room = self.chunk.len();
+        for item in sorted(std::mem::replace(&mut self.chunk, Vec::with_capacity(room))) {
             item.write_to(&mut w)?;
         }
         self.bytes = 0;

@@ -8,7 +8,7 @@ use vigil_exchange::record::{Record, Signal, SignalKind};
 
 use crate::bulk::{self, Item, Meta};
 use crate::codec::{apply_record_json, record_json, scheme_name};
-use crate::{Backend, Error, Store, Write, now_ms, value, values};
+use crate::{Backend, Error, Store, Write, native, now_ms, value, values};
 
 /// A content item as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +257,147 @@ fn signal_from(kind: &str, value: &str) -> Result<Signal, Error> {
         .map_err(|e| Error::Invalid(format!("stored signal {kind}:{value}: {e}")))
 }
 
+/// Whether a record carries nothing but its signals (as every line of a plain list does).
+fn only_signals(r: &Record) -> bool {
+    // Every field named: a field added to `Record` must be considered here.
+    let Record {
+        signals: _,
+        ids,
+        content,
+        uri,
+        note,
+        category,
+        tags,
+        source,
+        series,
+        first_seen,
+        last_seen,
+        updated,
+        flags,
+        extra,
+    } = r;
+    ids.is_empty()
+        && content.is_none()
+        && uri.is_none()
+        && note.is_none()
+        && category.is_none()
+        && tags.is_empty()
+        && source.is_none()
+        && series.is_none()
+        && first_seen.is_none()
+        && last_seen.is_none()
+        && updated.is_none()
+        && *flags == Default::default()
+        && extra.is_empty()
+}
+
+/// The reading half of an import: checks each record, turns it into an [`Item`] and sends it
+/// to the sorter in chunks, then the end marker. Counts the good records and collects the
+/// skipped ones (with `skip_bad`) in `report`. Returns at the first bad record otherwise, or at
+/// a fatal one, without the end marker (dropping `items` stops the sorter). Stops reading early
+/// (and returns `Ok`) when the sorter is gone or `stopped()` says the writer is: the error is
+/// theirs to report.
+fn feed_records<E: Into<RecordIssue>>(
+    bank: &str,
+    records: impl IntoIterator<Item = Result<Record, E>>,
+    options: &ImportOptions,
+    items: std::sync::mpsc::SyncSender<Vec<Item>>,
+    report: &mut ImportReport,
+    stopped: impl Fn() -> bool,
+) -> Result<(), Error> {
+    let mut chunk: Vec<Item> = Vec::with_capacity(bulk::FEED_ITEMS);
+    let mut n: u64 = 0;
+    for item in records {
+        let r = match item.map_err(Into::into) {
+            Ok(r) => r,
+            Err(RecordIssue {
+                message,
+                fatal: true,
+            }) => {
+                return Err(Error::Import {
+                    bank: bank.to_string(),
+                    why: message,
+                });
+            }
+            Err(e) if options.skip_bad => {
+                report.skipped.push(e.message);
+                continue;
+            }
+            Err(e) => {
+                return Err(Error::BadRecord {
+                    bank: bank.to_string(),
+                    error: e.message,
+                });
+            }
+        };
+        // Each value's stored bytes, decoded once: the identity of a record without an external
+        // id is its first signal's.
+        let signals: Vec<(String, Vec<u8>)> = r
+            .signals
+            .iter()
+            .map(|s| (s.kind().name().to_string(), value::signal_bytes(s)))
+            .collect();
+        let ikey = match value::identity_of(&r.ids, signals.first()) {
+            Some(k) if !signals.is_empty() => k,
+            other => {
+                let e = match other {
+                    Some(k) => format!("record {} has no signal", value::shown(&k)),
+                    None => format!("record {} has no signal", n + 1),
+                };
+                if options.skip_bad {
+                    report.skipped.push(e);
+                    continue;
+                }
+                return Err(Error::BadRecord {
+                    bank: bank.to_string(),
+                    error: e,
+                });
+            }
+        };
+        n += 1;
+        chunk.push(Item {
+            n,
+            // A plain list's record has nothing but its signal: no metadata to build.
+            meta: (!only_signals(&r))
+                .then(|| {
+                    Meta {
+                        external_id: r.ids.first().cloned(),
+                        uri: r.uri.clone(),
+                        note: r.note.clone(),
+                        category_scheme: r.category.as_ref().map(|c| scheme_name(&c.scheme)),
+                        category: r.category.as_ref().map(|c| c.value.clone()),
+                        tags: if r.tags.is_empty() {
+                            bulk::NO_TAGS.to_string()
+                        } else {
+                            json!(r.tags).to_string()
+                        },
+                        first_seen: r.first_seen.as_ref().map(|t| t.to_string()),
+                        last_seen: r.last_seen.as_ref().map(|t| t.to_string()),
+                        record: record_json(&r),
+                    }
+                    .boxed()
+                })
+                .flatten(),
+            signals,
+            ikey,
+        });
+        if chunk.len() >= bulk::FEED_ITEMS
+            && (items.send(std::mem::take(&mut chunk)).is_err() || stopped())
+        {
+            // The sorter or the writer stopped: its error comes out of the writing side.
+            break;
+        }
+    }
+    report.records = n;
+    if !chunk.is_empty() {
+        let _ = items.send(chunk);
+    }
+    // Closing the channel with the end marker lets the sorter finish; dropping it without
+    // (an early return above) makes it stop.
+    let _ = items.send(Vec::new());
+    Ok(())
+}
+
 impl Store {
     /// Imports records into a bank in one transaction: all of them or, at the first bad record
     /// (unless [`ImportOptions::skip_bad`]), none.
@@ -274,12 +415,80 @@ impl Store {
         records: impl IntoIterator<Item = Result<Record, E>>,
         options: &ImportOptions,
     ) -> Result<ImportReport, Error> {
+        if let Some(path) = &self.file {
+            return self
+                .import_sqlite_file(path.clone(), actor, bank, records, options)
+                .await;
+        }
         let mut w = self.write().await?;
         let bank_id = bank_id(&mut w, bank).await?;
         let report = self
             .import_in(&mut w, actor, bank, bank_id, records, options)
             .await?;
         w.commit().await?;
+        tracing::info!(bank, source = %options.source, records = report.records,
+                       created = report.created, "import committed");
+        Ok(report)
+    }
+
+    /// [`Store::import`] into an SQLite file: the records are read and sorted here as in
+    /// [`Store::import_in`], and written by [`native::write`] on a blocking thread, through a
+    /// connection of its own, in one transaction.
+    async fn import_sqlite_file<E: Into<RecordIssue>>(
+        &self,
+        path: std::path::PathBuf,
+        actor: &str,
+        bank: &str,
+        records: impl IntoIterator<Item = Result<Record, E>>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let started = std::time::Instant::now();
+        let gone = || Error::Import {
+            bank: bank.to_string(),
+            why: "the import's writing thread failed".to_string(),
+        };
+        let (items, feed, sorter) = bulk::sort_in_background(
+            options.sort_memory.unwrap_or(bulk::CHUNK_BYTES),
+        )
+        .map_err(|e| Error::Import {
+            bank: bank.to_string(),
+            why: format!("temporary sort file: {e}"),
+        })?;
+        let (ready, is_ready) = tokio::sync::oneshot::channel();
+        let (read, read_rx) = std::sync::mpsc::sync_channel(1);
+        let job = native::Job {
+            path,
+            actor: actor.to_string(),
+            bank: bank.to_string(),
+            source: options.source.clone(),
+        };
+        let writer = tokio::task::spawn_blocking(move || native::write(job, ready, feed, read_rx));
+        // The writer holds the write lock and has found the bank before anything is read.
+        if is_ready.await.is_err() {
+            drop(items);
+            let _ = sorter.join();
+            return Err(writer.await.map_err(|_| gone())?.err().unwrap_or_else(gone));
+        }
+        let mut report = ImportReport::default();
+        let fed = feed_records(bank, records, options, items, &mut report, || {
+            writer.is_finished()
+        });
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            records = report.records,
+            "import: read"
+        );
+        if fed.is_ok() {
+            let _ = read.send(native::Read {
+                records: report.records,
+                skipped: report.skipped,
+            });
+        }
+        drop(read);
+        let written = writer.await.map_err(|_| gone());
+        let _ = sorter.join();
+        fed?;
+        let report = written??;
         tracing::info!(bank, source = %options.source, records = report.records,
                        created = report.created, "import committed");
         Ok(report)
@@ -314,90 +523,10 @@ impl Store {
         let (items, feed, sorter) =
             bulk::sort_in_background(options.sort_memory.unwrap_or(bulk::CHUNK_BYTES))
                 .map_err(spill)?;
-        let mut chunk: Vec<Item> = Vec::with_capacity(bulk::FEED_ITEMS);
-        let mut n: u64 = 0;
-        for item in records {
-            let r = match item.map_err(Into::into) {
-                Ok(r) => r,
-                Err(RecordIssue {
-                    message,
-                    fatal: true,
-                }) => {
-                    return Err(Error::Import {
-                        bank: bank.to_string(),
-                        why: message,
-                    });
-                }
-                Err(e) if options.skip_bad => {
-                    report.skipped.push(e.message);
-                    continue;
-                }
-                Err(e) => {
-                    return Err(Error::BadRecord {
-                        bank: bank.to_string(),
-                        error: e.message,
-                    });
-                }
-            };
-            let ikey = match value::identity(&r) {
-                Some(k) if !r.signals.is_empty() => k,
-                other => {
-                    let e = match other {
-                        Some(k) => format!("record {} has no signal", value::shown(&k)),
-                        None => format!("record {} has no signal", n + 1),
-                    };
-                    if options.skip_bad {
-                        report.skipped.push(e);
-                        continue;
-                    }
-                    return Err(Error::BadRecord {
-                        bank: bank.to_string(),
-                        error: e,
-                    });
-                }
-            };
-            n += 1;
-            chunk.push(Item {
-                n,
-                meta: Meta {
-                    external_id: r.ids.first().cloned(),
-                    uri: r.uri.clone(),
-                    note: r.note.clone(),
-                    category_scheme: r.category.as_ref().map(|c| scheme_name(&c.scheme)),
-                    category: r.category.as_ref().map(|c| c.value.clone()),
-                    tags: if r.tags.is_empty() {
-                        bulk::NO_TAGS.to_string()
-                    } else {
-                        json!(r.tags).to_string()
-                    },
-                    first_seen: r.first_seen.as_ref().map(|t| t.to_string()),
-                    last_seen: r.last_seen.as_ref().map(|t| t.to_string()),
-                    record: record_json(&r),
-                }
-                .boxed(),
-                signals: r
-                    .signals
-                    .iter()
-                    .map(|s| (s.kind().name().to_string(), value::signal_bytes(s)))
-                    .collect(),
-                ikey,
-            });
-            if chunk.len() >= bulk::FEED_ITEMS && items.send(std::mem::take(&mut chunk)).is_err() {
-                // The sorter stopped: its error comes out of `feed` below.
-                break;
-            }
-        }
-        report.records = n;
-        if !chunk.is_empty() {
-            let _ = items.send(chunk);
-        }
-        // Closing the channel with the end marker lets the sorter finish; dropping it without
-        // (an early return above) makes it stop.
-        let _ = items.send(Vec::new());
-        drop(items);
+        feed_records(bank, records, options, items, &mut report, || false)?;
         tracing::debug!(
             ms = started.elapsed().as_millis() as u64,
-            records = n,
+            records = report.records,
             "import: read"
         );
 
@@ -449,23 +578,18 @@ impl Store {
 
         // Items that existed still changed (their provenance): mark their signals.
         if report.updated > 0 {
-            sqlx::query(
-                "UPDATE signals SET seq = $1 WHERE content_id IN \
-                 (SELECT id FROM content WHERE bank_id = $2 AND seq = $1) AND seq <> $1",
-            )
-            .bind(w.seq)
-            .bind(bank_id)
-            .execute(&mut *w.tx)
-            .await?;
+            sqlx::query(MARK_UPDATED)
+                .bind(w.seq)
+                .bind(bank_id)
+                .execute(&mut *w.tx)
+                .await?;
         }
         w.audit(
             actor,
             "content.import",
             Some(bank),
             None,
-            json!({"source": options.source, "records": report.records,
-                   "created": report.created, "updated": report.updated,
-                   "signals_added": report.signals_added, "skipped": report.skipped.len()}),
+            import_detail(&options.source, &report),
         )
         .await?;
         Ok(report)
@@ -1357,6 +1481,45 @@ pub(crate) async fn bank_id(w: &mut Write<'_>, bank: &str) -> Result<i64, Error>
         .try_get(0)?)
 }
 
+/// An import's content rows: `(bank_id, ikind, ikey, external_id, uri, note, source,
+/// created_at, updated_at, seq)` follow.
+pub(crate) const CONTENT_INSERT: &str = "INSERT INTO content (bank_id, ikind, ikey, external_id, \
+     uri, note, source, created_at, updated_at, seq) VALUES ";
+/// An item that exists keeps its creation time and the fields the record leaves empty.
+pub(crate) const CONTENT_UPSERT: &str = " ON CONFLICT (bank_id, ikind, ikey) DO UPDATE SET \
+     external_id = COALESCE(excluded.external_id, content.external_id), \
+     uri = COALESCE(excluded.uri, content.uri), \
+     note = COALESCE(excluded.note, content.note), \
+     source = excluded.source, updated_at = excluded.updated_at, seq = excluded.seq";
+/// An import's signal rows (`VALUES` or a `SELECT` follows).
+pub(crate) const SIGNAL_INSERT: &str =
+    "INSERT INTO signals (content_id, bank_id, kind, value, seq) ";
+/// The same with the body of a long value.
+pub(crate) const SIGNAL_LONG_INSERT: &str =
+    "INSERT INTO signals (content_id, bank_id, kind, value, body, seq) ";
+/// A signal its item has already is not added again.
+pub(crate) const SIGNAL_CONFLICT: &str = " ON CONFLICT (kind, value, content_id) DO NOTHING";
+/// An import's provenance rows (`VALUES` or a `SELECT` follows).
+pub(crate) const PROVENANCE_INSERT: &str = "INSERT INTO provenance (content_id, source, \
+     category_scheme, category, tags, first_seen, last_seen, record, imported_at) ";
+/// Importing from the same source again replaces the item's provenance for it.
+pub(crate) const PROVENANCE_UPSERT: &str = " ON CONFLICT (content_id, source) DO UPDATE SET \
+     category_scheme = excluded.category_scheme, category = excluded.category, \
+     tags = excluded.tags, first_seen = excluded.first_seen, \
+     last_seen = excluded.last_seen, record = excluded.record, \
+     imported_at = excluded.imported_at";
+/// After an import (`$1`: its change number, `$2`: the bank): items that existed still changed
+/// (their provenance), so their signals take the change number too.
+pub(crate) const MARK_UPDATED: &str = "UPDATE signals SET seq = $1 WHERE content_id IN \
+     (SELECT id FROM content WHERE bank_id = $2 AND seq = $1) AND seq <> $1";
+
+/// The audit detail of an import.
+pub(crate) fn import_detail(source: &str, report: &ImportReport) -> serde_json::Value {
+    json!({"source": source, "records": report.records,
+           "created": report.created, "updated": report.updated,
+           "signals_added": report.signals_added, "skipped": report.skipped.len()})
+}
+
 /// Signal rows per `INSERT`.
 const BATCH_SIGNALS: usize = bulk::BATCH_SIGNALS;
 /// Bound bytes of signal values after which a batch is cut (long vPDQ values).
@@ -1433,13 +1596,7 @@ impl<'a> Batch<'a> {
         report.created += (items.len() as i64 - existing) as u64;
 
         let sql = format!(
-            "INSERT INTO content (bank_id, ikind, ikey, external_id, uri, note, source, \
-             created_at, updated_at, seq) VALUES {} \
-             ON CONFLICT (bank_id, ikind, ikey) DO UPDATE SET \
-             external_id = COALESCE(excluded.external_id, content.external_id), \
-             uri = COALESCE(excluded.uri, content.uri), \
-             note = COALESCE(excluded.note, content.note), \
-             source = excluded.source, updated_at = excluded.updated_at, seq = excluded.seq{}",
+            "{CONTENT_INSERT}{}{CONTENT_UPSERT}{}",
             values(
                 be,
                 items.len(),
@@ -1591,8 +1748,7 @@ impl<'a> Batch<'a> {
             from = to;
             let q = if long {
                 let sql = format!(
-                    "INSERT INTO signals (content_id, bank_id, kind, value, body, seq) {} \
-                     ON CONFLICT (kind, value, content_id) DO NOTHING",
+                    "{SIGNAL_LONG_INSERT}{}{SIGNAL_CONFLICT}",
                     source(&format!("{b},?,?,?,{seq}"), chunk.len())
                 );
                 let mut q = sqlx::query(&sql);
@@ -1603,8 +1759,7 @@ impl<'a> Batch<'a> {
                 q.execute(&mut *w.tx).await?
             } else {
                 let sql = format!(
-                    "INSERT INTO signals (content_id, bank_id, kind, value, seq) {} \
-                     ON CONFLICT (kind, value, content_id) DO NOTHING",
+                    "{SIGNAL_INSERT}{}{SIGNAL_CONFLICT}",
                     source(&format!("{b},?,?,{seq}"), chunk.len())
                 );
                 let mut q = sqlx::query(&sql);
@@ -1624,13 +1779,7 @@ impl<'a> Batch<'a> {
             .collect();
         if !prov.is_empty() {
             let sql = format!(
-                "INSERT INTO provenance (content_id, source, category_scheme, category, tags, \
-                 first_seen, last_seen, record, imported_at) {} \
-                 ON CONFLICT (content_id, source) DO UPDATE SET \
-                 category_scheme = excluded.category_scheme, category = excluded.category, \
-                 tags = excluded.tags, first_seen = excluded.first_seen, \
-                 last_seen = excluded.last_seen, record = excluded.record, \
-                 imported_at = excluded.imported_at",
+                "{PROVENANCE_INSERT}{}{PROVENANCE_UPSERT}",
                 source(&format!("?,?,?,?,?,?,?,{now}"), prov.len())
             );
             let mut q = sqlx::query(&sql);

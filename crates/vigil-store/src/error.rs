@@ -24,6 +24,9 @@ pub enum Error {
     /// The database refused or failed an operation.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// SQLite refused or failed an operation of an import's own connection.
+    #[error("database: {0}")]
+    Sqlite(String),
     /// The database was written by a newer Vigil.
     #[error(
         "the database has schema version {found}, newer than this Vigil knows ({known}); \

@@ -49,6 +49,7 @@ mod crawl;
 mod error;
 mod exchanges;
 mod keys;
+mod native;
 mod reports;
 mod schema;
 mod secrets;
@@ -103,6 +104,9 @@ pub struct Store {
     backend: Backend,
     /// The URL with any password replaced, for messages.
     shown: String,
+    /// The SQLite file, for a store on one (an import writes through a connection of its own,
+    /// [`native`]).
+    file: Option<std::path::PathBuf>,
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -132,6 +136,7 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, Error> {
         sqlx::any::install_default_drivers();
         let shown = redact_url(url);
+        let mut file = None;
         let (url, backend) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (url.to_string(), Backend::Postgres)
         } else if url == "sqlite::memory:" {
@@ -153,6 +158,7 @@ impl Store {
                     why: format!("creating {}: {e}", dir.display()),
                 })?;
             }
+            file = Some(std::path::PathBuf::from(path));
             (format!("sqlite://{path}?mode=rwc"), Backend::Sqlite)
         };
         let options = AnyConnectOptions::from_str(&url).map_err(|e| Error::Url {
@@ -185,6 +191,7 @@ impl Store {
             pool,
             backend,
             shown,
+            file,
         })
     }
 
@@ -226,33 +233,37 @@ impl Store {
     }
 }
 
-/// The settings of every SQLite connection. WAL: readers never block the writer; FULL: a
-/// committed transaction survives a power cut; busy_timeout: concurrent writers wait, not fail.
+/// The settings of every SQLite connection (the pool's and an import's own, [`native`]). WAL:
+/// readers never block the writer; FULL: a committed transaction survives a power cut;
+/// busy_timeout: concurrent writers wait, not fail.
+pub(crate) const SQLITE_PRAGMAS: [&str; 6] = [
+    "PRAGMA busy_timeout = 30000",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA temp_store = FILE",
+    "PRAGMA cache_size = -65536",
+];
+
+/// Applies [`SQLITE_PRAGMAS`] to a connection of the pool.
 async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    for pragma in [
-        "PRAGMA busy_timeout = 30000",
-        "PRAGMA journal_mode = WAL",
-        "PRAGMA synchronous = FULL",
-        "PRAGMA foreign_keys = ON",
-        "PRAGMA temp_store = FILE",
-        "PRAGMA cache_size = -65536",
-    ] {
+    for pragma in SQLITE_PRAGMAS {
         conn.execute(pragma).await?;
     }
     Ok(())
 }
 
+/// Takes the next change number (and, being a write, SQLite's write lock).
+pub(crate) const NEXT_SEQ: &str =
+    "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value";
+/// An audit entry: `(at, actor, action, bank, content_id, detail)`.
+pub(crate) const AUDIT_INSERT: &str = "INSERT INTO audit (at, actor, action, bank, content_id, \
+     detail) VALUES ($1, $2, $3, $4, $5, $6)";
+
 impl<'c> Write<'c> {
     /// Starts a write: takes the next change number, which also takes the write lock.
     pub(crate) async fn start(mut tx: sqlx::Transaction<'c, sqlx::Any>) -> Result<Self, Error> {
-        let seq: i64 = sqlx::Row::try_get(
-            &sqlx::query(
-                "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
-            )
-            .fetch_one(&mut *tx)
-            .await?,
-            0,
-        )?;
+        let seq: i64 = sqlx::Row::try_get(&sqlx::query(NEXT_SEQ).fetch_one(&mut *tx).await?, 0)?;
         Ok(Write {
             tx,
             seq,
@@ -271,18 +282,15 @@ impl Write<'_> {
         content_id: Option<i64>,
         detail: serde_json::Value,
     ) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO audit (at, actor, action, bank, content_id, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(self.now)
-        .bind(actor)
-        .bind(action)
-        .bind(bank)
-        .bind(content_id)
-        .bind(detail.to_string())
-        .execute(&mut *self.tx)
-        .await?;
+        sqlx::query(AUDIT_INSERT)
+            .bind(self.now)
+            .bind(actor)
+            .bind(action)
+            .bind(bank)
+            .bind(content_id)
+            .bind(detail.to_string())
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

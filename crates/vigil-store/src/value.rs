@@ -100,12 +100,21 @@ pub(crate) fn from_bytes(kind: &str, value: &[u8]) -> Result<Signal, Error> {
 /// The identity of a record within a bank, as one sort key: its first external id, else its
 /// first signal.
 pub(crate) fn identity(r: &Record) -> Option<Vec<u8>> {
-    if let Some(id) = r.ids.first() {
+    identity_of(
+        &r.ids,
+        r.signals
+            .first()
+            .map(|s| (s.kind().name().to_string(), signal_bytes(s)))
+            .as_ref(),
+    )
+}
+
+/// [`identity`] from a record's external ids and its first signal as `(kind, stored bytes)`.
+pub(crate) fn identity_of(ids: &[String], first: Option<&(String, Vec<u8>)>) -> Option<Vec<u8>> {
+    if let Some(id) = ids.first() {
         return Some(key("", id.as_bytes()));
     }
-    r.signals
-        .first()
-        .map(|s| key(s.kind().name(), &signal_key(s)))
+    first.map(|(kind, bytes)| key(kind, &index_key(bytes)))
 }
 
 /// The sort key of `(ikind, ikey)`.
