@@ -292,39 +292,51 @@ impl Writer<'_> {
         self.signals(items, &ids)
     }
 
-    /// Adds the items' signals (`ids`: their content ids), counting those that were new.
+    /// Adds the items' signals (`ids`: their content ids) in item order, counting those that
+    /// were new. Short values go in multi-row inserts; a long one (with its body) alone.
     fn signals(&mut self, items: &[Item], ids: &[i64]) -> Result<(), Error> {
-        let (b, seq) = (self.bank_id, self.seq);
         let mut short: Vec<(i64, &str, &[u8])> = Vec::with_capacity(items.len());
         for (it, &id) in items.iter().zip(ids) {
             for (kind, v) in &it.signals {
-                if v.len() > value::LONG {
-                    let (stored, body) = value::split_long(v.clone());
-                    let sql =
-                        format!("{SIGNAL_LONG_INSERT}VALUES (?,{b},?,?,?,{seq}){SIGNAL_CONFLICT}");
-                    self.report.signals_added += self
-                        .tx
-                        .prepare_cached(&sql)?
-                        .execute(rusqlite::params![id, kind, stored, body])?
-                        as u64;
-                } else {
+                if v.len() <= value::LONG {
                     short.push((id, kind, v));
+                    if short.len() == bulk::BATCH_SIGNALS {
+                        self.short_signals(&std::mem::take(&mut short))?;
+                    }
+                    continue;
                 }
+                self.short_signals(&std::mem::take(&mut short))?;
+                let (b, seq) = (self.bank_id, self.seq);
+                let (stored, body) = value::split_long(v.clone());
+                let sql =
+                    format!("{SIGNAL_LONG_INSERT}VALUES (?,{b},?,?,?,{seq}){SIGNAL_CONFLICT}");
+                self.report.signals_added += self
+                    .tx
+                    .prepare_cached(&sql)?
+                    .execute(rusqlite::params![id, kind, stored, body])?
+                    as u64;
             }
         }
-        for chunk in short.chunks(bulk::BATCH_SIGNALS) {
-            let sql = format!(
-                "{SIGNAL_INSERT}VALUES {}{SIGNAL_CONFLICT}",
-                values(Backend::Sqlite, chunk.len(), &format!("(?,{b},?,?,{seq})"))
-            );
-            let mut st = self.tx.prepare_cached(&sql)?;
-            for (i, &(id, kind, v)) in chunk.iter().enumerate() {
-                st.raw_bind_parameter(3 * i + 1, id)?;
-                st.raw_bind_parameter(3 * i + 2, kind)?;
-                st.raw_bind_parameter(3 * i + 3, v)?;
-            }
-            self.report.signals_added += st.raw_execute()? as u64;
+        self.short_signals(&short)
+    }
+
+    /// One multi-row insert of short signal values `(content id, kind, value)`.
+    fn short_signals(&mut self, rows: &[(i64, &str, &[u8])]) -> Result<(), Error> {
+        if rows.is_empty() {
+            return Ok(());
         }
+        let (b, seq) = (self.bank_id, self.seq);
+        let sql = format!(
+            "{SIGNAL_INSERT}VALUES {}{SIGNAL_CONFLICT}",
+            values(Backend::Sqlite, rows.len(), &format!("(?,{b},?,?,{seq})"))
+        );
+        let mut st = self.tx.prepare_cached(&sql)?;
+        for (i, &(id, kind, v)) in rows.iter().enumerate() {
+            st.raw_bind_parameter(3 * i + 1, id)?;
+            st.raw_bind_parameter(3 * i + 2, kind)?;
+            st.raw_bind_parameter(3 * i + 3, v)?;
+        }
+        self.report.signals_added += st.raw_execute()? as u64;
         Ok(())
     }
 
