@@ -301,11 +301,11 @@ fn feed_records<E: Into<RecordIssue>>(
     bank: &str,
     records: impl IntoIterator<Item = Result<Record, E>>,
     options: &ImportOptions,
-    items: std::sync::mpsc::SyncSender<Vec<Item>>,
+    items: std::sync::mpsc::SyncSender<Vec<u8>>,
     report: &mut ImportReport,
     stopped: impl Fn() -> bool,
 ) -> Result<(), Error> {
-    let mut chunk: Vec<Item> = Vec::with_capacity(bulk::FEED_ITEMS);
+    let mut chunk: Vec<u8> = Vec::with_capacity(bulk::FEED_BYTES + (4 << 10));
     let mut n: u64 = 0;
     for item in records {
         let r = match item.map_err(Into::into) {
@@ -355,7 +355,7 @@ fn feed_records<E: Into<RecordIssue>>(
             }
         };
         n += 1;
-        chunk.push(Item {
+        let item = Item {
             n,
             // A plain list's record has nothing but its signal: no metadata to build.
             meta: (!only_signals(&r))
@@ -380,9 +380,19 @@ fn feed_records<E: Into<RecordIssue>>(
                 .flatten(),
             signals,
             ikey,
-        });
-        if chunk.len() >= bulk::FEED_ITEMS
-            && (items.send(std::mem::take(&mut chunk)).is_err() || stopped())
+        };
+        bulk::encode(&item, &mut chunk).map_err(|e| Error::BadRecord {
+            bank: bank.to_string(),
+            error: format!("record {n}: {e}"),
+        })?;
+        if chunk.len() >= bulk::FEED_BYTES
+            && (items
+                .send(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(bulk::FEED_BYTES + (4 << 10)),
+                ))
+                .is_err()
+                || stopped())
         {
             // The sorter or the writer stopped: its error comes out of the writing side.
             break;

@@ -111,9 +111,21 @@ pub(crate) fn write(
             seq,
             ..ImportReport::default()
         },
+        texts: Default::default(),
     };
-    let mut writing = std::time::Duration::ZERO;
-    while let Some(items) = feed.blocking_recv() {
+    // Time writing, and waiting for the sorter after its first batch (before it, the input is
+    // being read).
+    let (mut writing, mut waiting) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let mut first = true;
+    loop {
+        let t = std::time::Instant::now();
+        let Some(items) = feed.blocking_recv() else {
+            break;
+        };
+        if !first {
+            waiting += t.elapsed();
+        }
+        first = false;
         let items = items.map_err(|e| Error::Import {
             bank: job.bank.clone(),
             why: format!("temporary sort file: {e}"),
@@ -136,6 +148,7 @@ pub(crate) fn write(
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         writing_ms = writing.as_millis() as u64,
+        waiting_ms = waiting.as_millis() as u64,
         "import: written"
     );
     if report.updated > 0 {
@@ -171,37 +184,63 @@ struct Writer<'a> {
     seq: i64,
     source: &'a str,
     report: ImportReport,
+    /// Statement texts built, by shape (a batch's text is long: built once, not per batch).
+    texts: std::collections::HashMap<(Shape, usize), std::rc::Rc<str>>,
 }
 
-impl Writer<'_> {
-    /// The content statement for `n` rows; `upsert`: updating items that exist.
-    fn content(&self, n: usize, upsert: bool) -> Result<CachedStatement<'_>, Error> {
+/// The statements a writer builds, with a number of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Shape {
+    Append,
+    Upsert,
+    Signals,
+}
+
+impl<'a> Writer<'a> {
+    /// The text of a statement of `n` rows.
+    fn text(&mut self, shape: Shape, n: usize) -> std::rc::Rc<str> {
         let (b, now, seq) = (self.bank_id, self.now, self.seq);
-        // `?1` is the source, bound once; row `i` binds `?(5i+2)` to `?(5i+6)`: `ikind`, `ikey`,
-        // `external_id`, `uri`, `note`.
-        let rows: Vec<String> = (0..n)
-            .map(|i| {
-                let k = 5 * i + 2;
-                format!(
-                    "({b},?{},?{},?{},?{},?{},?1,{now},{now},{seq})",
-                    k,
-                    k + 1,
-                    k + 2,
-                    k + 3,
-                    k + 4
-                )
+        self.texts
+            .entry((shape, n))
+            .or_insert_with(|| {
+                match shape {
+                    Shape::Append | Shape::Upsert => {
+                        // `?1` is the source, bound once; row `i` binds `?(5i+2)` to `?(5i+6)`:
+                        // `ikind`, `ikey`, `external_id`, `uri`, `note`.
+                        let rows: Vec<String> = (0..n)
+                            .map(|i| {
+                                let k = 5 * i + 2;
+                                format!(
+                                    "({b},?{},?{},?{},?{},?{},?1,{now},{now},{seq})",
+                                    k,
+                                    k + 1,
+                                    k + 2,
+                                    k + 3,
+                                    k + 4
+                                )
+                            })
+                            .collect();
+                        let upsert = if shape == Shape::Upsert {
+                            format!("{CONTENT_UPSERT} RETURNING id")
+                        } else {
+                            String::new()
+                        };
+                        format!("{CONTENT_INSERT}{}{upsert}", rows.join(","))
+                    }
+                    Shape::Signals => format!(
+                        "{SIGNAL_INSERT}VALUES {}{SIGNAL_CONFLICT}",
+                        values(Backend::Sqlite, n, &format!("(?,{b},?,?,{seq})"))
+                    ),
+                }
+                .into()
             })
-            .collect();
-        let sql = format!(
-            "{CONTENT_INSERT}{}{}",
-            rows.join(","),
-            if upsert {
-                format!("{CONTENT_UPSERT} RETURNING id")
-            } else {
-                String::new()
-            }
-        );
-        Ok(self.tx.prepare_cached(&sql)?)
+            .clone()
+    }
+
+    /// The content statement for `n` rows; `upsert`: updating items that exist.
+    fn content(&mut self, n: usize, upsert: bool) -> Result<CachedStatement<'a>, Error> {
+        let text = self.text(if upsert { Shape::Upsert } else { Shape::Append }, n);
+        Ok(self.tx.prepare_cached(&text)?)
     }
 
     /// Writes items into a bank that held none before this import: every item is new (the
@@ -325,12 +364,8 @@ impl Writer<'_> {
         if rows.is_empty() {
             return Ok(());
         }
-        let (b, seq) = (self.bank_id, self.seq);
-        let sql = format!(
-            "{SIGNAL_INSERT}VALUES {}{SIGNAL_CONFLICT}",
-            values(Backend::Sqlite, rows.len(), &format!("(?,{b},?,?,{seq})"))
-        );
-        let mut st = self.tx.prepare_cached(&sql)?;
+        let text = self.text(Shape::Signals, rows.len());
+        let mut st = self.tx.prepare_cached(&text)?;
         for (i, &(id, kind, v)) in rows.iter().enumerate() {
             st.raw_bind_parameter(3 * i + 1, id)?;
             st.raw_bind_parameter(3 * i + 2, kind)?;
