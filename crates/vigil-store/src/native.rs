@@ -23,7 +23,7 @@ use rusqlite::{CachedStatement, Connection, OpenFlags, OptionalExtension, Transa
 use crate::bulk::{self, Feed, Item, Meta};
 use crate::content::{
     CONTENT_INSERT, CONTENT_UPSERT, MARK_UPDATED, PROVENANCE_INSERT, PROVENANCE_UPSERT,
-    SIGNAL_CONFLICT, SIGNAL_INSERT, SIGNAL_LONG_INSERT, import_detail,
+    SIGNAL_INSERT, SIGNAL_LONG_INSERT, import_detail,
 };
 use crate::{AUDIT_INSERT, Backend, Error, ImportReport, NEXT_SEQ, SQLITE_PRAGMAS, now_ms};
 use crate::{value, values};
@@ -63,6 +63,20 @@ fn open(path: &std::path::Path) -> Result<Connection, Error> {
         let mut rows = st.query([])?;
         while rows.next()?.is_some() {}
     }
+    // A multi-row insert that changes pages written before it keeps their earlier state in a
+    // statement journal (to undo the statement alone, should a row fail). With the pool's
+    // `temp_store = FILE` that journal spills to a temporary file past 64 KiB: a list whose
+    // signals come in random order (a VICS file's MD5s) spent half its writing time in those
+    // file writes. One statement's pages are bounded by the batch, so here it stays in memory.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // No statement journal at all, where a statement cannot fail part-way: the signal inserts
+    // are `INSERT OR IGNORE` (a signal its item has, the only conflict, is skipped) and this
+    // connection does not enforce foreign keys, which would otherwise make every insert one
+    // that may abort. A bank of MD5s in random order otherwise copied each 16 KiB index page it
+    // touched into the journal, once per statement. The keys hold by construction: the bank's
+    // id is looked up in this transaction, and every content id is one the writer inserted
+    // (checked) or found.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
     Ok(conn)
 }
 
@@ -136,7 +150,7 @@ pub(crate) fn write(
         } else {
             w.upsert(&items)?;
         }
-        w.provenance(&items)?;
+
         writing += t.elapsed();
     }
     let Ok(Read { records, skipped }) = read.recv() else {
@@ -176,6 +190,12 @@ fn stopped(bank: &str) -> Error {
     }
 }
 
+/// `INSERT INTO …` made `INSERT OR IGNORE INTO …` (SQLite's own form of `ON CONFLICT DO NOTHING`
+/// for a statement that never aborts: see [`open`]).
+fn or_ignore(insert: &str) -> String {
+    insert.replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+}
+
 /// The rows of one import, in its transaction.
 struct Writer<'a> {
     tx: &'a Transaction<'a>,
@@ -194,6 +214,7 @@ enum Shape {
     Append,
     Upsert,
     Signals,
+    Provenance,
 }
 
 impl<'a> Writer<'a> {
@@ -227,8 +248,25 @@ impl<'a> Writer<'a> {
                         };
                         format!("{CONTENT_INSERT}{}{upsert}", rows.join(","))
                     }
+                    Shape::Provenance => {
+                        // `?1` is the source; row `i` binds `?(7i+2)` (the content id) to
+                        // `?(7i+8)`.
+                        let rows: Vec<String> = (0..n)
+                            .map(|i| {
+                                let k = 7 * i + 2;
+                                let rest: Vec<String> =
+                                    (k + 1..k + 7).map(|j| format!("?{j}")).collect();
+                                format!("(?{k},?1,{},{now})", rest.join(","))
+                            })
+                            .collect();
+                        format!(
+                            "{PROVENANCE_INSERT}VALUES {}{PROVENANCE_UPSERT}",
+                            rows.join(",")
+                        )
+                    }
                     Shape::Signals => format!(
-                        "{SIGNAL_INSERT}VALUES {}{SIGNAL_CONFLICT}",
+                        "{}VALUES {}",
+                        or_ignore(SIGNAL_INSERT),
                         values(Backend::Sqlite, n, &format!("(?,{b},?,?,{seq})"))
                     ),
                 }
@@ -293,7 +331,8 @@ impl<'a> Writer<'a> {
         }
         self.report.created += n as u64;
         let ids: Vec<i64> = (first..=last).collect();
-        self.signals(items, &ids)
+        self.signals(items, &ids)?;
+        self.provenance(items, &ids)
     }
 
     /// Writes items into a bank that had items: each is looked up, then upserted.
@@ -328,7 +367,8 @@ impl<'a> Writer<'a> {
             }
             ids.push(id);
         }
-        self.signals(items, &ids)
+        self.signals(items, &ids)?;
+        self.provenance(items, &ids)
     }
 
     /// Adds the items' signals (`ids`: their content ids) in item order, counting those that
@@ -347,8 +387,10 @@ impl<'a> Writer<'a> {
                 self.short_signals(&std::mem::take(&mut short))?;
                 let (b, seq) = (self.bank_id, self.seq);
                 let (stored, body) = value::split_long(v.clone());
-                let sql =
-                    format!("{SIGNAL_LONG_INSERT}VALUES (?,{b},?,?,?,{seq}){SIGNAL_CONFLICT}");
+                let sql = format!(
+                    "{}VALUES (?,{b},?,?,?,{seq})",
+                    or_ignore(SIGNAL_LONG_INSERT)
+                );
                 self.report.signals_added += self
                     .tx
                     .prepare_cached(&sql)?
@@ -375,38 +417,32 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Replaces the items' provenance for the import's source (items whose record carried
-    /// more than signals). Runs after [`Self::append`] or [`Self::upsert`]: looks the ids up.
-    fn provenance(&mut self, items: &[Item]) -> Result<(), Error> {
-        let prov: Vec<(&Item, &Meta)> = items
+    /// Replaces the items' provenance for the import's source (`ids`: their content ids), for
+    /// items whose record carried more than signals: one multi-row upsert.
+    fn provenance(&mut self, items: &[Item], ids: &[i64]) -> Result<(), Error> {
+        let prov: Vec<(i64, &Meta)> = items
             .iter()
-            .filter_map(|it| Some((it, it.meta.as_deref()?)))
+            .zip(ids)
+            .filter_map(|(it, &id)| Some((id, it.meta.as_deref()?)))
             .filter(|(_, m)| m.record != bulk::NO_RECORD)
             .collect();
         if prov.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "{PROVENANCE_INSERT}SELECT id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, {} FROM content \
-             WHERE bank_id = ?1 AND ikind = ?2 AND ikey = ?3{PROVENANCE_UPSERT}",
-            self.now
-        );
-        let mut st = self.tx.prepare_cached(&sql)?;
-        for (it, m) in prov {
-            let (ikind, ikey) = value::split(&it.ikey);
-            st.execute(rusqlite::params![
-                self.bank_id,
-                ikind,
-                ikey,
-                self.source,
-                m.category_scheme,
-                m.category,
-                m.tags,
-                m.first_seen,
-                m.last_seen,
-                m.record,
-            ])?;
+        let text = self.text(Shape::Provenance, prov.len());
+        let mut st = self.tx.prepare_cached(&text)?;
+        st.raw_bind_parameter(1, self.source)?;
+        for (i, (id, m)) in prov.into_iter().enumerate() {
+            let k = 7 * i + 2;
+            st.raw_bind_parameter(k, id)?;
+            st.raw_bind_parameter(k + 1, &m.category_scheme)?;
+            st.raw_bind_parameter(k + 2, &m.category)?;
+            st.raw_bind_parameter(k + 3, &m.tags)?;
+            st.raw_bind_parameter(k + 4, &m.first_seen)?;
+            st.raw_bind_parameter(k + 5, &m.last_seen)?;
+            st.raw_bind_parameter(k + 6, &m.record)?;
         }
+        st.raw_execute()?;
         Ok(())
     }
 }
