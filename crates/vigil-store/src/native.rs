@@ -162,7 +162,7 @@ pub(crate) fn write(
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         writing_ms = writing.as_millis() as u64,
-        waiting_ms = waiting.as_millis() as u64,
+        waited_ms = waiting.as_millis() as u64,
         "import: written"
     );
     if report.updated > 0 {
