@@ -417,7 +417,12 @@ impl Store {
     /// to an existing item of the bank by its first external id, or, having none, by its first
     /// signal; a matched item gains the record's new signals and its provenance for
     /// `options.source` is replaced. Memory use does not depend on the number of records:
-    /// they are staged in the database in batches.
+    /// they are sorted in bounded memory (runs spilled to temporary files) and written in
+    /// batches.
+    ///
+    /// On an SQLite file the rows are written by a blocking thread of the store's own
+    /// (`native.rs`); once every record has been read, that thread commits even if the
+    /// caller stops waiting (the import is whole by then).
     pub async fn import<E: Into<RecordIssue>>(
         &self,
         actor: &str,
