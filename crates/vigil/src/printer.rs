@@ -118,3 +118,108 @@ impl Progress {
         }
     }
 }
+
+impl Printer {
+    /// A progress bar over the bytes of one input file of `total` bytes (`bank import`): shown,
+    /// on a terminal, once the file has taken [`PROGRESS_DELAY`]; when the file is read through,
+    /// it says what the import still does (sorting and writing), until [`FileProgress::finish`].
+    pub(crate) fn file_progress(self, name: &str, total: u64) -> FileProgress {
+        let bar = (self == Printer::Default && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} \
+                     ({bytes_per_sec}, eta {eta})",
+                )
+                .expect("the template is valid"),
+            );
+            bar.set_message(format!("reading {name}"));
+            bar
+        });
+        FileProgress {
+            bar,
+            start: Instant::now(),
+        }
+    }
+}
+
+/// The progress of one file's import; [`FileProgress::reader`] counts what is read.
+pub(crate) struct FileProgress {
+    bar: Option<ProgressBar>,
+    start: Instant,
+}
+
+impl FileProgress {
+    /// `inner`, counting its bytes on the bar.
+    pub(crate) fn reader<R: std::io::Read>(&self, inner: R) -> CountingReader<R> {
+        CountingReader {
+            inner,
+            bar: self.bar.clone(),
+            start: self.start,
+            shown: false,
+            read: 0,
+        }
+    }
+
+    /// Removes the bar.
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A reader that moves a [`FileProgress`] bar; bytes pass through unchanged.
+pub(crate) struct CountingReader<R> {
+    inner: R,
+    bar: Option<ProgressBar>,
+    start: Instant,
+    shown: bool,
+    read: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if let Some(bar) = &self.bar {
+            if !self.shown && self.start.elapsed() >= PROGRESS_DELAY {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                bar.enable_steady_tick(Duration::from_millis(200));
+                self.shown = true;
+            }
+            bar.set_position(self.read);
+            if n == 0 && !buf.is_empty() {
+                // The end of the file: the import now sorts and writes what it read.
+                bar.set_message("read; sorting and writing");
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    #[test]
+    fn the_counting_reader_passes_every_byte_through_and_counts_them() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+        let progress = Printer::Quiet.file_progress("x", data.len() as u64);
+        let mut r = progress.reader(&data[..]);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, data);
+        assert_eq!(r.read, data.len() as u64);
+        progress.finish();
+    }
+}

@@ -22,7 +22,7 @@ pub(crate) fn run(cfg: Config) -> anyhow::Result<ExitStatus> {
         CommandConfig::Cases { db, command } => cases::run(db.as_deref(), command),
         CommandConfig::Match(m) => match_::run(&m, cfg.printer),
         CommandConfig::IndexBuild { lists, out } => index::build(&lists, &out, cfg.printer),
-        CommandConfig::Store { db, command } => store::run(&db, command),
+        CommandConfig::Store { db, command } => store::run(&db, command, cfg.printer),
         CommandConfig::Serve { db, args } => serve::run(&db, args),
         CommandConfig::Crawl { db, command } => crawl::run(&db, command),
     }

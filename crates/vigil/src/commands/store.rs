@@ -19,6 +19,7 @@ use crate::cli::{self, BankCommand, ExchangeCommand, ExchangeKindArg, ListFormat
 use crate::config::StoreCommand;
 use crate::exit::ExitStatus;
 use crate::inputs::show;
+use crate::printer::Printer;
 
 /// Who the audit log names for changes made from the command line: `cli:` and the OS user.
 pub(crate) fn actor() -> String {
@@ -58,11 +59,11 @@ pub(crate) fn parse_signal(s: &str) -> anyhow::Result<Signal> {
 }
 
 /// Runs a store command.
-pub(crate) fn run(db: &str, command: StoreCommand) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(db: &str, command: StoreCommand, printer: Printer) -> anyhow::Result<ExitStatus> {
     block_on(async move {
         let store = open(db).await?;
         let status = match command {
-            StoreCommand::Bank(b) => bank(&store, b).await,
+            StoreCommand::Bank(b) => bank(&store, b, printer).await,
             StoreCommand::Quarantine(q) => quarantine(&store, q).await,
             StoreCommand::Verdict(v) => verdict(&store, v).await,
             StoreCommand::Audit(a) => audit(&store, a).await,
@@ -75,7 +76,7 @@ pub(crate) fn run(db: &str, command: StoreCommand) -> anyhow::Result<ExitStatus>
     })?
 }
 
-async fn bank(store: &Store, cmd: BankCommand) -> anyhow::Result<ExitStatus> {
+async fn bank(store: &Store, cmd: BankCommand, printer: Printer) -> anyhow::Result<ExitStatus> {
     let actor = actor();
     let mut out = io::stdout().lock();
     match cmd {
@@ -138,7 +139,7 @@ async fn bank(store: &Store, cmd: BankCommand) -> anyhow::Result<ExitStatus> {
             let b = store.bank(&a.name).await?;
             writeln!(out, "{}", bank_json(&b))?;
         }
-        BankCommand::Import(a) => return import(store, &actor, a).await,
+        BankCommand::Import(a) => return import(store, &actor, a, printer).await,
         BankCommand::Export(a) => export(store, a).await?,
         BankCommand::Add(a) => {
             let signals = a
@@ -280,14 +281,23 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-async fn import(store: &Store, actor: &str, a: cli::BankImportArgs) -> anyhow::Result<ExitStatus> {
+async fn import(
+    store: &Store,
+    actor: &str,
+    a: cli::BankImportArgs,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
     // Fail before reading anything if the bank is missing.
     store.bank(&a.name).await?;
     let mut status = ExitStatus::Success;
     for path in &a.files {
         let name = path.to_string_lossy().into_owned();
         let file = File::open(path).with_context(|| format!("opening {}", show(path)))?;
-        let reader = BufReader::with_capacity(1 << 16, file);
+        // A long import shows its progress on a terminal: the bytes read, then that it sorts
+        // and writes.
+        let size = file.metadata().map_or(0, |m| m.len());
+        let progress = printer.file_progress(&name, size);
+        let reader = BufReader::with_capacity(1 << 16, progress.reader(file));
         let source = a.source.clone().unwrap_or_else(|| {
             format!(
                 "file:{}",
@@ -312,7 +322,9 @@ async fn import(store: &Store, actor: &str, a: cli::BankImportArgs) -> anyhow::R
         let report = store
             .import(actor, &a.name, records, &options)
             .await
-            .with_context(|| format!("importing {}", show(path)))?;
+            .with_context(|| format!("importing {}", show(path)));
+        progress.finish();
+        let report = report?;
         for s in &report.skipped {
             let _ = writeln!(io::stderr().lock(), "vigil: warning: skipped {s}");
         }
