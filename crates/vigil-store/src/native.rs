@@ -65,9 +65,9 @@ fn open(path: &std::path::Path) -> Result<Connection, Error> {
     }
     // A multi-row insert that changes pages written before it keeps their earlier state in a
     // statement journal (to undo the statement alone, should a row fail). With the pool's
-    // `temp_store = FILE` that journal spills to a temporary file past 64 KiB: a list whose
-    // signals come in random order (a VICS file's MD5s) spent half its writing time in those
-    // file writes. One statement's pages are bounded by the batch, so here it stays in memory.
+    // `temp_store = FILE` that journal spills to a temporary file past 64 KiB (6 % of the
+    // writing time of a VICS import, whose MD5s come in random order). One statement's pages
+    // are bounded by its batch, so here the journal stays in memory.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // No statement journal at all, where a statement cannot fail part-way: the signal inserts
     // are `INSERT OR IGNORE` (a signal its item has, the only conflict, is skipped) and this
@@ -150,7 +150,6 @@ pub(crate) fn write(
         } else {
             w.upsert(&items)?;
         }
-
         writing += t.elapsed();
     }
     let Ok(Read { records, skipped }) = read.recv() else {
