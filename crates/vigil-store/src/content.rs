@@ -291,8 +291,8 @@ fn only_signals(r: &Record) -> bool {
         && extra.is_empty()
 }
 
-/// The reading half of an import: checks each record, turns it into an [`Item`] and sends it
-/// to the sorter in chunks, then the end marker. Counts the good records and collects the
+/// The reading half of an import: checks each record, turns it into an [`Item`] and sends it,
+/// encoded ([`bulk::encode`]), to the sorter in chunks, then the end marker. Counts the good records and collects the
 /// skipped ones (with `skip_bad`) in `report`. Returns at the first bad record otherwise, or at
 /// a fatal one, without the end marker (dropping `items` stops the sorter). Stops reading early
 /// (and returns `Ok`) when the sorter is gone or `stopped()` says the writer is: the error is
