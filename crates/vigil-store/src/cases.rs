@@ -62,6 +62,14 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("case record {what}: {e}"))
 }
 
+/// The incident of a `case_incidents` row whose columns `at` and `at + 1` are `ref` and
+/// `record`; a record that does not parse is an error naming its reference.
+fn incident_at(r: &sqlx::any::AnyRow, at: usize) -> Result<Incident, Error> {
+    let reference: String = r.try_get(at)?;
+    let text: String = r.try_get(at + 1)?;
+    serde_json::from_str(&text).map_err(|e| invalid(&reference, e))
+}
+
 impl Store {
     /// Saves incidents (new, or replacing the stored incident with the same id) in one
     /// transaction, audited as `cases.save` by `actor`. An id given twice is saved as its last
@@ -252,12 +260,8 @@ impl Store {
         let mut out = Vec::new();
         let mut index = std::collections::HashMap::new();
         while let Some(r) = rows.try_next().await? {
-            let id: i64 = r.try_get(0)?;
-            let reference: String = r.try_get(1)?;
-            let text: String = r.try_get(2)?;
-            let inc: Incident = serde_json::from_str(&text).map_err(|e| invalid(&reference, e))?;
-            index.insert(id, out.len());
-            out.push(inc);
+            index.insert(r.try_get::<i64, _>(0)?, out.len());
+            out.push(incident_at(&r, 1)?);
         }
         if with_points {
             drop(rows);
@@ -300,9 +304,7 @@ impl Store {
                 .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let reference: String = r.try_get(0)?;
-            let text: String = r.try_get(1)?;
-            out.push(serde_json::from_str(&text).map_err(|e| invalid(&reference, e))?);
+            out.push(incident_at(r, 0)?);
         }
         let mut w = self.write().await?;
         w.audit(
@@ -425,10 +427,7 @@ pub(crate) async fn embed_case_children(conn: &mut sqlx::AnyConnection) -> Resul
         .fetch_all(&mut *conn)
         .await?
     {
-        let reference: String = r.try_get(1)?;
-        let text: String = r.try_get(2)?;
-        let inc: Incident = serde_json::from_str(&text).map_err(|e| invalid(&reference, e))?;
-        records.insert(r.try_get(0)?, inc);
+        records.insert(r.try_get(0)?, incident_at(&r, 1)?);
     }
     let date = |s: String, what: &str| {
         Date::parse(&s).ok_or_else(|| invalid(what, format!("bad date {s:?}")))
