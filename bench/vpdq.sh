@@ -10,6 +10,14 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 FIX=${VIGIL_FIXTURES:-../shared/fixtures}
 
+# vpdq is an sdist: its build finds FFmpeg with pkg-config, all of it.
+for lib in libavcodec libavformat libavutil libswscale libavdevice libavfilter; do
+    pkg-config --exists "$lib" || {
+        echo "the vpdq peer builds against FFmpeg's development files; missing $lib:" >&2
+        echo "  apt-get install libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavdevice-dev libavfilter-dev" >&2
+        exit 1
+    }
+done
 if [ ! -x bench/.venv-vpdq/bin/python ]; then
     "$PY" -m venv bench/.venv-vpdq
 fi

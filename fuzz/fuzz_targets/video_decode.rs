@@ -18,6 +18,8 @@ fuzz_target!(|data: &[u8]| {
         },
         hash_threads: 1,
         decode_threads: 1,
+        // Both paths: every frame decoded, and unneeded frames left out (with its fallback).
+        skip_unneeded: data.get(1).is_some_and(|b| b & 1 == 1),
         limits: Limits {
             max_file_bytes: 1 << 20,
             max_pixels: 1 << 16,
@@ -30,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
     match hash_bytes(data, "fuzz", &opts) {
         Ok(v) => {
             assert!(v.info.decoded_frames >= 1 && v.info.decoded_frames <= 500);
+            assert!(v.info.skipped_frames < v.info.decoded_frames);
             assert!(u64::from(v.info.width) * u64::from(v.info.height) <= 1 << 16);
             assert!(v.frames.windows(2).all(|w| w[0].number < w[1].number));
         }

@@ -50,8 +50,12 @@ pub struct VideoInfo {
     pub height: u32,
     /// Frames per second used for sampling and timestamps.
     pub frame_rate: f64,
-    /// Every frame the decoder returned (not only the sampled ones).
+    /// Every frame of the video (not only the sampled ones): the frames the decoder returned,
+    /// and those it was told to leave out.
     pub decoded_frames: u64,
+    /// Frames left out, neither sampled nor referred to by other frames (see
+    /// `Options::skip_unneeded`); they count in `decoded_frames`.
+    pub skipped_frames: u64,
 }
 
 /// One sampled frame, converted to packed RGB24.
@@ -178,12 +182,14 @@ fn describe(e: ff::Error) -> String {
 struct Demuxer<R> {
     input: Option<ff::format::context::Input>,
     pb: *mut ffi::AVIOContext,
-    state: Box<IoState<R>>,
+    /// `Some` until [`Demuxer::into_reader`] takes the reader back (after closing the rest).
+    state: Option<Box<IoState<R>>>,
     _deadline: Box<Deadline>,
 }
 
-impl<R> Drop for Demuxer<R> {
-    fn drop(&mut self) {
+impl<R> Demuxer<R> {
+    /// Closes the format context, then the AVIOContext that reads through `state`.
+    fn close(&mut self) {
         drop(self.input.take());
         if !self.pb.is_null() {
             // SAFETY: `pb` was made by `avio_alloc_context` and is no longer referenced by a
@@ -193,6 +199,23 @@ impl<R> Drop for Demuxer<R> {
                 ffi::avio_context_free(&mut self.pb);
             }
         }
+    }
+
+    /// The read error the callbacks kept, if any.
+    fn take_error(&mut self) -> Option<std::io::Error> {
+        self.state.as_mut().and_then(|s| s.error.take())
+    }
+
+    /// Closes the container and gives the reader back (for a second pass from the start).
+    fn into_reader(mut self) -> R {
+        self.close();
+        self.state.take().expect("the reader is taken once").reader
+    }
+}
+
+impl<R> Drop for Demuxer<R> {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -204,10 +227,10 @@ impl<R: Read + Seek> Demuxer<R> {
         let mut demuxer = Demuxer {
             input: None,
             pb: ptr::null_mut(),
-            state: Box::new(IoState {
+            state: Some(Box::new(IoState {
                 reader,
                 error: None,
-            }),
+            })),
             _deadline: Box::new(Deadline { at: deadline }),
         };
 
@@ -223,7 +246,8 @@ impl<R: Read + Seek> Demuxer<R> {
             if buffer.is_null() {
                 return Err(internal("out of memory"));
             }
-            let opaque = &mut *demuxer.state as *mut IoState<R> as *mut c_void;
+            let state: &mut IoState<R> = demuxer.state.as_mut().expect("set above");
+            let opaque = state as *mut IoState<R> as *mut c_void;
             demuxer.pb = ffi::avio_alloc_context(
                 buffer,
                 IO_BUFFER as c_int,
@@ -261,7 +285,7 @@ impl<R: Read + Seek> Demuxer<R> {
             ffi::av_dict_free(&mut options);
             if ret < 0 {
                 // avformat_open_input frees the context on failure (not our AVIOContext).
-                if let Some(e) = demuxer.state.error.take() {
+                if let Some(e) = demuxer.take_error() {
                     return Err(Error::Read {
                         name: name.to_string(),
                         source: e,
@@ -294,7 +318,7 @@ impl<R: Read + Seek> Demuxer<R> {
             }
             let ret = ffi::avformat_find_stream_info(ctx, ptr::null_mut());
             if ret < 0 {
-                if let Some(e) = demuxer.state.error.take() {
+                if let Some(e) = demuxer.take_error() {
                     return Err(Error::Read {
                         name: name.to_string(),
                         source: e,
@@ -314,27 +338,124 @@ impl<R: Read + Seek> Demuxer<R> {
     }
 }
 
+/// Packets read ahead of the one sent to the decoder when unneeded frames are skipped, so that
+/// every packet shown before it has been seen when its frame number is worked out (H.264 and
+/// HEVC reorder at most 16 frames).
+const LOOKAHEAD: usize = 32;
+
+/// The result of [`decode`].
+pub(crate) struct Decoded {
+    pub(crate) info: VideoInfo,
+    /// The pass whose frames stand: frames handed over in an earlier pass are void (the
+    /// skipping pass found that it could not vouch for its frame numbers, and decoding began
+    /// again from the start, every frame).
+    pub(crate) pass: u8,
+}
+
+/// What the container says about the video stream, and the sampling worked out from it.
+struct Stream {
+    index: usize,
+    container: String,
+    codec_id: ffi::AVCodecID,
+    codec: String,
+    width: u32,
+    height: u32,
+    frame_rate: f64,
+    frame_mod: u64,
+    declared_frames: u64,
+}
+
 /// Decodes `reader` and hands every sampled frame, as packed RGB24, to `on_frame` in frame order.
+///
+/// With `skip_unneeded` and a sampling that takes fewer than every frame, the decoder is told
+/// to leave out the frames that are not sampled and that no other frame refers to
+/// (`AVDISCARD_NONREF`, set packet by packet): the sampled frames' pixels cannot change, since
+/// nothing is built from a skipped frame. What needs care is the frame numbers, which are
+/// counts of frames the decoder returns: a skipped frame is never returned, so each frame's
+/// number is worked out instead as the rank of its timestamp among the packets' (read
+/// [`LOOKAHEAD`] packets ahead). The pass vouches for its numbers only if every packet has a
+/// distinct timestamp, frames come out in timestamp order, no packet read later is shown
+/// before a frame already returned, and every sampled number was returned; otherwise (a
+/// container without timestamps, a decoder that does not honour the skip, a stream that
+/// reorders in a way the ranks do not follow) decoding starts again from the start, every
+/// frame, and the frames of the first pass are void ([`Decoded::pass`]).
 pub(crate) fn decode<R: Read + Seek>(
     reader: R,
     name: &str,
     sampling: Sampling,
     limits: &Limits,
     decode_threads: usize,
-    mut on_frame: impl FnMut(RgbFrame) -> Result<(), Error>,
-) -> Result<VideoInfo, Error> {
-    let started = Instant::now();
-    let deadline = started + limits.time_budget;
+    skip_unneeded: bool,
+    mut on_frame: impl FnMut(RgbFrame, u8) -> Result<(), Error>,
+) -> Result<Decoded, Error> {
+    let deadline = Instant::now() + limits.time_budget;
     let mut demuxer = Demuxer::open(reader, name, deadline)?;
-    let nm = || name.to_string();
+    let stream = probe(&mut demuxer, name, sampling, limits)?;
+    if skip_unneeded && stream.frame_mod > 1 {
+        match run(
+            &mut demuxer,
+            name,
+            &stream,
+            limits,
+            decode_threads,
+            deadline,
+            true,
+            &mut |f| on_frame(f, 0),
+        )? {
+            Outcome::Done(info) => return Ok(Decoded { info, pass: 0 }),
+            Outcome::Diverged(why) => {
+                tracing::debug!(video = name, why, "decoding every frame again");
+                let mut reader = demuxer.into_reader();
+                reader
+                    .seek(SeekFrom::Start(0))
+                    .map_err(|source| Error::Read {
+                        name: name.to_string(),
+                        source,
+                    })?;
+                demuxer = Demuxer::open(reader, name, deadline)?;
+                let again = probe(&mut demuxer, name, sampling, limits)?;
+                if again.index != stream.index || again.frame_mod != stream.frame_mod {
+                    return Err(Error::Internal {
+                        name: name.to_string(),
+                        message: "the second pass found a different stream".to_string(),
+                    });
+                }
+            }
+        }
+    }
+    match run(
+        &mut demuxer,
+        name,
+        &stream,
+        limits,
+        decode_threads,
+        deadline,
+        false,
+        &mut |f| on_frame(f, 1),
+    )? {
+        Outcome::Done(info) => Ok(Decoded { info, pass: 1 }),
+        Outcome::Diverged(why) => Err(Error::Internal {
+            name: name.to_string(),
+            message: format!("a full pass diverged: {why}"),
+        }),
+    }
+}
 
+/// Finds the first video stream and checks what the container declares against the limits.
+fn probe<R: Read + Seek>(
+    demuxer: &mut Demuxer<R>,
+    name: &str,
+    sampling: Sampling,
+    limits: &Limits,
+) -> Result<Stream, Error> {
+    let nm = || name.to_string();
     let input = demuxer.input();
     let container = input.format().name().to_string();
     let stream = input
         .streams()
         .find(|s| s.parameters().medium() == ff::media::Type::Video)
         .ok_or_else(|| Error::NoVideoStream { name: nm() })?;
-    let stream_index = stream.index();
+    let index = stream.index();
     let declared_frames = u64::try_from(stream.frames()).unwrap_or(0);
     let params = stream.parameters();
     // SAFETY: reading plain fields of the stream's codec parameters.
@@ -342,7 +463,7 @@ pub(crate) fn decode<R: Read + Seek>(
         let p = params.as_ptr();
         ((*p).width, (*p).height, (*p).codec_id)
     };
-    let codec_name = ff::codec::Id::from(codec_id).name().to_string();
+    let codec = ff::codec::Id::from(codec_id).name().to_string();
     if width <= 0 || height <= 0 {
         return Err(Error::Dimensions {
             name: nm(),
@@ -414,12 +535,115 @@ pub(crate) fn decode<R: Read + Seek>(
             }
         }
     };
+    Ok(Stream {
+        index,
+        container,
+        codec_id,
+        codec,
+        width,
+        height,
+        frame_rate,
+        frame_mod,
+        declared_frames,
+    })
+}
 
-    let codec =
-        ff::codec::decoder::find(codec_id.into()).ok_or_else(|| Error::UnsupportedCodec {
+/// How a pass ended, when it did not fail.
+enum Outcome {
+    Done(VideoInfo),
+    /// The skipping pass cannot vouch for its frame numbers (the reason, for the log).
+    Diverged(&'static str),
+}
+
+/// The frame numbering of a skipping pass: every timestamp read so far, sorted.
+#[derive(Default)]
+struct Ranks {
+    seen: Vec<i64>,
+    /// The timestamp of the last frame the decoder returned.
+    last_out: Option<i64>,
+    /// Frames returned, and those of them sampled.
+    returned: u64,
+    sampled: u64,
+}
+
+impl Ranks {
+    /// Records a packet's timestamp; `Err` when the numbering can no longer be vouched for.
+    fn read(&mut self, pts: i64) -> Result<(), &'static str> {
+        if self.last_out.is_some_and(|l| pts <= l) {
+            return Err("a packet read late is shown before a frame already returned");
+        }
+        let at = self.seen.partition_point(|&x| x < pts);
+        if self.seen.get(at) == Some(&pts) {
+            return Err("two packets share a timestamp");
+        }
+        self.seen.insert(at, pts);
+        Ok(())
+    }
+
+    /// The number of the frame shown at `pts`: how many packets read are shown before it.
+    fn rank(&self, pts: i64) -> u64 {
+        self.seen.partition_point(|&x| x < pts) as u64
+    }
+
+    /// The number of a frame the decoder returned.
+    fn returned(&mut self, pts: Option<i64>, frame_mod: u64) -> Result<u64, &'static str> {
+        let pts = pts.ok_or("a frame without a timestamp")?;
+        if self.last_out.is_some_and(|l| pts <= l) {
+            return Err("frames returned out of timestamp order");
+        }
+        let n = self.rank(pts);
+        if self.seen.get(n as usize) != Some(&pts) {
+            return Err("a frame whose timestamp no packet had");
+        }
+        self.last_out = Some(pts);
+        self.returned += 1;
+        if n.is_multiple_of(frame_mod) {
+            self.sampled += 1;
+        }
+        Ok(n)
+    }
+
+    /// At the end: was every sampled frame returned? Gives the frame count.
+    fn finish(&self, frame_mod: u64) -> Result<u64, &'static str> {
+        let total = self.seen.len() as u64;
+        if self.sampled != total.div_ceil(frame_mod) {
+            return Err("a sampled frame was not returned");
+        }
+        Ok(total)
+    }
+}
+
+/// One pass over the packets: decodes, numbers, samples and converts frames.
+#[allow(clippy::too_many_arguments)]
+fn run<R: Read + Seek>(
+    demuxer: &mut Demuxer<R>,
+    name: &str,
+    stream: &Stream,
+    limits: &Limits,
+    decode_threads: usize,
+    deadline: Instant,
+    skip: bool,
+    on_frame: &mut dyn FnMut(RgbFrame) -> Result<(), Error>,
+) -> Result<Outcome, Error> {
+    let started = Instant::now();
+    let nm = || name.to_string();
+    let (width, height, frame_rate, frame_mod) = (
+        stream.width,
+        stream.height,
+        stream.frame_rate,
+        stream.frame_mod,
+    );
+    let codec = ff::codec::decoder::find(stream.codec_id.into()).ok_or_else(|| {
+        Error::UnsupportedCodec {
             name: nm(),
-            codec: codec_name.clone(),
-        })?;
+            codec: stream.codec.clone(),
+        }
+    })?;
+    let params = demuxer
+        .input()
+        .stream(stream.index)
+        .expect("probed")
+        .parameters();
     let mut context =
         ff::codec::context::Context::from_parameters(params).map_err(|e| Error::Internal {
             name: nm(),
@@ -442,11 +666,12 @@ pub(crate) fn decode<R: Read + Seek>(
         .and_then(|d| d.video())
         .map_err(|e| Error::Open {
             name: nm(),
-            message: format!("cannot open the {codec_name} decoder: {e}"),
+            message: format!("cannot open the {} decoder: {e}", stream.codec),
         })?;
 
     let max_duration = limits.max_duration.as_secs_f64();
     let mut decoded: u64 = 0;
+    let mut ranks = skip.then(Ranks::default);
     let mut frame = ff::frame::Video::empty();
     let mut rgb = ff::frame::Video::empty();
     let mut scaler: Option<(
@@ -460,21 +685,28 @@ pub(crate) fn decode<R: Read + Seek>(
         message,
     };
 
-    // Receives every frame the decoder has ready.
+    // Receives every frame the decoder has ready. `Ok(Some(why))`: the skipping pass diverged.
     let mut drain = |decoder: &mut ff::decoder::Video,
                      decoded: &mut u64,
+                     ranks: &mut Option<Ranks>,
                      on_frame: &mut dyn FnMut(RgbFrame) -> Result<(), Error>|
-     -> Result<(), Error> {
+     -> Result<Option<&'static str>, Error> {
         loop {
             match decoder.receive_frame(&mut frame) {
                 Ok(()) => {}
-                Err(ff::Error::Other { errno }) if errno == ffi::EAGAIN => return Ok(()),
-                Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::Other { errno }) if errno == ffi::EAGAIN => return Ok(None),
+                Err(ff::Error::Eof) => return Ok(None),
                 Err(e) => return Err(corrupt(*decoded, format!("decoder: {}", describe(e)))),
             }
-            let number = *decoded;
+            let number = match ranks {
+                None => *decoded,
+                Some(r) => match r.returned(frame.pts(), frame_mod) {
+                    Ok(n) => n,
+                    Err(why) => return Ok(Some(why)),
+                },
+            };
             *decoded += 1;
-            if *decoded > limits.max_frames {
+            if number >= limits.max_frames {
                 return Err(Error::TooManyFrames {
                     name: nm(),
                     max: limits.max_frames,
@@ -540,6 +772,41 @@ pub(crate) fn decode<R: Read + Seek>(
         }
     };
 
+    // Sends one packet; in the skipping pass, tells the decoder first whether it may leave the
+    // packet's frame out (not sampled, by the rank of its timestamp among those read so far).
+    let send = |decoder: &mut ff::decoder::Video,
+                packet: &ff::Packet,
+                discard: bool,
+                ranks: &Option<Ranks>,
+                decoded: u64|
+     -> Result<(), Error> {
+        if let Some(r) = ranks {
+            let needed = !discard
+                && packet
+                    .pts()
+                    .is_none_or(|p| r.rank(p).is_multiple_of(frame_mod));
+            // SAFETY: a plain field write on the open decoder's context; FFmpeg reads it for
+            // the packets sent after it (frame threads copy it from the user context).
+            unsafe {
+                (*decoder.as_mut_ptr()).skip_frame = if needed {
+                    ffi::AVDiscard::AVDISCARD_DEFAULT
+                } else {
+                    ffi::AVDiscard::AVDISCARD_NONREF
+                };
+            }
+        }
+        decoder.send_packet(packet).map_err(|e| {
+            corrupt(
+                decoded,
+                format!("decoder refused a packet: {}", describe(e)),
+            )
+        })
+    };
+
+    // Packets read but not yet sent (the skipping pass), with their discard flag.
+    let mut ahead: std::collections::VecDeque<(ff::Packet, bool)> =
+        std::collections::VecDeque::new();
+    let mut discarded: u64 = 0;
     loop {
         if Instant::now() >= deadline {
             return Err(Error::TimeBudget {
@@ -556,7 +823,7 @@ pub(crate) fn decode<R: Read + Seek>(
             Ok(()) => {}
             Err(ff::Error::Eof) => break,
             Err(e) => {
-                if let Some(io) = demuxer.state.error.take() {
+                if let Some(io) = demuxer.take_error() {
                     return Err(Error::Read {
                         name: nm(),
                         source: io,
@@ -572,7 +839,7 @@ pub(crate) fn decode<R: Read + Seek>(
                 return Err(corrupt(decoded, format!("demuxer: {}", describe(e))));
             }
         }
-        if packet.stream() != stream_index {
+        if packet.stream() != stream.index {
             continue;
         }
         if packet.is_corrupt() {
@@ -582,39 +849,133 @@ pub(crate) fn decode<R: Read + Seek>(
                 "a packet is cut short (the file ends early)".to_string(),
             ));
         }
-        match decoder.send_packet(&packet) {
-            Ok(()) => {}
-            Err(e) => {
-                return Err(corrupt(
-                    decoded,
-                    format!("decoder refused a packet: {}", describe(e)),
-                ));
+        // Edit lists: the frames of packets before the edit's start are decoded (later frames
+        // may refer to them) but never returned, and do not count.
+        // SAFETY: a plain field read.
+        let discard =
+            unsafe { (*ff::packet::Ref::as_ptr(&packet)).flags } & ffi::AV_PKT_FLAG_DISCARD != 0;
+        discarded += u64::from(discard);
+        let Some(r) = ranks.as_mut() else {
+            send(&mut decoder, &packet, discard, &ranks, decoded)?;
+            drain(&mut decoder, &mut decoded, &mut ranks, on_frame)?;
+            continue;
+        };
+        if discard {
+            ahead.push_back((packet, true));
+            continue;
+        }
+        let Some(pts) = packet.pts() else {
+            return Ok(Outcome::Diverged("a packet without a timestamp"));
+        };
+        if let Err(why) = r.read(pts) {
+            return Ok(Outcome::Diverged(why));
+        }
+        if r.seen.len() as u64 > limits.max_frames {
+            return Err(Error::TooManyFrames {
+                name: nm(),
+                max: limits.max_frames,
+            });
+        }
+        ahead.push_back((packet, false));
+        if ahead.len() > LOOKAHEAD {
+            let (p, discard) = ahead.pop_front().expect("not empty");
+            send(&mut decoder, &p, discard, &ranks, decoded)?;
+            if let Some(why) = drain(&mut decoder, &mut decoded, &mut ranks, on_frame)? {
+                return Ok(Outcome::Diverged(why));
             }
         }
-        drain(&mut decoder, &mut decoded, &mut on_frame)?;
+    }
+    while let Some((p, discard)) = ahead.pop_front() {
+        send(&mut decoder, &p, discard, &ranks, decoded)?;
+        if let Some(why) = drain(&mut decoder, &mut decoded, &mut ranks, on_frame)? {
+            return Ok(Outcome::Diverged(why));
+        }
     }
     decoder
         .send_eof()
         .map_err(|e| corrupt(decoded, format!("decoder: {}", describe(e))))?;
-    drain(&mut decoder, &mut decoded, &mut on_frame)?;
+    if let Some(why) = drain(&mut decoder, &mut decoded, &mut ranks, on_frame)? {
+        return Ok(Outcome::Diverged(why));
+    }
+    if let Some(r) = &ranks {
+        match r.finish(frame_mod) {
+            Ok(total) => {
+                tracing::debug!(
+                    video = name,
+                    frames = total,
+                    decoded = r.returned,
+                    "skipped unneeded frames"
+                );
+                decoded = total;
+            }
+            Err(why) => return Ok(Outcome::Diverged(why)),
+        }
+    }
     if decoded == 0 {
         return Err(Error::NoFrames { name: nm() });
     }
     // A file cut at a packet boundary ends cleanly; the container's own frame count (MP4's
-    // sample table, read from the index at the front) still tells. A few frames of slack for
-    // edit lists, which drop priming frames.
-    if declared_frames > 0 && decoded + (declared_frames / 100).max(8) < declared_frames {
+    // sample table, read from the index at the front) still tells. It counts the frames an
+    // edit list discards; a few frames of slack beside them.
+    let declared_frames = stream.declared_frames;
+    if declared_frames > 0 && decoded + discarded + (declared_frames / 100).max(8) < declared_frames
+    {
         return Err(corrupt(
             decoded,
             format!("the container declares {declared_frames} frames (the file ends early?)"),
         ));
     }
-    Ok(VideoInfo {
-        container,
-        codec: codec_name,
+    tracing::trace!(video = name, elapsed = ?started.elapsed(), skip, "pass done");
+    Ok(Outcome::Done(VideoInfo {
+        container: stream.container.clone(),
+        codec: stream.codec.clone(),
         width,
         height,
         frame_rate,
         decoded_frames: decoded,
-    })
+        skipped_frames: ranks.as_ref().map_or(0, |r| decoded - r.returned),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ranks;
+
+    /// Reads `pts` in order, failing the test on a refusal.
+    fn read_all(r: &mut Ranks, pts: &[i64]) {
+        for &p in pts {
+            r.read(p).unwrap();
+        }
+    }
+
+    #[test]
+    fn ranks_number_frames_in_display_order() {
+        // Decode order of an I P B b b group (display 0 1 2 3 4), timestamps in 512ths.
+        let mut r = Ranks::default();
+        read_all(&mut r, &[0, 2048, 1024, 512, 1536]);
+        // Sampling every 2nd frame: 0, 2, 4 are needed; 1 and 3 may be skipped.
+        assert_eq!(r.rank(2048), 4);
+        assert_eq!(r.returned(Some(0), 2), Ok(0));
+        assert_eq!(r.returned(Some(1024), 2), Ok(2));
+        assert_eq!(r.returned(Some(2048), 2), Ok(4));
+        assert_eq!(r.finish(2), Ok(5));
+        assert_eq!(r.returned, 3);
+    }
+
+    #[test]
+    fn ranks_refuse_what_they_cannot_vouch_for() {
+        let mut r = Ranks::default();
+        read_all(&mut r, &[0, 10, 20]);
+        assert!(r.read(10).is_err(), "a shared timestamp");
+        assert!(r.returned(None, 1).is_err(), "no timestamp");
+        assert!(r.returned(Some(5), 1).is_err(), "a timestamp no packet had");
+        assert_eq!(r.returned(Some(10), 1), Ok(1));
+        assert!(r.returned(Some(0), 1).is_err(), "out of order");
+        assert!(r.read(7).is_err(), "shown before a frame already returned");
+        // Frame 0 and 2 are sampled (every 2nd); 0 was never returned.
+        let mut r = Ranks::default();
+        read_all(&mut r, &[0, 10, 20]);
+        assert_eq!(r.returned(Some(20), 2), Ok(2));
+        assert!(r.finish(2).is_err(), "a sampled frame missing");
+    }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use vigil_pdq::{Hasher, Image, Mode};
 
-use crate::decode::{RgbFrame, VideoInfo, decode};
+use crate::decode::{Decoded, RgbFrame, VideoInfo, decode};
 use crate::{Error, Frame};
 
 /// Which frames are hashed.
@@ -77,6 +77,13 @@ pub struct Options {
     /// Threads the decoder may use (1: single-threaded; more: FFmpeg's frame and slice
     /// threading, which give the same pixels).
     pub decode_threads: usize,
+    /// When sampling takes fewer than every frame, leave undecoded the frames that are not
+    /// sampled and that no other frame refers to (FFmpeg's `AVDISCARD_NONREF`, packet by
+    /// packet). The sampled frames and their numbers are the same as with every frame decoded:
+    /// nothing is built from a skipped frame, and frame numbers come from the packets'
+    /// timestamps, checked as the pass goes; where the check fails the video is decoded again,
+    /// every frame. On by default; off is for comparisons.
+    pub skip_unneeded: bool,
     pub limits: Limits,
 }
 
@@ -86,6 +93,7 @@ impl Default for Options {
             sampling: Sampling::default(),
             hash_threads: 1,
             decode_threads: 1,
+            skip_unneeded: true,
             limits: Limits::default(),
         }
     }
@@ -147,7 +155,7 @@ fn check_size(name: &str, len: u64, limits: &Limits) -> Result<(), Error> {
     Ok(())
 }
 
-fn hash_one(hasher: &mut Hasher, frame: &RgbFrame) -> (u64, vigil_pdq::Pdq) {
+fn hash_one(hasher: &mut Hasher, frame: &RgbFrame, pass: u8) -> (u8, u64, vigil_pdq::Pdq) {
     let pdq = match Image::rgb8(&frame.rgb, frame.width, frame.height) {
         Ok(img) => hasher.hash_mode(&img, Mode::Full),
         // Unreachable: the decoder packs exactly width × height × 3 bytes.
@@ -156,7 +164,7 @@ fn hash_one(hasher: &mut Hasher, frame: &RgbFrame) -> (u64, vigil_pdq::Pdq) {
             quality: 0,
         },
     };
-    (frame.number, pdq)
+    (pass, frame.number, pdq)
 }
 
 /// Hashes a video read from `reader` (any `Read + Seek`: a file, a cursor over bytes).
@@ -166,8 +174,9 @@ pub fn hash_reader<R: Read + Seek>(
     options: &Options,
 ) -> Result<VideoHash, Error> {
     let threads = options.hash_threads.max(1);
-    let mut hashed: Vec<(u64, vigil_pdq::Pdq)> = Vec::new();
-    let info = if threads == 1 {
+    // (pass, frame number, hash): frames of a void pass are dropped below.
+    let mut hashed: Vec<(u8, u64, vigil_pdq::Pdq)> = Vec::new();
+    let Decoded { info, pass } = if threads == 1 {
         let mut hasher = Hasher::new();
         decode(
             reader,
@@ -175,15 +184,16 @@ pub fn hash_reader<R: Read + Seek>(
             options.sampling,
             &options.limits,
             options.decode_threads,
-            |frame| {
-                hashed.push(hash_one(&mut hasher, &frame));
+            options.skip_unneeded,
+            |frame, pass| {
+                hashed.push(hash_one(&mut hasher, &frame, pass));
                 Ok(())
             },
         )?
     } else {
         // The calling thread decodes; `threads` workers hash. The channel is bounded, so at most
         // 2 × threads converted frames wait in memory.
-        let (tx, rx) = mpsc::sync_channel::<RgbFrame>(threads * 2);
+        let (tx, rx) = mpsc::sync_channel::<(RgbFrame, u8)>(threads * 2);
         let rx = Mutex::new(rx);
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
@@ -195,7 +205,9 @@ pub fn hash_reader<R: Read + Seek>(
                         loop {
                             let next = rx.lock().map(|r| r.recv());
                             match next {
-                                Ok(Ok(frame)) => out.push(hash_one(&mut hasher, &frame)),
+                                Ok(Ok((frame, pass))) => {
+                                    out.push(hash_one(&mut hasher, &frame, pass))
+                                }
                                 _ => return out,
                             }
                         }
@@ -208,8 +220,9 @@ pub fn hash_reader<R: Read + Seek>(
                 options.sampling,
                 &options.limits,
                 options.decode_threads,
-                |frame| {
-                    tx.send(frame).map_err(|_| Error::Internal {
+                options.skip_unneeded,
+                |frame, pass| {
+                    tx.send((frame, pass)).map_err(|_| Error::Internal {
                         name: name.to_string(),
                         message: "a hashing thread stopped".to_string(),
                     })
@@ -225,11 +238,12 @@ pub fn hash_reader<R: Read + Seek>(
             info
         })?
     };
-    hashed.sort_unstable_by_key(|(n, _)| *n);
+    hashed.retain(|(p, _, _)| *p == pass);
+    hashed.sort_unstable_by_key(|(_, n, _)| *n);
     let fps = info.frame_rate as f32;
     let frames = hashed
         .into_iter()
-        .map(|(number, pdq)| Frame {
+        .map(|(_, number, pdq)| Frame {
             number,
             quality: pdq.quality,
             hash: pdq.hash,

@@ -337,3 +337,150 @@ fn geometric_edits_of_real_footage() {
         "{results:?}"
     );
 }
+
+/// Leaving unneeded frames undecoded (`Options::skip_unneeded`, on by default) changes no hash,
+/// frame number or frame count, over codecs and containers that reorder frames differently:
+/// H.264 with a B-pyramid in MP4, Matroska and MPEG-TS, open GOPs, HEVC, VP9, MPEG-4 part 2 in
+/// AVI (packets without timestamps: the pass falls back to every frame), an MP4 cut without
+/// re-encoding (an edit list), and a variable frame rate. The oracle is every frame decoded,
+/// filtered to the sampled numbers, and the same sampling with the skip turned off.
+#[test]
+fn skipping_unneeded_frames_changes_no_hash() {
+    if !vigil_testkit::ffmpeg::available("skipping_unneeded_frames_changes_no_hash") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let src = [
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=192x144:rate=30",
+        "-t",
+        "12",
+    ];
+    let x264 = [
+        "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+    ];
+    let variants: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "pyramid.mp4",
+            [&x264[..], &["-bf", "3", "-b_strategy", "2"]].concat(),
+        ),
+        ("pyramid.mkv", x264.to_vec()),
+        ("pyramid.ts", x264.to_vec()),
+        (
+            "open-gop.mp4",
+            [&x264[..], &["-x264-params", "open-gop=1:keyint=45"]].concat(),
+        ),
+        (
+            "hevc.mp4",
+            vec![
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                "-x265-params",
+                "log-level=error",
+            ],
+        ),
+        (
+            "vp9.webm",
+            vec![
+                "-c:v",
+                "libvpx-vp9",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+            ],
+        ),
+        ("mpeg4.avi", vec!["-c:v", "mpeg4", "-bf", "2", "-q:v", "5"]),
+        (
+            "vfr.mp4",
+            [
+                &x264[..],
+                &[
+                    "-vf",
+                    "select='not(eq(mod(n\\,7)\\,3))'",
+                    "-fps_mode",
+                    "vfr",
+                ],
+            ]
+            .concat(),
+        ),
+    ];
+    for (name, codec) in &variants {
+        let out = p(name);
+        let mut a: Vec<&str> = src.to_vec();
+        a.extend(codec.iter().copied());
+        a.push(&out);
+        ffmpeg(&a);
+    }
+    // A cut without re-encoding starts inside a GOP: MP4 keeps the frames before the cut behind
+    // an edit list.
+    let (base, edited) = (p("pyramid.mp4"), p("edit-list.mp4"));
+    ffmpeg(&["-ss", "2.5", "-i", &base, "-c", "copy", &edited]);
+
+    let names: Vec<&str> = variants
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(["edit-list.mp4"])
+        .collect();
+    let mut skipped_somewhere = 0;
+    for name in names {
+        let path = dir.join(name);
+        let every = hash_file(
+            &path,
+            &Options {
+                sampling: Sampling::EveryFrame,
+                ..Options::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        for seconds in [1.0, 0.5, 2.0] {
+            let sampled = |skip: bool| {
+                hash_file(
+                    &path,
+                    &Options {
+                        sampling: Sampling::SecondsPerHash(seconds),
+                        skip_unneeded: skip,
+                        ..Options::default()
+                    },
+                )
+                .unwrap_or_else(|e| panic!("{e}"))
+            };
+            let (on, off) = (sampled(true), sampled(false));
+            let m = (seconds * every.info.frame_rate) as u64;
+            let want: Vec<Frame> = every
+                .frames
+                .iter()
+                .filter(|f| f.number % m == 0)
+                .copied()
+                .collect();
+            assert!(!want.is_empty(), "{name}");
+            assert_eq!(
+                off.frames, want,
+                "{name} at {seconds} s, every frame decoded"
+            );
+            assert_eq!(
+                on.frames, want,
+                "{name} at {seconds} s, unneeded frames skipped"
+            );
+            assert_eq!(on.info.decoded_frames, every.info.decoded_frames, "{name}");
+            assert_eq!(off.info.skipped_frames, 0, "{name}");
+            eprintln!(
+                "{name} at {seconds} s: {} of {} frames left undecoded",
+                on.info.skipped_frames, on.info.decoded_frames
+            );
+            if name == "pyramid.mp4" {
+                assert!(on.info.skipped_frames > 0, "{name}: nothing skipped");
+            }
+            skipped_somewhere += on.info.skipped_frames;
+        }
+    }
+    assert!(skipped_somewhere > 0);
+}

@@ -51,6 +51,7 @@ fn check(sampling: Sampling, suffix: &str, threads: usize) {
         return;
     };
     let (mut frames, mut exact, mut videos_seen) = (0usize, 0usize, 0usize);
+    let (mut all_frames, mut skipped) = (0u64, 0u64);
     for video in videos(&dir) {
         let stem = video.file_stem().unwrap().to_str().unwrap().to_string();
         let want = expected(&dir.join(format!("vpdq-expected/{stem}-{suffix}.txt")));
@@ -61,6 +62,11 @@ fn check(sampling: Sampling, suffix: &str, threads: usize) {
         };
         let got = hash_file(&video, &opts).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(got.info.frame_rate, 30.0, "{stem}");
+        // Every frame counts, decoded or skipped: as many as the reference's every-frame list.
+        let every = expected(&dir.join(format!("vpdq-expected/{stem}-all-frames.txt")));
+        assert_eq!(got.info.decoded_frames, every.len() as u64, "{stem}");
+        all_frames += got.info.decoded_frames;
+        skipped += got.info.skipped_frames;
         assert_eq!(got.frames.len(), want.len(), "{stem}: frame count");
         let mut differ = Vec::new();
         for (g, w) in got.frames.iter().zip(&want) {
@@ -81,8 +87,18 @@ fn check(sampling: Sampling, suffix: &str, threads: usize) {
             &differ[..differ.len().min(5)]
         );
     }
-    eprintln!("vpdq {suffix}: {exact}/{frames} frames exact over {videos_seen} videos");
+    eprintln!(
+        "vpdq {suffix}: {exact}/{frames} frames exact over {videos_seen} videos \
+         ({skipped} of {all_frames} frames left undecoded)"
+    );
     assert_eq!(videos_seen, 14);
+    if sampling == Sampling::EveryFrame {
+        assert_eq!(skipped, 0);
+    } else {
+        // These phone clips have B-frames nothing refers to (2,335 of 5,872, by `ffmpeg
+        // -skip_frame noref`); the sampled ones among them are decoded.
+        assert!(skipped > 2_000, "{skipped} frames skipped");
+    }
 }
 
 #[test]

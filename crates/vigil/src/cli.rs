@@ -1180,6 +1180,12 @@ pub(crate) struct VideoOpts {
     #[arg(long, value_name = "S", default_value_t = 1.0, value_parser = parse_seconds)]
     pub(crate) seconds_per_hash: f64,
 
+    /// Videos: decode every frame even when sampling. By default the frames that are neither
+    /// sampled nor referred to by other frames are left undecoded; the hashes are the same
+    /// either way, this is only slower (for comparisons).
+    #[arg(long)]
+    pub(crate) decode_every_frame: bool,
+
     /// Largest video file to read (default 16G).
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
     pub(crate) max_video_size: Option<u64>,

@@ -349,6 +349,7 @@ fn video_options(o: &cli::VideoOpts) -> vigil_video::Options {
             vigil_video::Sampling::SecondsPerHash(o.seconds_per_hash)
         },
         limits,
+        skip_unneeded: !o.decode_every_frame,
         ..vigil_video::Options::default()
     }
 }
