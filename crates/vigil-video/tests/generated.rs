@@ -340,9 +340,10 @@ fn geometric_edits_of_real_footage() {
 
 /// Leaving unneeded frames undecoded (`Options::skip_unneeded`, on by default) changes no hash,
 /// frame number or frame count, over codecs and containers that reorder frames differently:
-/// H.264 with a B-pyramid in MP4, Matroska and MPEG-TS, open GOPs, HEVC, VP9, MPEG-4 part 2 in
-/// AVI (packets without timestamps: the pass falls back to every frame), an MP4 cut without
-/// re-encoding (an edit list), and a variable frame rate. The oracle is every frame decoded,
+/// H.264 with a B-pyramid in MP4, Matroska and MPEG-TS, interlaced H.264, open GOPs, HEVC, VP9,
+/// MPEG-2 in MPEG-TS and MPEG-PS, MPEG-4 part 2 in AVI (AVI and MPEG-PS have packets without
+/// timestamps: the pass falls back to every frame), an MP4 cut without re-encoding (an edit
+/// list), and a variable frame rate. The oracle is every frame decoded,
 /// filtered to the sampled numbers, and the same sampling with the skip turned off.
 #[test]
 fn skipping_unneeded_frames_changes_no_hash() {
@@ -399,6 +400,18 @@ fn skipping_unneeded_frames_changes_no_hash() {
             ],
         ),
         ("mpeg4.avi", vec!["-c:v", "mpeg4", "-bf", "2", "-q:v", "5"]),
+        (
+            "mpeg2.ts",
+            vec!["-c:v", "mpeg2video", "-bf", "2", "-q:v", "4"],
+        ),
+        (
+            "mpeg2.mpg",
+            vec!["-c:v", "mpeg2video", "-bf", "2", "-q:v", "4"],
+        ),
+        (
+            "interlaced.ts",
+            [&x264[..], &["-x264-params", "interlaced=1:tff=1"]].concat(),
+        ),
         (
             "vfr.mp4",
             [
