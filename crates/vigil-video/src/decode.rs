@@ -391,7 +391,15 @@ pub(crate) fn decode<R: Read + Seek>(
     let deadline = Instant::now() + limits.time_budget;
     let mut demuxer = Demuxer::open(reader, name, deadline)?;
     let stream = probe(&mut demuxer, name, sampling, limits)?;
-    if skip_unneeded && stream.frame_mod > 1 {
+    let mut pass: u8 = if skip_unneeded && stream.frame_mod > 1 {
+        0
+    } else {
+        1
+    };
+    loop {
+        let skip = pass == 0;
+        let this = pass;
+        let mut sink = |f| on_frame(f, this);
         match run(
             &mut demuxer,
             name,
@@ -399,11 +407,11 @@ pub(crate) fn decode<R: Read + Seek>(
             limits,
             decode_threads,
             deadline,
-            true,
-            &mut |f| on_frame(f, 0),
+            skip,
+            &mut sink,
         )? {
-            Outcome::Done(info) => return Ok(Decoded { info, pass: 0 }),
-            Outcome::Diverged(why) => {
+            Outcome::Done(info) => return Ok(Decoded { info, pass }),
+            Outcome::Diverged(why) if skip => {
                 tracing::debug!(video = name, why, "decoding every frame again");
                 let mut reader = demuxer.into_reader();
                 reader
@@ -420,24 +428,15 @@ pub(crate) fn decode<R: Read + Seek>(
                         message: "the second pass found a different stream".to_string(),
                     });
                 }
+                pass = 1;
+            }
+            Outcome::Diverged(why) => {
+                return Err(Error::Internal {
+                    name: name.to_string(),
+                    message: format!("a full pass diverged: {why}"),
+                });
             }
         }
-    }
-    match run(
-        &mut demuxer,
-        name,
-        &stream,
-        limits,
-        decode_threads,
-        deadline,
-        false,
-        &mut |f| on_frame(f, 1),
-    )? {
-        Outcome::Done(info) => Ok(Decoded { info, pass: 1 }),
-        Outcome::Diverged(why) => Err(Error::Internal {
-            name: name.to_string(),
-            message: format!("a full pass diverged: {why}"),
-        }),
     }
 }
 
