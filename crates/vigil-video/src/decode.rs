@@ -342,6 +342,9 @@ impl<R: Read + Seek> Demuxer<R> {
 /// every packet shown before it has been seen when its frame number is worked out (H.264 and
 /// HEVC reorder at most 16 frames).
 const LOOKAHEAD: usize = 32;
+/// ... and at most this many bytes of them, so that a file of huge packets cannot make the
+/// lookahead hold it whole (fewer packets ahead only risk a fallback, never a wrong number).
+const LOOKAHEAD_BYTES: usize = 64 << 20;
 
 /// The result of [`decode`].
 pub(crate) struct Decoded {
@@ -802,9 +805,11 @@ fn run<R: Read + Seek>(
         })
     };
 
-    // Packets read but not yet sent (the skipping pass), with their discard flag.
+    // Packets read but not yet sent (the skipping pass), with their discard flag, and their
+    // bytes.
     let mut ahead: std::collections::VecDeque<(ff::Packet, bool)> =
         std::collections::VecDeque::new();
+    let mut ahead_bytes = 0usize;
     let mut discarded: u64 = 0;
     loop {
         if Instant::now() >= deadline {
@@ -859,25 +864,25 @@ fn run<R: Read + Seek>(
             drain(&mut decoder, &mut decoded, &mut ranks, on_frame)?;
             continue;
         };
-        if discard {
-            ahead.push_back((packet, true));
-            continue;
+        if !discard {
+            let Some(pts) = packet.pts() else {
+                return Ok(Outcome::Diverged("a packet without a timestamp"));
+            };
+            if let Err(why) = r.read(pts) {
+                return Ok(Outcome::Diverged(why));
+            }
+            if r.seen.len() as u64 > limits.max_frames {
+                return Err(Error::TooManyFrames {
+                    name: nm(),
+                    max: limits.max_frames,
+                });
+            }
         }
-        let Some(pts) = packet.pts() else {
-            return Ok(Outcome::Diverged("a packet without a timestamp"));
-        };
-        if let Err(why) = r.read(pts) {
-            return Ok(Outcome::Diverged(why));
-        }
-        if r.seen.len() as u64 > limits.max_frames {
-            return Err(Error::TooManyFrames {
-                name: nm(),
-                max: limits.max_frames,
-            });
-        }
-        ahead.push_back((packet, false));
-        if ahead.len() > LOOKAHEAD {
+        ahead_bytes += packet.size();
+        ahead.push_back((packet, discard));
+        while ahead.len() > LOOKAHEAD || ahead_bytes > LOOKAHEAD_BYTES {
             let (p, discard) = ahead.pop_front().expect("not empty");
+            ahead_bytes -= p.size();
             send(&mut decoder, &p, discard, &ranks, decoded)?;
             if let Some(why) = drain(&mut decoder, &mut decoded, &mut ranks, on_frame)? {
                 return Ok(Outcome::Diverged(why));
