@@ -1,5 +1,6 @@
 //! The import writer for SQLite files: a bank import into an SQLite file writes its rows
-//! through SQLite's own C API (`rusqlite`), on a connection and a thread of its own.
+//! through SQLite's own C API (`rusqlite`), on a connection and a thread of its own. The
+//! matcher's snapshot of an SQLite file is read the same way ([`snapshot`]).
 //!
 //! Everything else in this crate goes through sqlx, whose SQLite driver runs each statement on
 //! a worker thread and copies every bound value twice (into the `Any` arguments, then into
@@ -23,7 +24,7 @@ use rusqlite::{CachedStatement, Connection, OpenFlags, OptionalExtension, Transa
 use crate::bulk::{self, Feed, Item, Meta};
 use crate::content::{
     CONTENT_INSERT, CONTENT_UPSERT, MARK_UPDATED, PROVENANCE_INSERT, PROVENANCE_UPSERT,
-    SIGNAL_INSERT, SIGNAL_LONG_INSERT, import_detail,
+    SIGNAL_INSERT, SIGNAL_LONG_INSERT, SNAPSHOT, SignalChange, import_detail,
 };
 use crate::{AUDIT_INSERT, Backend, Error, ImportReport, NEXT_SEQ, SQLITE_PRAGMAS, now_ms};
 use crate::{value, values};
@@ -444,4 +445,64 @@ impl<'a> Writer<'a> {
         st.raw_execute()?;
         Ok(())
     }
+}
+
+/// Signal changes a [`snapshot`] sends at a time.
+const SNAPSHOT_BATCH: usize = 10_000;
+
+/// Reads a matcher's snapshot of the store's file ([`crate::Store::signals_snapshot`]): the
+/// change number, then every row of [`SNAPSHOT`] (bank `bank`, else the enabled banks), all in
+/// one read transaction, so the rows are exactly the store's state at that number. Sends the
+/// rows to `out` in id order, in batches; returns the change number.
+///
+/// Runs on a blocking thread. Stops with an error if the receiving side has gone.
+pub(crate) fn snapshot(
+    path: &std::path::Path,
+    bank: Option<i64>,
+    out: tokio::sync::mpsc::Sender<Vec<SignalChange>>,
+) -> Result<i64, Error> {
+    let mut conn = open(path)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+    let upto: i64 = tx.query_row("SELECT value FROM counters WHERE name = 'seq'", [], |r| {
+        r.get(0)
+    })?;
+    {
+        let mut st = tx.prepare(SNAPSHOT)?;
+        let mut rows = st.query(rusqlite::params![0i64, bank.unwrap_or(0)])?;
+        let mut batch = Vec::with_capacity(SNAPSHOT_BATCH);
+        let gone = || Error::Sqlite("the snapshot's reader has gone".to_string());
+        while let Some(r) = rows.next()? {
+            let kind = r
+                .get_ref(3)?
+                .as_str()
+                .map_err(|e| Error::Invalid(format!("stored signal kind: {e}")))?;
+            let bytes = match r.get_ref(4)? {
+                rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b,
+                other => {
+                    return Err(Error::Invalid(format!(
+                        "stored {kind} signal: a {} value",
+                        other.data_type()
+                    )));
+                }
+            };
+            batch.push(SignalChange {
+                seq: r.get(0)?,
+                signal_id: r.get(1)?,
+                bank_id: r.get(2)?,
+                content_id: Some(r.get(6)?),
+                signal: value::from_bytes(kind, bytes)?,
+                present: true,
+                disabled_until: r.get(5)?,
+            });
+            if batch.len() == SNAPSHOT_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(SNAPSHOT_BATCH));
+                out.blocking_send(full).map_err(|_| gone())?;
+            }
+        }
+        if !batch.is_empty() {
+            out.blocking_send(batch).map_err(|_| gone())?;
+        }
+    }
+    tx.commit()?;
+    Ok(upto)
 }

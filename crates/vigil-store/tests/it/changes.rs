@@ -214,3 +214,124 @@ async fn the_change_feed_in_pages_is_the_whole_feed() {
         }
     }
 }
+
+/// A matcher's snapshot of an SQLite file is read whole on a connection of its own; elsewhere
+/// it is read in pages through sqlx. Both must give the same signals, for the enabled banks
+/// and for one bank (disabled or not), with quarantines (the signal's, the item's, and the
+/// later of both), removals and a long value.
+#[tokio::test]
+async fn the_file_snapshot_equals_the_paged_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = vigil_store::Store::open(dir.path().join("v.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let memory = vigil_store::Store::open("sqlite::memory:").await.unwrap();
+    let long = {
+        let frames: Vec<String> = (0..40)
+            .map(|i| format!("\"{},90,{i}.000\"", vigil_testkit::seeded_pdq_hex(900 + i)))
+            .collect();
+        vigil_exchange::record::Signal::new(
+            vigil_exchange::record::SignalKind::Vpdq,
+            &format!("[{}]", frames.join(", ")),
+        )
+        .unwrap()
+    };
+    // (seq, signal id, bank id, content id, signal, present, quarantined until)
+    type Row = (i64, i64, i64, Option<i64>, String, bool, Option<i64>);
+    // (the bank asked for, the change number, the rows)
+    type Run = (Option<i64>, i64, Vec<Row>);
+    let mut seen: Vec<Vec<Run>> = Vec::new();
+    for s in [&file, &memory] {
+        s.create_bank("t", &NewBank::block("b")).await.unwrap();
+        s.create_bank("t", &NewBank::block("off")).await.unwrap();
+        let records = (1..=12_005)
+            .map(plain)
+            .chain([vigil_exchange::record::Record::with_signals([
+                long.clone(),
+                md5(7),
+            ])])
+            .map(Ok::<_, String>);
+        s.import("t", "b", records, &opts("f")).await.unwrap();
+        s.import(
+            "t",
+            "off",
+            (1..=3).map(plain).map(Ok::<_, String>),
+            &opts("f"),
+        )
+        .await
+        .unwrap();
+        s.update_bank(
+            "t",
+            "off",
+            &BankUpdate {
+                enabled: Some(false),
+                ..BankUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+        // The signal quarantined until 1000, its item until 2000 (and the other way round).
+        s.quarantine_signal("t", &pdq(5), Some("b"), Some(1000))
+            .await
+            .unwrap();
+        s.quarantine_signal("t", &pdq(6), Some("b"), Some(3000))
+            .await
+            .unwrap();
+        for (seed, until) in [(5, 2000), (6, 2000)] {
+            let id = s.find(&pdq(seed)).await.unwrap()[0].1;
+            s.set_content_disabled("t", "b", id, Some(until))
+                .await
+                .unwrap();
+        }
+        let gone = s.find(&pdq(9)).await.unwrap()[0].1;
+        s.remove("t", "b", gone).await.unwrap();
+
+        let banks = s.banks().await.unwrap();
+        let off = banks.iter().find(|b| b.name == "off").unwrap().id;
+        let mut runs = Vec::new();
+        for bank in [None, Some(off)] {
+            let mut rows: Vec<Row> = Vec::new();
+            let upto = s
+                .signals_snapshot(bank, |c| {
+                    rows.push((
+                        c.seq,
+                        c.signal_id,
+                        c.bank_id,
+                        c.content_id,
+                        format!("{}:{}", c.signal.kind().name(), c.signal.value()),
+                        c.present,
+                        c.disabled_until,
+                    ))
+                })
+                .await
+                .unwrap();
+            runs.push((bank, upto, rows));
+        }
+        seen.push(runs);
+    }
+    let (a, b) = (&seen[0], &seen[1]);
+    // Bank b: 12,005 PDQ items, one item of a vPDQ and an MD5, one item removed.
+    assert_eq!(a[0].2.len(), 12_005 + 2 - 1, "the enabled banks' signals");
+    assert_eq!(a[1].2.len(), 3, "the disabled bank's own signals");
+    let until = |rows: &[Row], seed: u64| {
+        let v = format!("pdq:{}", pdq(seed).value());
+        rows.iter().find(|r| r.4 == v).unwrap().6
+    };
+    assert_eq!(
+        until(&a[0].2, 5),
+        Some(2000),
+        "the item's quarantine is the later"
+    );
+    assert_eq!(
+        until(&a[0].2, 6),
+        Some(3000),
+        "the signal's quarantine is the later"
+    );
+    assert!(a[0].2.iter().all(|r| r.5), "present");
+    assert!(a[0].2.windows(2).all(|w| w[0].1 < w[1].1), "in id order");
+    assert!(
+        a[0].2.iter().any(|r| r.4.starts_with("vpdq:")),
+        "the long value"
+    );
+    assert_eq!(a, b);
+}
