@@ -222,20 +222,8 @@ async fn the_change_feed_in_pages_is_the_whole_feed() {
 #[tokio::test]
 async fn the_file_snapshot_equals_the_paged_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    let file = vigil_store::Store::open(dir.path().join("v.db").to_str().unwrap())
-        .await
-        .unwrap();
-    let memory = vigil_store::Store::open("sqlite::memory:").await.unwrap();
-    let long = {
-        let frames: Vec<String> = (0..40)
-            .map(|i| format!("\"{},90,{i}.000\"", vigil_testkit::seeded_pdq_hex(900 + i)))
-            .collect();
-        vigil_exchange::record::Signal::new(
-            vigil_exchange::record::SignalKind::Vpdq,
-            &format!("[{}]", frames.join(", ")),
-        )
-        .unwrap()
-    };
+    let (file, memory) = file_and_memory(dir.path()).await;
+    let long = long_vpdq();
     // (seq, signal id, bank id, content id, signal, present, quarantined until)
     type Row = (i64, i64, i64, Option<i64>, String, bool, Option<i64>);
     // (the bank asked for, the change number, the rows)

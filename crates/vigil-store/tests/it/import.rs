@@ -296,20 +296,8 @@ async fn imports_larger_than_the_sort_memory_merge_their_runs() {
 #[tokio::test]
 async fn the_sqlite_file_writer_and_the_generic_writer_make_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let file = vigil_store::Store::open(dir.path().join("v.db").to_str().unwrap())
-        .await
-        .unwrap();
-    let memory = vigil_store::Store::open("sqlite::memory:").await.unwrap();
-    let long = {
-        let frames: Vec<String> = (0..40)
-            .map(|i| format!("\"{},90,{i}.000\"", vigil_testkit::seeded_pdq_hex(900 + i)))
-            .collect();
-        vigil_exchange::record::Signal::new(
-            vigil_exchange::record::SignalKind::Vpdq,
-            &format!("[{}]", frames.join(", ")),
-        )
-        .unwrap()
-    };
+    let (file, memory) = file_and_memory(dir.path()).await;
+    let long = long_vpdq();
     let first: Vec<Record> = (0..30)
         .map(rich)
         .chain((0..60).map(|i| plain(i % 45)))

@@ -48,3 +48,21 @@ pub(crate) fn opts(source: &str) -> vigil_store::ImportOptions {
         sort_memory: None,
     }
 }
+
+/// An SQLite file store in `dir` and an in-memory one: the file takes the store's rusqlite
+/// paths (import writer, snapshot reader), memory the generic sqlx ones.
+pub(crate) async fn file_and_memory(dir: &std::path::Path) -> (Store, Store) {
+    let file = Store::open(dir.join("v.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let memory = Store::open("sqlite::memory:").await.unwrap();
+    (file, memory)
+}
+
+/// A vPDQ value of 40 frames: longer than a stored value's key, so kept as a body.
+pub(crate) fn long_vpdq() -> Signal {
+    let frames: Vec<String> = (0..40)
+        .map(|i| format!("\"{},90,{i}.000\"", vigil_testkit::seeded_pdq_hex(900 + i)))
+        .collect();
+    Signal::new(SignalKind::Vpdq, &format!("[{}]", frames.join(", "))).unwrap()
+}
