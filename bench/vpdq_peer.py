@@ -103,7 +103,7 @@ def main():
             print(f"{label:<12}{'1' if pin else 'all':<7}{best_ref:>8.2f}{best_vig:>9.2f}"
                   f"{decoded / best_ref:>9.0f}{decoded / best_vig:>11.0f}{best_ref / best_vig:>7.2f}"
                   f"{cpu_ref:>9.2f}{cpu_vig:>11.2f}{cpu_ref / cpu_vig:>11.2f}"
-                  f"  {decoded} decoded, {hashed} hashed, equal")
+                  f"  {decoded} frames, {hashed} hashed, equal")
     if shutil.which("ffmpeg"):
         floor = [decode_floor(paths) for _ in range(a.reps)]
         wall, cpus = min(f[0] for f in floor), min(f[1] for f in floor)
