@@ -15,6 +15,8 @@
 //! * `NQ`: run only the first `NQ` queries (default: all).
 //!
 //! `VIGIL_SUBSTRINGS` and `VIGIL_DIR_BITS` force the table layout (see `IndexOptions`).
+//! `VIGIL_FOOTPRINT=K` also prints, on stderr, what an MIH query reads from memory
+//! ([`Index::footprint`]), averaged over the first `K` queries.
 //!
 //! Hamming distance does not depend on how the 32 bytes map to bits, as long as the mapping is the
 //! same for every hash, so the bytes are read as four big-endian words.
@@ -84,6 +86,42 @@ fn main() {
     let build_s = t.elapsed().as_secs_f64();
     let rss1 = rss_bytes();
     let st = index.stats();
+
+    if let Some(k) = env("VIGIL_FOOTPRINT") {
+        let k = (k as usize).min(queries.len()).max(1);
+        let mut sum = [0u64; 8];
+        for q in &queries[..k] {
+            let f = index.footprint(q, r);
+            for (s, v) in sum.iter_mut().zip([
+                f.probes,
+                f.dir_lines,
+                f.buckets,
+                f.entries,
+                f.bucket_lines,
+                f.candidates,
+                f.code_lines,
+                f.lines,
+            ]) {
+                *s += v;
+            }
+        }
+        let names = [
+            "probes",
+            "dir_lines",
+            "buckets",
+            "entries",
+            "bucket_lines",
+            "candidates",
+            "code_lines",
+            "lines",
+        ];
+        let fields: Vec<String> = names
+            .iter()
+            .zip(sum)
+            .map(|(n, s)| format!("\"{n}\": {:.1}", s as f64 / k as f64))
+            .collect();
+        eprintln!("{{\"footprint_queries\": {k}, {}}}", fields.join(", "));
+    }
 
     let run = |queries: &[Hash256]| {
         let mut lims = Vec::with_capacity(queries.len() + 1);

@@ -187,6 +187,31 @@ pub struct Stats {
     pub heap_bytes: usize,
 }
 
+/// What one multi-index-hashing query of an index's segment reads from memory
+/// ([`Index::footprint`]): a diagnostic for cost models and benchmarks. On an index far larger
+/// than the CPU caches each distinct line is a cache miss, and the misses, not the arithmetic,
+/// bound a query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Footprint {
+    /// Directory keys probed, over all tables.
+    pub probes: u64,
+    /// Distinct 64-byte lines of bucket directories read.
+    pub dir_lines: u64,
+    /// Non-empty buckets scanned.
+    pub buckets: u64,
+    /// Bucket entries read (all of a scanned bucket; only those compared by a binary search).
+    pub entries: u64,
+    /// Distinct lines of bucket entries read.
+    pub bucket_lines: u64,
+    /// Candidates whose full code is compared (a code found by several tables counts each time).
+    pub candidates: u64,
+    /// Distinct lines of candidates' codes.
+    pub code_lines: u64,
+    /// Distinct lines read in all (table 0's buckets are codes, so the kinds may overlap).
+    pub lines: u64,
+}
+
 /// An exact Hamming range index over [`Hash256`] with `u64` ids; see the crate docs.
 ///
 /// `Index` is `Send + Sync`: share it (e.g. in an `Arc`) between query and update threads.
@@ -319,6 +344,23 @@ impl Index {
             .collect();
         out.sort_unstable_by_key(|&(i, m)| (m, i));
         out
+    }
+
+    /// Counts what a multi-index-hashing query for `query` at radius `r` reads from the segment
+    /// (the delta, scanned, is left out), without answering it. All zero when the segment has
+    /// no tables. Slow (it records every line): for benchmarks and tuning, not for serving.
+    pub fn footprint(&self, query: &Hash256, r: u32) -> Footprint {
+        let f = self.live.footprint(&query.words(), r);
+        Footprint {
+            probes: f.probes,
+            dir_lines: f.dir_lines,
+            buckets: f.buckets,
+            entries: f.entries,
+            bucket_lines: f.bucket_lines,
+            candidates: f.candidates,
+            code_lines: f.code_lines,
+            lines: f.lines,
+        }
     }
 
     /// All pairs, sorted by hash then id.

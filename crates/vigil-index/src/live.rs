@@ -318,6 +318,10 @@ impl<const W: usize> Live<W> {
         }
     }
 
+    pub(crate) fn footprint(&self, q: &[u64; W], r: u32) -> crate::segment::Footprint {
+        self.read().base.footprint(q, r)
+    }
+
     pub(crate) fn pairs(&self) -> Vec<([u64; W], u64)> {
         self.read().pairs()
     }

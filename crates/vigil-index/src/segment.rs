@@ -806,6 +806,152 @@ impl<const W: usize> Segment<W> {
     }
 }
 
+/// The memory an MIH query of a segment reads, counted in 64-byte cache lines (see
+/// [`Segment::footprint`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Footprint {
+    pub(crate) probes: u64,
+    pub(crate) dir_lines: u64,
+    pub(crate) buckets: u64,
+    pub(crate) entries: u64,
+    pub(crate) bucket_lines: u64,
+    pub(crate) candidates: u64,
+    pub(crate) code_lines: u64,
+    /// Distinct lines of all three kinds (a table-0 bucket is made of codes).
+    pub(crate) lines: u64,
+}
+
+impl<const W: usize> Segment<W> {
+    /// Replays the MIH query of [`Segment::query_mih`] for `q` at radius `r` without answering
+    /// it, and counts what it reads: probes, distinct directory lines, non-empty buckets, the
+    /// entries and distinct lines its bucket scans read (a binary search reads only the lines of
+    /// the entries it compares), candidates, and the distinct lines of their codes. For cost
+    /// models and benchmarks: each distinct line is a cache miss on an index far larger than the
+    /// caches, which is what bounds a query (`BENCHMARKS.md`, "the memory floor").
+    pub(crate) fn footprint(&self, q: &[u64; W], r: u32) -> Footprint {
+        use std::collections::HashSet;
+        let mut f = Footprint::default();
+        if self.tables.is_empty() {
+            return f;
+        }
+        let line = |p: *const u8| p as usize / 64;
+        let tau = radii(&self.widths(), r);
+        let sbits = slot_bits(self.codes.len());
+        let (mut dir_lines, mut bucket_lines, mut code_lines) =
+            (HashSet::new(), HashSet::new(), HashSet::new());
+        let mut cands = Vec::new();
+        for (t, table) in self.tables.iter().enumerate() {
+            if tau[t] < 0 {
+                continue;
+            }
+            let tau_t = tau[t].min(table.bits as i64) as u32;
+            let shift = table.bits - table.dbits;
+            let qk = key(q, table.start, table.bits);
+            let ql = qk & (((1u64 << shift) - 1) as u32);
+            for_each_within_flips(qk >> shift, table.dbits, tau_t, |k, flips| {
+                f.probes += 1;
+                let at = table.dir_at + k as usize;
+                dir_lines.insert(line((&self.dir[at] as *const u32).cast()));
+                dir_lines.insert(line((&self.dir[at + 1] as *const u32).cast()));
+                let (lo, hi) = (self.dir[at] as usize, self.dir[at + 1] as usize);
+                if lo >= hi {
+                    return;
+                }
+                f.buckets += 1;
+                let mut read = |p: *const u8| {
+                    bucket_lines.insert(line(p));
+                };
+                // Which elements the scan reads: all, or those a binary search compares.
+                let mut touched: Vec<usize> = Vec::new();
+                let left = tau_t - flips;
+                let n = hi - lo;
+                let searches = match table.entries_at {
+                    None => left < shift && left == 0 && n > 8,
+                    Some(_) => {
+                        n > 8
+                            && ball(shift, left as i64)
+                                * ((usize::BITS - n.leading_zeros()) as f64 + 2.0)
+                                < n as f64
+                    }
+                };
+                let low = |i: usize| -> u32 {
+                    match table.entries_at {
+                        None => {
+                            key(&self.codes[i], table.start, table.bits)
+                                & (((1u64 << shift) - 1) as u32)
+                        }
+                        Some(e) => self.entries[e + i] >> sbits,
+                    }
+                };
+                let slot = |i: usize| -> u32 {
+                    match table.entries_at {
+                        None => i as u32,
+                        Some(e) => self.entries[e + i] & (((1u64 << sbits) - 1) as u32),
+                    }
+                };
+                if searches {
+                    let keys: Vec<u32> = if table.entries_at.is_none() {
+                        vec![ql]
+                    } else {
+                        let mut v = Vec::new();
+                        for_each_within_flips(ql, shift, left, |k, _| v.push(k));
+                        v
+                    };
+                    for k in keys {
+                        let (mut a, mut b) = (lo, hi);
+                        while a < b {
+                            let mid = a + (b - a) / 2;
+                            touched.push(mid);
+                            if low(mid) < k {
+                                a = mid + 1;
+                            } else {
+                                b = mid;
+                            }
+                        }
+                        let mut i = a;
+                        while i < hi {
+                            touched.push(i);
+                            if low(i) != k {
+                                break;
+                            }
+                            cands.push(slot(i));
+                            i += 1;
+                        }
+                    }
+                } else {
+                    for i in lo..hi {
+                        touched.push(i);
+                        if left >= shift || (low(i) ^ ql).count_ones() <= left {
+                            cands.push(slot(i));
+                        }
+                    }
+                }
+                f.entries += touched.len() as u64;
+                for i in touched {
+                    match table.entries_at {
+                        None => read((&self.codes[i] as *const [u64; W]).cast()),
+                        Some(e) => read((&self.entries[e + i] as *const u32).cast()),
+                    }
+                }
+            });
+        }
+        f.candidates = cands.len() as u64;
+        for s in cands {
+            code_lines.insert(line((&self.codes[s as usize] as *const [u64; W]).cast()));
+        }
+        f.dir_lines = dir_lines.len() as u64;
+        f.bucket_lines = bucket_lines.len() as u64;
+        f.code_lines = code_lines.len() as u64;
+        f.lines = dir_lines
+            .union(&bucket_lines)
+            .copied()
+            .collect::<HashSet<_>>()
+            .union(&code_lines)
+            .count() as u64;
+        f
+    }
+}
+
 /// Reusable per-thread buffers of the MIH query pipeline (no allocation per query once warm).
 #[derive(Default)]
 struct Scratch {
@@ -980,6 +1126,71 @@ mod tests {
                     let db = dir_bits(b, l.dbits, 4096);
                     assert!(db <= MAX_DIR_BITS && db <= b && b - db <= max_low_bits(4096));
                 }
+            }
+        }
+    }
+
+    /// The footprint's counts against a brute-force oracle: probes are the directory balls;
+    /// candidates are, per table, exactly the codes whose substring is within the table's radius
+    /// of the query's; every match is among them. Clustered codes make heavy buckets, so the
+    /// binary-search path is replayed too.
+    #[test]
+    fn footprint_counts_what_the_query_reads() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut pairs = Vec::new();
+        let centres: Vec<[u64; 4]> = (0..64).map(|_| rng.r#gen()).collect();
+        for i in 0..40_000u64 {
+            let mut c: [u64; 4] = if i % 2 == 0 {
+                rng.r#gen()
+            } else {
+                centres[rng.gen_range(0..centres.len())]
+            };
+            if i % 2 == 1 {
+                for _ in 0..rng.gen_range(0..6) {
+                    let b = rng.gen_range(0..256);
+                    c[b / 64] ^= 1 << (b % 64);
+                }
+            }
+            pairs.push((c, i));
+        }
+        for (m, d) in [(11, None), (16, Some(8)), (8, None)] {
+            let seg = Segment::<4>::build(pairs.clone(), Some(m), d);
+            for (i, r) in [(0usize, 31u32), (1, 31), (3, 0), (5, 12), (7, 40)] {
+                let mut q = pairs[i * 997].0;
+                q[0] ^= 0b1011;
+                let f = seg.footprint(&q, r);
+                let tau = radii(&seg.widths(), r);
+                let probes: f64 = seg
+                    .tables
+                    .iter()
+                    .zip(&tau)
+                    .map(|(t, &tau)| ball(t.dbits, tau.min(t.bits as i64)))
+                    .sum();
+                assert_eq!(f.probes as f64, probes, "m={m} r={r}");
+                let cands: u64 = seg
+                    .tables
+                    .iter()
+                    .zip(&tau)
+                    .map(|(t, &tau)| {
+                        let qk = key(&q, t.start, t.bits);
+                        seg.codes()
+                            .iter()
+                            .filter(|c| (key(c, t.start, t.bits) ^ qk).count_ones() as i64 <= tau)
+                            .count() as u64
+                    })
+                    .sum();
+                assert_eq!(f.candidates, cands, "m={m} r={r}");
+                let matches = seg
+                    .codes()
+                    .iter()
+                    .filter(|c| scan::distance(c, &q) <= r)
+                    .count() as u64;
+                assert!(matches >= 1 || r < 12, "m={m} r={r}");
+                assert!(f.candidates >= matches && f.code_lines <= f.candidates);
+                assert!(f.buckets <= f.probes && f.bucket_lines <= f.entries);
+                assert!(f.lines <= f.dir_lines + f.bucket_lines + f.code_lines);
+                assert!(f.lines >= f.dir_lines.max(f.code_lines));
             }
         }
     }
