@@ -233,10 +233,23 @@ pub fn app(state: AppState) -> Router {
 }
 
 const AUDIT_BATCH: usize = 1024;
+/// How long the audit writer gathers entries after the first of a batch. Each batch is one
+/// transaction, and each commit one fsync (`synchronous = FULL`): under load, committing as
+/// soon as a few entries wait cost a sixth of the server's CPU at 12,000 audited lookups/s.
+const AUDIT_LINGER: Duration = Duration::from_millis(20);
 
 async fn audit_writer(store: Store, mut rx: mpsc::Receiver<NewAudit>) {
     let mut batch = Vec::with_capacity(AUDIT_BATCH);
     while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
+        let until = tokio::time::Instant::now() + AUDIT_LINGER;
+        while batch.len() < AUDIT_BATCH {
+            let more = AUDIT_BATCH - batch.len();
+            match tokio::time::timeout_at(until, rx.recv_many(&mut batch, more)).await {
+                Ok(n) if n > 0 => {}
+                // Time is up, or every sender is gone (shutdown): write what there is.
+                _ => break,
+            }
+        }
         // A failed write is retried (entries are never dropped silently) until it succeeds.
         let mut delay = Duration::from_millis(100);
         while let Err(e) = store.record_audit(&batch).await {

@@ -175,7 +175,8 @@ async fn sessions_live_until_they_end_or_their_user_goes() {
 async fn the_audit_log_reads_newest_first_by_action() {
     for db in stores("audit_recent").await {
         let s = &db.store;
-        let entries: Vec<vigil_store::NewAudit> = (0..10)
+        // 450 entries: more than one multi-row statement (200 rows each).
+        let entries: Vec<vigil_store::NewAudit> = (0..450)
             .map(|i| vigil_store::NewAudit {
                 at: i,
                 actor: "t".into(),
@@ -191,14 +192,25 @@ async fn the_audit_log_reads_newest_first_by_action() {
             .await
             .unwrap();
         let at: Vec<i64> = recent.iter().map(|e| e.at).collect();
-        assert_eq!(at, [8, 6, 4], "{}", db.name);
+        assert_eq!(at, [448, 446, 444], "{}", db.name);
         let older = s
-            .audit_recent(Some("match.lookup"), recent[2].id, 10)
+            .audit_recent(Some("match.lookup"), recent[2].id, 300)
             .await
             .unwrap();
-        assert_eq!(older.iter().map(|e| e.at).collect::<Vec<_>>(), [2, 0]);
+        let want: Vec<i64> = (0..443).rev().step_by(2).collect();
+        assert_eq!(older.iter().map(|e| e.at).collect::<Vec<_>>(), want);
+        assert!(
+            older
+                .iter()
+                .all(|e| e.detail == format!("{{\"i\":{}}}", e.at) && e.actor == "t"),
+            "{}",
+            db.name
+        );
         let all = s.audit_recent(None, i64::MAX, 4).await.unwrap();
-        assert_eq!(all.iter().map(|e| e.at).collect::<Vec<_>>(), [9, 8, 7, 6]);
+        assert_eq!(
+            all.iter().map(|e| e.at).collect::<Vec<_>>(),
+            [449, 448, 447, 446]
+        );
         assert!(
             s.audit_recent(Some("nothing"), i64::MAX, 5)
                 .await
