@@ -16,7 +16,9 @@
 //!
 //! `VIGIL_SUBSTRINGS` and `VIGIL_DIR_BITS` force the table layout (see `IndexOptions`).
 //! `VIGIL_FOOTPRINT=K` also prints, on stderr, what an MIH query reads from memory
-//! ([`Index::footprint`]), averaged over the first `K` queries.
+//! ([`Index::footprint`]), averaged over the first `K` queries. `VIGIL_HOT=K` also prints the
+//! time per query of the first `K` queries when each runs right after itself (its lines in the
+//! cache: the work per line without the misses).
 //!
 //! Hamming distance does not depend on how the 32 bytes map to bits, as long as the mapping is the
 //! same for every hash, so the bytes are read as four big-endian words.
@@ -121,6 +123,23 @@ fn main() {
             .map(|(n, s)| format!("\"{n}\": {:.1}", s as f64 / k as f64))
             .collect();
         eprintln!("{{\"footprint_queries\": {k}, {}}}", fields.join(", "));
+    }
+
+    if let Some(k) = env("VIGIL_HOT") {
+        let k = (k as usize).min(queries.len()).max(1);
+        let mut hot = 0.0;
+        for q in &queries[..k] {
+            std::hint::black_box(index.query_with(q, r, strategy));
+            let t = Instant::now();
+            for _ in 0..3 {
+                std::hint::black_box(index.query_with(q, r, strategy));
+            }
+            hot += t.elapsed().as_secs_f64() / 3.0;
+        }
+        eprintln!(
+            "{{\"hot_queries\": {k}, \"hot_us_per_query\": {:.3}}}",
+            hot / k as f64 * 1e6
+        );
     }
 
     let run = |queries: &[Hash256]| {
