@@ -703,8 +703,6 @@ impl<const W: usize> Segment<W> {
         cands: &mut Vec<u64>,
         mut nc: usize,
     ) -> usize {
-        /// Buckets longer than this are binary-searched when no low bit may differ.
-        const SEARCH_OVER: usize = 8;
         let shift = table.bits - table.dbits;
         let low_mask = ((1u64 << shift) - 1) as u32;
         let slot_mask = ((1u64 << sbits) - 1) as u32;
@@ -721,7 +719,7 @@ impl<const W: usize> Segment<W> {
             None => {
                 let low = |c: &[u64; W]| key(c, table.start, table.bits) & low_mask;
                 let codes = &self.codes[lo..hi];
-                if left == 0 && codes.len() > SEARCH_OVER {
+                if searches(false, codes.len(), shift, left) {
                     let a = codes.partition_point(|c| low(c) < ql);
                     for (i, c) in codes[a..].iter().enumerate() {
                         if low(c) != ql {
@@ -744,12 +742,7 @@ impl<const W: usize> Segment<W> {
             Some(at) => {
                 let e = &self.entries[at + lo..at + hi];
                 let n = e.len();
-                // Binary searches for each low key within `left` (ball(shift, left) of them) when
-                // that reads far fewer entries than a scan of the bucket.
-                let lookups = ball(shift, left as i64);
-                if n > SEARCH_OVER
-                    && lookups * ((usize::BITS - n.leading_zeros()) as f64 + 2.0) < n as f64
-                {
+                if searches(true, n, shift, left) {
                     for_each_within_flips(ql, shift, left, |k, _| {
                         let a = e.partition_point(|&x| x >> sbits < k);
                         for &x in &e[a..] {
@@ -804,6 +797,23 @@ impl<const W: usize> Segment<W> {
         }
         out.push((slot, d));
     }
+}
+
+/// Whether [`Segment::scan_bucket`] binary-searches a bucket of `n` entries (`entries`: a table
+/// with entries, else table 0's codes) for the low keys within `left` of the query's, rather than
+/// reading it whole: when that reads far fewer entries. Table 0 searches only for its exact low
+/// key. (Shared with [`Segment::footprint`], which must read what the query reads.)
+fn searches(entries: bool, n: usize, shift: u32, left: u32) -> bool {
+    /// Buckets up to this long are read whole.
+    const SEARCH_OVER: usize = 8;
+    if n <= SEARCH_OVER {
+        return false;
+    }
+    if !entries {
+        return left == 0;
+    }
+    // ball(shift, left) binary searches of ~log2(n) + 2 reads each.
+    ball(shift, left as i64) * ((usize::BITS - n.leading_zeros()) as f64 + 2.0) < n as f64
 }
 
 /// The memory an MIH query of a segment reads, counted in 64-byte cache lines (see
@@ -865,15 +875,9 @@ impl<const W: usize> Segment<W> {
                 let mut touched: Vec<usize> = Vec::new();
                 let left = tau_t - flips;
                 let n = hi - lo;
-                let searches = match table.entries_at {
-                    None => left < shift && left == 0 && n > 8,
-                    Some(_) => {
-                        n > 8
-                            && ball(shift, left as i64)
-                                * ((usize::BITS - n.leading_zeros()) as f64 + 2.0)
-                                < n as f64
-                    }
-                };
+                // As `scan_bucket`: table 0 takes a bucket whole when every low bit may differ.
+                let entries = table.entries_at.is_some();
+                let searches = (entries || left < shift) && searches(entries, n, shift, left);
                 let low = |i: usize| -> u32 {
                     match table.entries_at {
                         None => {
