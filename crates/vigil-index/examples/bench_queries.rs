@@ -27,7 +27,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use vigil_core::Hash256;
-use vigil_index::{Index, IndexOptions, Simd, Strategy};
+use vigil_index::{Footprint, Index, IndexOptions, Simd, Strategy};
 
 fn read_hashes(path: &str) -> Vec<Hash256> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -91,40 +91,27 @@ fn main() {
 
     if let Some(k) = env("VIGIL_FOOTPRINT") {
         let k = (k as usize).min(queries.len()).max(1);
-        let mut sum = [0u64; 8];
-        for q in &queries[..k] {
-            let f = index.footprint(q, r);
-            for (s, v) in sum.iter_mut().zip([
-                f.probes,
-                f.dir_lines,
-                f.buckets,
-                f.entries,
-                f.bucket_lines,
-                f.candidates,
-                f.code_lines,
-                f.lines,
-            ]) {
-                *s += v;
-            }
-        }
-        let names = [
-            "probes",
-            "dir_lines",
-            "buckets",
-            "entries",
-            "bucket_lines",
-            "candidates",
-            "code_lines",
-            "lines",
+        let fps: Vec<Footprint> = queries[..k].iter().map(|q| index.footprint(q, r)).collect();
+        type Field = (&'static str, fn(&Footprint) -> u64);
+        let fields: [Field; 8] = [
+            ("probes", |f| f.probes),
+            ("dir_lines", |f| f.dir_lines),
+            ("buckets", |f| f.buckets),
+            ("entries", |f| f.entries),
+            ("bucket_lines", |f| f.bucket_lines),
+            ("candidates", |f| f.candidates),
+            ("code_lines", |f| f.code_lines),
+            ("lines", |f| f.lines),
         ];
-        let fields: Vec<String> = names
+        let mean: Vec<String> = fields
             .iter()
-            .zip(sum)
-            .map(|(n, s)| format!("\"{n}\": {:.1}", s as f64 / k as f64))
+            .map(|(name, get)| {
+                let sum: u64 = fps.iter().map(get).sum();
+                format!("\"{name}\": {:.1}", sum as f64 / k as f64)
+            })
             .collect();
-        eprintln!("{{\"footprint_queries\": {k}, {}}}", fields.join(", "));
+        eprintln!("{{\"footprint_queries\": {k}, {}}}", mean.join(", "));
     }
-
     if let Some(k) = env("VIGIL_HOT") {
         let k = (k as usize).min(queries.len()).max(1);
         let mut hot = 0.0;

@@ -350,17 +350,7 @@ impl Index {
     /// (the delta, scanned, is left out), without answering it. All zero when the segment has
     /// no tables. Slow (it records every line): for benchmarks and tuning, not for serving.
     pub fn footprint(&self, query: &Hash256, r: u32) -> Footprint {
-        let f = self.live.footprint(&query.words(), r);
-        Footprint {
-            probes: f.probes,
-            dir_lines: f.dir_lines,
-            buckets: f.buckets,
-            entries: f.entries,
-            bucket_lines: f.bucket_lines,
-            candidates: f.candidates,
-            code_lines: f.code_lines,
-            lines: f.lines,
-        }
+        self.live.footprint(&query.words(), r)
     }
 
     /// All pairs, sorted by hash then id.

@@ -318,7 +318,7 @@ impl<const W: usize> Live<W> {
         }
     }
 
-    pub(crate) fn footprint(&self, q: &[u64; W], r: u32) -> crate::segment::Footprint {
+    pub(crate) fn footprint(&self, q: &[u64; W], r: u32) -> crate::Footprint {
         self.read().base.footprint(q, r)
     }
 

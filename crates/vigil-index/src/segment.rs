@@ -18,6 +18,7 @@
 //! at the cost of `ball(d_t, tau)` directory reads instead of `ball(b_t, tau)`, with a directory
 //! of `2^d_t` entries whatever `b_t` is, and one cache miss per bucket.
 
+use crate::Footprint;
 use crate::mem::Codes;
 use crate::scan::{self, Simd};
 
@@ -814,21 +815,6 @@ fn searches(entries: bool, n: usize, shift: u32, left: u32) -> bool {
     }
     // ball(shift, left) binary searches of ~log2(n) + 2 reads each.
     ball(shift, left as i64) * ((usize::BITS - n.leading_zeros()) as f64 + 2.0) < n as f64
-}
-
-/// The memory an MIH query of a segment reads, counted in 64-byte cache lines (see
-/// [`Segment::footprint`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Footprint {
-    pub(crate) probes: u64,
-    pub(crate) dir_lines: u64,
-    pub(crate) buckets: u64,
-    pub(crate) entries: u64,
-    pub(crate) bucket_lines: u64,
-    pub(crate) candidates: u64,
-    pub(crate) code_lines: u64,
-    /// Distinct lines of all three kinds (a table-0 bucket is made of codes).
-    pub(crate) lines: u64,
 }
 
 impl<const W: usize> Segment<W> {
