@@ -27,7 +27,7 @@ for s in $sets; do
 done
 cargo build -q --release -p vigil-index --example bench_queries
 cc -O2 -o target/random_access bench/random_access.c
-floor=$(target/random_access | awk '$1 >= 128 { if (min == "" || $5 < min) min = $5 } END { print min }')
+floor=$(target/random_access | awk '$1 >= 128 { if (min == "" || $6 < min) min = $6 } END { print min }')
 echo "random-read floor (best of 128-512 MiB): $floor ns/line"
 printf '%-12s %-8s %7s %9s %8s %8s %9s\n' set layout B/hash us/query lines ns/line floor_us
 for s in $sets; do
