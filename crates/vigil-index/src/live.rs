@@ -114,8 +114,10 @@ impl<const W: usize> State<W> {
         !self.removed.is_empty() && self.removed.get(&slot).is_some_and(|r| r.contains(&id))
     }
 
-    /// A copy of the live content without the log: the base shared, the (small) delta and
-    /// removals copied.
+    /// A copy of the live content without the log: the base shared, the delta and the pending
+    /// removals copied. Both are bounded by when compaction runs (the server compacts past 1/64
+    /// of the segment in inserts or 1/8 in removals), but the copy is made under the write lock:
+    /// a round of a million removals would still make lookups wait for it.
     fn snapshot(&self) -> State<W> {
         State {
             base: Arc::clone(&self.base),

@@ -995,8 +995,9 @@ fn for_each_within_flips(k: u32, bits: u32, radius: u32, mut f: impl FnMut(u32, 
 /// Into L2, not L1: a prefetch to L1 holds one of the core's few L1 miss buffers (about two dozen)
 /// until its line arrives, and those buffers, not DRAM, bound how many random lines a core reads
 /// per second. Prefetches to L2 are tracked by L2's larger set, so about twice as many misses are
-/// in flight; the later read then hits L2 (a dozen cycles). On the Zen 4 VM: 10.3 → 5.3 ns a
-/// random line at 512 MiB, and MIH queries 14–23 % faster (`BENCHMARKS.md`).
+/// in flight; the later read then hits L2 (a dozen cycles). On the Zen 4 VM: 8.4 → 4.75 ns a
+/// random line at 128–512 MiB (`bench/random_access.c`), and MIH queries 14–23 % faster
+/// (`BENCHMARKS.md`).
 #[inline(always)]
 fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
