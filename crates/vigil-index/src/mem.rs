@@ -13,6 +13,133 @@ pub(crate) fn huge_vec<T>(cap: usize) -> Vec<T> {
     v
 }
 
+/// `len` zeros, in memory marked for huge pages. The allocator hands a large zeroed allocation
+/// over as fresh, untouched pages (`calloc` over `mmap`), so the pages are only faulted in, as
+/// huge pages, where the array is first written; memory it recycled is zeroed at once, and
+/// [`collapse`] then helps.
+pub(crate) fn huge_zeroed(len: usize) -> Vec<u32> {
+    let v = vec![0u32; len];
+    advise(v.as_ptr().cast(), len * 4);
+    v
+}
+
+/// A zeroed `u32` array whose disjoint ranges may be read and written from different threads:
+/// a segment's tables, which a compaction fills one at a time (off the index's lock) while
+/// queries read the tables already filled. Callers keep the ranges apart (see the `unsafe`
+/// methods); through `&mut self` it is an ordinary slice.
+pub(crate) struct Arena {
+    ptr: std::ptr::NonNull<u32>,
+    len: usize,
+}
+
+// SAFETY: `Arena` owns its allocation like a `Box<[u32]>`; shared access to a range is through
+// the `unsafe` methods, whose callers keep readers and the one writer of a range apart.
+unsafe impl Send for Arena {}
+// SAFETY: as above.
+unsafe impl Sync for Arena {}
+
+impl Arena {
+    /// `len` zeros, marked for huge pages and faulted in only where written ([`huge_zeroed`]).
+    pub(crate) fn zeroed(len: usize) -> Self {
+        let b: Box<[u32]> = huge_zeroed(len).into_boxed_slice();
+        let len = b.len();
+        let ptr = std::ptr::NonNull::new(Box::into_raw(b).cast::<u32>())
+            .expect("a box's pointer is not null");
+        Arena { ptr, len }
+    }
+
+    /// Number of elements.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The range `start..start + len`.
+    ///
+    /// # Safety
+    /// No `&mut` to any part of the range may exist while the result lives.
+    #[inline(always)]
+    pub(crate) unsafe fn range(&self, start: usize, len: usize) -> &[u32] {
+        assert!(
+            start <= self.len && len <= self.len - start,
+            "arena range out of bounds"
+        );
+        // SAFETY: in bounds (checked) of our live allocation of initialised u32s; the caller
+        // rules out a concurrent `&mut`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(start), len) }
+    }
+
+    /// The range `start..start + len`, writable through a shared borrow.
+    ///
+    /// # Safety
+    /// No other reference to any part of the range may exist, or be made, while the result
+    /// lives.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn range_mut(&self, start: usize, len: usize) -> &mut [u32] {
+        assert!(
+            start <= self.len && len <= self.len - start,
+            "arena range out of bounds"
+        );
+        // SAFETY: in bounds (checked); the pointer comes from `Box::into_raw`, so it may write;
+        // the caller guarantees the range is not otherwise borrowed.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(start), len) }
+    }
+
+    /// The whole array, through a unique borrow.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u32] {
+        // SAFETY: a unique borrow of the arena rules out any other reference to its elements.
+        unsafe { self.range_mut(0, self.len) }
+    }
+
+    /// The whole array, read-only, through a shared borrow of the arena with no writer: only
+    /// where a unique borrow was held just before (the caller's `&mut self` made `&self`).
+    pub(crate) fn as_slice_exclusive(&mut self) -> &[u32] {
+        self.as_mut_slice()
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` and `len` come from `Box::into_raw` of a `Box<[u32]>` of `len`
+        // elements, not freed before.
+        drop(unsafe {
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                self.ptr.as_ptr(),
+                self.len,
+            ))
+        });
+    }
+}
+
+impl std::fmt::Debug for Arena {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Arena({})", self.len)
+    }
+}
+
+/// Gives the memory of the (page-aligned interior of the) array `v` back to the system; it
+/// reads as zeros afterwards (`MADV_DONTNEED` on private anonymous memory), so this is a
+/// zeroing, done through a unique borrow. For a segment's table that a compaction took out.
+pub(crate) fn release(v: &mut [u32]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let ptr = v.as_mut_ptr() as usize;
+        let start = ptr.next_multiple_of(PAGE);
+        let end = (ptr + std::mem::size_of_val(v)) / PAGE * PAGE;
+        if end > start {
+            // SAFETY: [start, end) is a page-aligned range inside `v`, to which we hold the only
+            // reference; MADV_DONTNEED on private anonymous memory (what the allocator maps)
+            // only makes its pages read as zeros again, which `u32` allows. A failure leaves
+            // the memory as it was, which is harmless.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    v.fill(0);
+}
+
 /// Asks the kernel to back the (2 MiB-aligned interior of the) filled array `v` with huge pages
 /// now (`MADV_COLLAPSE`, Linux 6.1+): memory that malloc recycled from earlier, already-touched
 /// allocations (a sort buffer, the input pairs) stays in 4 KiB pages otherwise, whatever

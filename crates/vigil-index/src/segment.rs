@@ -18,8 +18,11 @@
 //! at the cost of `ball(d_t, tau)` directory reads instead of `ball(b_t, tau)`, with a directory
 //! of `2^d_t` entries whatever `b_t` is, and one cache miss per bucket.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::Footprint;
-use crate::mem::Codes;
+use crate::mem::{Arena, Codes};
 use crate::scan::{self, Simd};
 
 /// Widest substring a table may use (keys are u32).
@@ -34,8 +37,8 @@ const MIN_TABLE_CODES: usize = 4096;
 
 /// One substring table. Its arrays live in the segment's `dir` and `entries` (one allocation
 /// each for all tables, so that they are large enough for huge pages).
-#[derive(Debug, Clone)]
-struct Table {
+#[derive(Debug)]
+pub(crate) struct Table {
     /// First bit of the substring, counting from the most significant bit of the code.
     start: u32,
     /// Substring width in bits.
@@ -50,6 +53,27 @@ struct Table {
     /// order, `low` being the substring's bits below the directory bits); `None` for table 0,
     /// where the slot order already is the bucket order.
     entries_at: Option<usize>,
+    /// Whether the table's arrays are filled (a compaction fills a new segment's one at a time,
+    /// and releases the old one's, see [`Segment::fill_table`] and [`Segment::take_table`]).
+    present: AtomicBool,
+}
+
+impl Table {
+    /// The table's layout, absent.
+    fn spec(&self) -> Table {
+        Table {
+            start: self.start,
+            bits: self.bits,
+            dbits: self.dbits,
+            dir_at: self.dir_at,
+            entries_at: self.entries_at,
+            present: AtomicBool::new(false),
+        }
+    }
+
+    fn dir_len(&self) -> usize {
+        (1usize << self.dbits) + 1
+    }
 }
 
 /// The table layout of a segment: substring count and directory width.
@@ -102,18 +126,27 @@ impl Ids {
     }
 }
 
-/// The immutable segment.
-#[derive(Debug, Clone)]
-pub(crate) struct Segment<const W: usize> {
+/// A segment's codes and ids, shared (a compaction reads them, and builds tables over them,
+/// without holding the index's lock).
+#[derive(Debug)]
+pub(crate) struct Core<const W: usize> {
     /// Sorted, each on its own part of a cache line.
     codes: Codes<W>,
     ids: Ids,
     extra: Vec<(u32, u64)>,
+}
+
+/// The segment: its codes and ids, immutable and shared, and its tables, each of which may be
+/// absent while a compaction swaps them one at a time (queries then read only the tables
+/// present).
+#[derive(Debug)]
+pub(crate) struct Segment<const W: usize> {
+    core: Arc<Core<W>>,
     tables: Vec<Table>,
     /// The bucket directories of all tables.
-    dir: Vec<u32>,
+    dir: Arena,
     /// The entries of all tables but table 0.
-    entries: Vec<u32>,
+    entries: Arena,
 }
 
 /// Extracts `bits` bits starting `start` bits below the most significant bit of `code`.
@@ -269,12 +302,14 @@ impl<const W: usize> Segment<W> {
     /// An empty segment.
     pub(crate) fn empty() -> Self {
         Segment {
-            codes: Codes::default(),
-            ids: Ids::Narrow(Vec::new()),
-            extra: Vec::new(),
+            core: Arc::new(Core {
+                codes: Codes::default(),
+                ids: Ids::Narrow(Vec::new()),
+                extra: Vec::new(),
+            }),
             tables: Vec::new(),
-            dir: Vec::new(),
-            entries: Vec::new(),
+            dir: Arena::zeroed(0),
+            entries: Arena::zeroed(0),
         }
     }
 
@@ -312,15 +347,52 @@ impl<const W: usize> Segment<W> {
         substrings: Option<u32>,
         dbits: Option<u32>,
     ) -> Self {
-        assert!(codes.len() < u32::MAX as usize, "too many distinct codes");
-        let layout = match substrings {
+        let layout = Self::layout_for(codes.len(), substrings, dbits);
+        let mut seg = Self::without_tables(codes, ids, extra, layout);
+        let mut tmp = Vec::new();
+        let n = seg.core.codes.len();
+        let dir = seg.dir.as_mut_slice();
+        let entries = seg.entries.as_mut_slice();
+        for table in &seg.tables {
+            Self::table(
+                &seg.core.codes,
+                table.start,
+                table.bits,
+                table.dbits,
+                &mut dir[table.dir_at..table.dir_at + table.dir_len()],
+                table.entries_at.map(|at| &mut entries[at..at + n]),
+                &mut tmp,
+            );
+            table.present.store(true, Ordering::Release);
+        }
+        crate::mem::collapse(seg.dir.as_slice_exclusive());
+        crate::mem::collapse(seg.entries.as_slice_exclusive());
+        seg
+    }
+
+    /// The table layout for `n` distinct codes: `substrings` `Some(m)` forces `m` tables (`0`:
+    /// none), `None` chooses by size; `dbits` likewise forces or leaves free the directory width.
+    pub(crate) fn layout_for(n: usize, substrings: Option<u32>, dbits: Option<u32>) -> Layout {
+        match substrings {
             Some(0) => Layout { m: 0, dbits: 0 },
-            None if codes.len() < MIN_TABLE_CODES => Layout { m: 0, dbits: 0 },
-            m => auto_layout(codes.len(), Self::BITS, m.map(|m| m.min(Self::BITS)), dbits),
-        };
+            None if n < MIN_TABLE_CODES => Layout { m: 0, dbits: 0 },
+            m => auto_layout(n, Self::BITS, m.map(|m| m.min(Self::BITS)), dbits),
+        }
+    }
+
+    /// A segment over sorted, distinct codes whose tables (of `layout`) are all absent, their
+    /// arrays allocated (zeroed pages, not yet touched): fill them with [`Segment::build_table`]
+    /// and [`Segment::put_table`].
+    pub(crate) fn without_tables(
+        codes: Codes<W>,
+        ids: Vec<u64>,
+        extra: Vec<(u32, u64)>,
+        layout: Layout,
+    ) -> Self {
+        assert!(codes.len() < u32::MAX as usize, "too many distinct codes");
         let mut tables = Vec::new();
-        let mut dir = Vec::new();
-        let mut entries = Vec::new();
+        let mut dir = Arena::zeroed(0);
+        let mut entries = Arena::zeroed(0);
         if layout.m > 0 {
             let widths = split(Self::BITS, layout.m);
             assert!(
@@ -330,52 +402,135 @@ impl<const W: usize> Segment<W> {
                 widths[0]
             );
             let n = codes.len();
-            let dbits: Vec<u32> = widths
-                .iter()
-                .map(|&b| dir_bits(b, layout.dbits, n))
-                .collect();
-            let dir_len: usize = dbits.iter().map(|&d| (1usize << d) + 1).sum();
-            dir = crate::mem::huge_vec(dir_len);
-            dir.resize(dir_len, 0u32);
-            entries = crate::mem::huge_vec(n * (widths.len() - 1));
-            entries.resize(n * (widths.len() - 1), 0u32);
             let (mut start, mut dir_at) = (0, 0);
-            let mut tmp = Vec::new();
             for (t, &bits) in widths.iter().enumerate() {
-                let d = dbits[t];
-                let dir_len = (1usize << d) + 1;
-                let entries_at = (t > 0).then(|| (t - 1) * n);
-                Self::table(
-                    &codes,
-                    start,
-                    bits,
-                    d,
-                    &mut dir[dir_at..dir_at + dir_len],
-                    entries_at.map(|at| &mut entries[at..at + n]),
-                    &mut tmp,
-                );
+                let d = dir_bits(bits, layout.dbits, n);
                 tables.push(Table {
                     start,
                     bits,
                     dbits: d,
                     dir_at,
-                    entries_at,
+                    entries_at: (t > 0).then(|| (t - 1) * n),
+                    present: AtomicBool::new(false),
                 });
                 start += bits;
-                dir_at += dir_len;
+                dir_at += (1usize << d) + 1;
             }
+            dir = Arena::zeroed(dir_at);
+            entries = Arena::zeroed(n * (widths.len() - 1));
         }
-        let ids = Ids::new(ids);
         crate::mem::collapse(&codes);
-        crate::mem::collapse(&dir);
-        crate::mem::collapse(&entries);
         Segment {
-            codes,
-            ids,
-            extra,
+            core: Arc::new(Core {
+                codes,
+                ids: Ids::new(ids),
+                extra,
+            }),
             tables,
             dir,
             entries,
+        }
+    }
+
+    /// The layout of the segment's tables (present or not).
+    pub(crate) fn layout(&self) -> Layout {
+        Layout {
+            m: self.tables.len() as u32,
+            dbits: self.tables.iter().map(|t| t.dbits).max().unwrap_or(0),
+        }
+    }
+
+    /// Another handle on the same codes and ids, with the same table layout but no table (and
+    /// no table arrays): what a compaction reads the live content from without holding the
+    /// index's lock.
+    pub(crate) fn shell(&self) -> Self {
+        Segment {
+            core: Arc::clone(&self.core),
+            tables: self.tables.iter().map(Table::spec).collect(),
+            dir: Arena::zeroed(0),
+            entries: Arena::zeroed(0),
+        }
+    }
+
+    /// Fills table `t`'s arrays over the segment's codes and makes it present, through a
+    /// shared borrow: a compaction fills a new segment's tables while queries read the ones
+    /// already filled (`tmp`: scratch).
+    ///
+    /// # Safety
+    /// Table `t` must be absent, no other thread may fill it at the same time, and no query may
+    /// read it until this returns (queries read only the tables their callers know present).
+    pub(crate) unsafe fn fill_table(&self, t: usize, tmp: &mut Vec<u64>) {
+        let table = &self.tables[t];
+        assert!(
+            !table.present.load(Ordering::Acquire),
+            "table {t} is present"
+        );
+        let n = self.core.codes.len();
+        // SAFETY: the table's ranges are its own (tables' ranges are disjoint), and the caller
+        // guarantees nothing else reads or writes them meanwhile.
+        let (dir, entries) = unsafe {
+            (
+                self.dir.range_mut(table.dir_at, table.dir_len()),
+                table.entries_at.map(|at| self.entries.range_mut(at, n)),
+            )
+        };
+        Self::table(
+            &self.core.codes,
+            table.start,
+            table.bits,
+            table.dbits,
+            dir,
+            entries,
+            tmp,
+        );
+        table.present.store(true, Ordering::Release);
+    }
+
+    /// Makes table `t` absent and gives its arrays' memory back to the system.
+    pub(crate) fn take_table(&mut self, t: usize) {
+        let table = &self.tables[t];
+        table.present.store(false, Ordering::Release);
+        let n = self.core.codes.len();
+        let (dir_at, dir_len, entries_at) = (table.dir_at, table.dir_len(), table.entries_at);
+        crate::mem::release(&mut self.dir.as_mut_slice()[dir_at..dir_at + dir_len]);
+        if let Some(at) = entries_at {
+            crate::mem::release(&mut self.entries.as_mut_slice()[at..at + n]);
+        }
+    }
+
+    /// Whether every table is present.
+    pub(crate) fn complete(&self) -> bool {
+        self.tables
+            .iter()
+            .all(|t| t.present.load(Ordering::Acquire))
+    }
+
+    /// The directories and the entries of tables `range` (contiguous in the arenas, tables
+    /// being laid out in order), with the offsets of their starts: `(dir, d0, entries, e0)`.
+    /// Callers pass only present tables.
+    #[inline(always)]
+    fn arrays(&self, range: std::ops::Range<usize>) -> (&[u32], usize, &[u32], usize) {
+        debug_assert!(
+            self.tables[range.clone()]
+                .iter()
+                .all(|t| t.present.load(Ordering::Relaxed))
+        );
+        let (first, last) = (&self.tables[range.start], &self.tables[range.end - 1]);
+        let d0 = first.dir_at;
+        let d1 = last.dir_at + last.dir_len();
+        let n = self.core.codes.len();
+        let e0 = range.start.saturating_sub(1) * n;
+        let e1 = (range.end - 1) * n;
+        // SAFETY: only a table's filling writes its ranges (`fill_table`, on an absent table
+        // that no query reads; `take_table`, through a unique borrow), and these are the ranges
+        // of present tables only (callers pass table ranges known present).
+        unsafe {
+            (
+                self.dir.range(d0, d1 - d0),
+                d0,
+                self.entries.range(e0, e1 - e0),
+                e0,
+            )
         }
     }
 
@@ -457,7 +612,7 @@ impl<const W: usize> Segment<W> {
 
     /// Number of distinct codes.
     pub(crate) fn len(&self) -> usize {
-        self.codes.len()
+        self.core.codes.len()
     }
 
     /// Number of substring tables (0: scan only).
@@ -467,57 +622,61 @@ impl<const W: usize> Segment<W> {
 
     /// The sorted distinct codes.
     pub(crate) fn codes(&self) -> &[[u64; W]] {
-        &self.codes
+        &self.core.codes
     }
 
     /// The code in `slot`.
     pub(crate) fn code(&self, slot: u32) -> &[u64; W] {
-        &self.codes[slot as usize]
+        &self.core.codes[slot as usize]
     }
 
-    /// Number of slots with a first id (= distinct codes).
-    pub(crate) fn first_id_count(&self) -> usize {
-        self.ids.len()
+    /// Number of `(code, id)` pairs: one per slot plus the further ids.
+    pub(crate) fn pair_count(&self) -> usize {
+        self.core.ids.len() + self.core.extra.len()
     }
 
-    /// `(slot, id)` for the further ids of duplicated codes.
-    pub(crate) fn extra(&self) -> &[(u32, u64)] {
-        &self.extra
-    }
-
-    /// Calls `f` with every id of `slot`.
-    pub(crate) fn for_each_id(&self, slot: u32, mut f: impl FnMut(u64)) {
-        f(self.ids.get(slot as usize));
-        if !self.extra.is_empty() {
-            let i = self.extra.partition_point(|&(s, _)| s < slot);
-            for &(s, id) in &self.extra[i..] {
+    /// Calls `f(k, id)` with every id of `slot` and its *pair number* `k`: `slot` for the
+    /// first id, `len() + i` for `extra[i]`. Pair numbers are dense in `0..pair_count()`, so
+    /// removal marks are a bit set.
+    #[inline]
+    pub(crate) fn for_each_pair(&self, slot: u32, mut f: impl FnMut(usize, u64)) {
+        f(slot as usize, self.core.ids.get(slot as usize));
+        let extra = &self.core.extra;
+        if !extra.is_empty() {
+            let i = extra.partition_point(|&(s, _)| s < slot);
+            for (j, &(s, id)) in extra[i..].iter().enumerate() {
                 if s != slot {
                     break;
                 }
-                f(id);
+                f(self.core.ids.len() + i + j, id);
             }
         }
     }
 
-    /// The slot holding `code`, if any.
-    pub(crate) fn find(&self, code: &[u64; W]) -> Option<u32> {
-        self.codes.binary_search(code).ok().map(|s| s as u32)
+    /// The pair number (see [`Segment::for_each_pair`]) of `(code, id)`, if the segment holds it.
+    pub(crate) fn find_pair(&self, code: &[u64; W], id: u64) -> Option<usize> {
+        let slot = self.find(code)?;
+        let mut found = None;
+        self.for_each_pair(slot, |k, x| {
+            if x == id {
+                found = Some(k);
+            }
+        });
+        found
     }
 
-    /// Whether `slot` holds `id`.
-    pub(crate) fn has_id(&self, slot: u32, id: u64) -> bool {
-        let mut found = false;
-        self.for_each_id(slot, |x| found |= x == id);
-        found
+    /// The slot holding `code`, if any.
+    pub(crate) fn find(&self, code: &[u64; W]) -> Option<u32> {
+        self.core.codes.binary_search(code).ok().map(|s| s as u32)
     }
 
     /// Heap bytes used.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.codes.heap_bytes()
-            + self.ids.heap_bytes()
-            + self.extra.capacity() * 16
-            + self.dir.capacity() * 4
-            + self.entries.capacity() * 4
+        self.core.codes.heap_bytes()
+            + self.core.ids.heap_bytes()
+            + self.core.extra.capacity() * 16
+            + self.dir.len() * 4
+            + self.entries.len() * 4
     }
 
     /// Model cost of an MIH query at radius `r` and of a scan of the whole segment; `None`
@@ -526,7 +685,7 @@ impl<const W: usize> Segment<W> {
         if self.tables.is_empty() {
             return None;
         }
-        let n = self.codes.len();
+        let n = self.core.codes.len();
         let tau = radii(&self.widths(), r);
         let (mut p, mut e, mut c) = (0.0, 0.0, 0.0);
         for (t, &tau_t) in self.tables.iter().zip(&tau) {
@@ -549,7 +708,7 @@ impl<const W: usize> Segment<W> {
 
     /// Appends `(slot, distance)` for every code within `r` of `q` by a linear scan.
     pub(crate) fn query_scan(&self, q: &[u64; W], r: u32, simd: Simd, out: &mut Vec<(u32, u32)>) {
-        scan::scan(&self.codes, q, r, simd, 0, out);
+        scan::scan(&self.core.codes, q, r, simd, 0, out);
     }
 
     /// Appends `(slot, distance)` for every code within `r` of `q` by multi-index hashing, each
@@ -558,13 +717,28 @@ impl<const W: usize> Segment<W> {
         if self.tables.is_empty() {
             return self.query_scan(q, r, Simd::detect(), out);
         }
+        self.query_mih_tables(q, r, 0..self.tables.len(), out);
+    }
+
+    /// The part of [`Segment::query_mih`] that probes tables `tables` (all present): the slots
+    /// within `r` of `q` whose *first* finding table (the first whose substring is within its
+    /// radius of the query's) is in that range. Over a partition of `0..m` into ranges the
+    /// parts are disjoint and make up the whole answer, whichever segment of the same codes and
+    /// layout each range is read from: what lets a compaction swap tables one at a time.
+    pub(crate) fn query_mih_tables(
+        &self,
+        q: &[u64; W],
+        r: u32,
+        tables: std::ops::Range<usize>,
+        out: &mut Vec<(u32, u32)>,
+    ) {
         SCRATCH.with_borrow_mut(|s| {
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("popcnt") {
                 // SAFETY: the CPU supports POPCNT (checked just above).
-                return unsafe { self.query_mih_popcnt(q, r, out, s) };
+                return unsafe { self.query_mih_popcnt(q, r, tables, out, s) };
             }
-            self.query_mih_pipeline(q, r, out, s)
+            self.query_mih_pipeline(q, r, tables, out, s)
         })
     }
 
@@ -579,10 +753,11 @@ impl<const W: usize> Segment<W> {
         &self,
         q: &[u64; W],
         r: u32,
+        tables: std::ops::Range<usize>,
         out: &mut Vec<(u32, u32)>,
         s: &mut Scratch,
     ) {
-        self.query_mih_pipeline(q, r, out, s)
+        self.query_mih_pipeline(q, r, tables, out, s)
     }
 
     /// The MIH query as one pipeline over all tables:
@@ -596,24 +771,36 @@ impl<const W: usize> Segment<W> {
     /// per candidate, nearly all cache misses on a large index); the fixed prefetch distances
     /// keep a few dozen misses in flight instead of paying them one after another.
     #[inline(always)]
-    fn query_mih_pipeline(&self, q: &[u64; W], r: u32, out: &mut Vec<(u32, u32)>, s: &mut Scratch) {
+    fn query_mih_pipeline(
+        &self,
+        q: &[u64; W],
+        r: u32,
+        range: std::ops::Range<usize>,
+        out: &mut Vec<(u32, u32)>,
+        s: &mut Scratch,
+    ) {
+        if range.is_empty() {
+            return;
+        }
         let tau = radii(&self.widths(), r);
-        let n = self.codes.len();
+        let n = self.core.codes.len();
         let sbits = slot_bits(n);
+        // Only the arrays of the tables probed: a compaction may be filling another table.
+        let (dir, d0, entries, e0) = self.arrays(range.clone());
         s.qkeys.clear();
         s.qkeys
             .extend(self.tables.iter().map(|t| key(q, t.start, t.bits)));
 
-        // 1. Probes: `dir index | left << 32 | table << 40`.
+        // 1. Probes: `dir index (from d0) | left << 32 | table << 40`.
         s.probes.clear();
         for (t, table) in self.tables.iter().enumerate() {
-            if tau[t] < 0 {
+            if tau[t] < 0 || !range.contains(&t) {
                 continue;
             }
             let tau_t = tau[t].min(table.bits as i64) as u32;
             let shift = table.bits - table.dbits;
             let qh = s.qkeys[t] >> shift;
-            let base = table.dir_at as u64 | (t as u64) << 40;
+            let base = (table.dir_at - d0) as u64 | (t as u64) << 40;
             let probes = &mut s.probes;
             for_each_within_flips(qh, table.dbits, tau_t, |k, flips| {
                 probes.push((base + k as u64) | (((tau_t - flips) as u64) << 32));
@@ -625,7 +812,6 @@ impl<const W: usize> Segment<W> {
         // prefetched), and the bucket of probe `i − D` scanned. `ring` holds the buckets in
         // between. Candidates are `slot | table << 32`.
         const D: usize = 32;
-        let dir = &self.dir[..];
         let probes = &s.probes[..];
         let np = probes.len();
         let mut ring = [(0u32, 0u32, 0u32); D];
@@ -647,7 +833,19 @@ impl<const W: usize> Segment<W> {
                     let shift = table.bits - table.dbits;
                     let ql = s.qkeys[t] & (((1u64 << shift) - 1) as u32);
                     let tag = (t as u64) << 32;
-                    nc = self.scan_bucket(table, lo, hi, left, ql, tag, sbits, &mut s.cands, nc);
+                    let ents = table.entries_at.map(|at| &entries[at - e0..at - e0 + n]);
+                    nc = self.scan_bucket(
+                        table,
+                        ents,
+                        lo,
+                        hi,
+                        left,
+                        ql,
+                        tag,
+                        sbits,
+                        &mut s.cands,
+                        nc,
+                    );
                 }
             }
             if i < np {
@@ -657,8 +855,10 @@ impl<const W: usize> Segment<W> {
                 let t = (p >> 40) as usize;
                 if lo < hi {
                     match self.tables[t].entries_at {
-                        None => prefetch_codes(&self.codes[lo as usize..hi as usize]),
-                        Some(e) => prefetch_run(&self.entries[e + lo as usize..e + hi as usize]),
+                        None => prefetch_codes(&self.core.codes[lo as usize..hi as usize]),
+                        Some(e) => {
+                            prefetch_run(&entries[e - e0 + lo as usize..e - e0 + hi as usize])
+                        }
                     }
                 }
                 ring[i % D] = (lo, hi, (p >> 32) as u32);
@@ -676,7 +876,7 @@ impl<const W: usize> Segment<W> {
         let cands = &s.cands[..nc];
         for (i, &c) in cands.iter().enumerate() {
             if let Some(&next) = cands.get(i + AHEAD_CODE) {
-                prefetch_code(&self.codes[next as u32 as usize]);
+                prefetch_code(&self.core.codes[next as u32 as usize]);
             }
             self.check(c as u32, q, r, (c >> 32) as usize, &tau, &s.qkeys, out);
         }
@@ -697,6 +897,7 @@ impl<const W: usize> Segment<W> {
     fn scan_bucket(
         &self,
         table: &Table,
+        entries: Option<&[u32]>,
         lo: usize,
         hi: usize,
         left: u32,
@@ -709,7 +910,7 @@ impl<const W: usize> Segment<W> {
         let shift = table.bits - table.dbits;
         let low_mask = ((1u64 << shift) - 1) as u32;
         let slot_mask = ((1u64 << sbits) - 1) as u32;
-        match table.entries_at {
+        match entries {
             None if left >= shift => {
                 room(cands, nc + (hi - lo));
                 for slot in lo..hi {
@@ -719,7 +920,7 @@ impl<const W: usize> Segment<W> {
             }
             None => {
                 let low = |c: &[u64; W]| key(c, table.start, table.bits) & low_mask;
-                let codes = &self.codes[lo..hi];
+                let codes = &self.core.codes[lo..hi];
                 if searches(false, codes.len(), shift, left) {
                     let a = codes.partition_point(|c| low(c) < ql);
                     for (i, c) in codes[a..].iter().enumerate() {
@@ -738,8 +939,8 @@ impl<const W: usize> Segment<W> {
                     }
                 }
             }
-            Some(at) => {
-                let e = &self.entries[at + lo..at + hi];
+            Some(e) => {
+                let e = &e[lo..hi];
                 let n = e.len();
                 if searches(true, n, shift, left) {
                     for_each_within_flips(ql, shift, left, |k, _| {
@@ -779,7 +980,7 @@ impl<const W: usize> Segment<W> {
         qkeys: &[u32],
         out: &mut Vec<(u32, u32)>,
     ) {
-        let c = &self.codes[slot as usize];
+        let c = &self.core.codes[slot as usize];
         let d = scan::distance(c, q);
         if d > r {
             return;
@@ -836,9 +1037,11 @@ impl<const W: usize> Segment<W> {
         if self.tables.is_empty() {
             return f;
         }
+        // All of them (callers check the segment is complete), from offset 0.
+        let (all_dir, _, all_entries, _) = self.arrays(0..self.tables.len());
         let line = |p: *const u8| p as usize / 64;
         let tau = radii(&self.widths(), r);
-        let sbits = slot_bits(self.codes.len());
+        let sbits = slot_bits(self.core.codes.len());
         let (mut dir_lines, mut bucket_lines, mut code_lines) =
             (HashSet::new(), HashSet::new(), HashSet::new());
         let mut cands = Vec::new();
@@ -853,9 +1056,9 @@ impl<const W: usize> Segment<W> {
             for_each_within_flips(qk >> shift, table.dbits, tau_t, |k, flips| {
                 f.probes += 1;
                 let at = table.dir_at + k as usize;
-                dir_lines.insert(line((&self.dir[at] as *const u32).cast()));
-                dir_lines.insert(line((&self.dir[at + 1] as *const u32).cast()));
-                let (lo, hi) = (self.dir[at] as usize, self.dir[at + 1] as usize);
+                dir_lines.insert(line((&all_dir[at] as *const u32).cast()));
+                dir_lines.insert(line((&all_dir[at + 1] as *const u32).cast()));
+                let (lo, hi) = (all_dir[at] as usize, all_dir[at + 1] as usize);
                 if lo >= hi {
                     return;
                 }
@@ -873,16 +1076,16 @@ impl<const W: usize> Segment<W> {
                 let low = |i: usize| -> u32 {
                     match table.entries_at {
                         None => {
-                            key(&self.codes[i], table.start, table.bits)
+                            key(&self.core.codes[i], table.start, table.bits)
                                 & (((1u64 << shift) - 1) as u32)
                         }
-                        Some(e) => self.entries[e + i] >> sbits,
+                        Some(e) => all_entries[e + i] >> sbits,
                     }
                 };
                 let slot = |i: usize| -> u32 {
                     match table.entries_at {
                         None => i as u32,
-                        Some(e) => self.entries[e + i] & (((1u64 << sbits) - 1) as u32),
+                        Some(e) => all_entries[e + i] & (((1u64 << sbits) - 1) as u32),
                     }
                 };
                 if searches {
@@ -925,15 +1128,17 @@ impl<const W: usize> Segment<W> {
                 f.entries += touched.len() as u64;
                 for i in touched {
                     match table.entries_at {
-                        None => read((&self.codes[i] as *const [u64; W]).cast()),
-                        Some(e) => read((&self.entries[e + i] as *const u32).cast()),
+                        None => read((&self.core.codes[i] as *const [u64; W]).cast()),
+                        Some(e) => read((&all_entries[e + i] as *const u32).cast()),
                     }
                 }
             });
         }
         f.candidates = cands.len() as u64;
         for s in cands {
-            code_lines.insert(line((&self.codes[s as usize] as *const [u64; W]).cast()));
+            code_lines.insert(line(
+                (&self.core.codes[s as usize] as *const [u64; W]).cast(),
+            ));
         }
         f.dir_lines = dir_lines.len() as u64;
         f.bucket_lines = bucket_lines.len() as u64;
