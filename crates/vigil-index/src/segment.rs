@@ -653,6 +653,18 @@ impl<const W: usize> Segment<W> {
         }
     }
 
+    /// Calls `f(k, slot, id)` for every pair of the segment, by pair number `k` (see
+    /// [`Segment::for_each_pair`]): one linear pass, no search.
+    pub(crate) fn for_each_pair_number(&self, mut f: impl FnMut(usize, u32, u64)) {
+        let n = self.core.ids.len();
+        for slot in 0..n {
+            f(slot, slot as u32, self.core.ids.get(slot));
+        }
+        for (i, &(slot, id)) in self.core.extra.iter().enumerate() {
+            f(n + i, slot, id);
+        }
+    }
+
     /// The pair number (see [`Segment::for_each_pair`]) of `(code, id)`, if the segment holds it.
     pub(crate) fn find_pair(&self, code: &[u64; W], id: u64) -> Option<usize> {
         let slot = self.find(code)?;

@@ -1,15 +1,14 @@
-//! The matcher's per-signal state in a dense, paged table: 48 bytes a signal instead of a hash
+//! The matcher's per-signal state in a dense, paged table: 16 bytes a signal instead of a hash
 //! map entry's ~90 (with the map's spare capacity, ~150): the difference between 10 million
 //! PDQ signals fitting in 2 GB or not.
 //!
 //! Signal ids are the store's row ids, handed out in increasing order, so they are dense: the
 //! table is pages of [`PAGE`] consecutive ids, a page allocated when its first id is held and
-//! freed when its last goes. A PDQ hash lives in its slot (32 bytes); a value of any other kind
-//! in a side map, as does a quarantine's end (few signals have one).
+//! freed when its last goes. A PDQ hash is not kept here: the PDQ index has it (a slot reads
+//! back as [`Value::Pdq`]`(None)`); a value of any other kind lives in a side map, as does a
+//! quarantine's end (few signals have one).
 
 use std::collections::HashMap;
-
-use vigil_core::Hash256;
 
 use crate::{Held, Value};
 
@@ -25,7 +24,6 @@ const ACTIVE: u8 = 1;
 
 #[derive(Clone, Copy)]
 struct Slot {
-    hash: [u8; 32],
     content_id: i64,
     /// Index into [`Slots::bank_ids`].
     bank: u32,
@@ -34,7 +32,6 @@ struct Slot {
 }
 
 const EMPTY: Slot = Slot {
-    hash: [0; 32],
     content_id: 0,
     bank: 0,
     kind: KIND_EMPTY,
@@ -85,7 +82,7 @@ impl Slots {
             bank_id: self.bank_ids[s.bank as usize],
             content_id: s.content_id,
             value: match s.kind {
-                KIND_PDQ => Value::Pdq(Hash256::from_bytes(s.hash)),
+                KIND_PDQ => Value::Pdq(None),
                 _ => Value::Other(
                     self.other
                         .get(&id)
@@ -121,11 +118,11 @@ impl Slots {
 
     pub(crate) fn insert(&mut self, id: i64, h: Held) {
         let bank = self.intern(h.bank_id);
-        let (kind, hash) = match h.value {
-            Value::Pdq(hash) => (KIND_PDQ, *hash.bytes()),
+        let kind = match h.value {
+            Value::Pdq(_) => KIND_PDQ,
             Value::Other(signal) => {
                 self.other.insert(id, signal);
-                (KIND_OTHER, [0; 32])
+                KIND_OTHER
             }
         };
         if kind == KIND_PDQ {
@@ -151,7 +148,6 @@ impl Slots {
             self.len += 1;
         }
         page.slots[i] = Slot {
-            hash,
             content_id: h.content_id,
             bank,
             kind,
@@ -220,6 +216,8 @@ impl Slots {
 
 #[cfg(test)]
 mod tests {
+    use vigil_core::Hash256;
+
     use super::*;
 
     #[test]
@@ -246,7 +244,7 @@ mod tests {
                 let h = Held {
                     bank_id: (x % 5) as i64 + 1_000_000_000_000,
                     content_id: step,
-                    value: Value::Pdq(Hash256::from_bytes([step as u8; 32])),
+                    value: Value::Pdq(Some(Hash256::from_bytes([step as u8; 32]))),
                     disabled_until: x.is_multiple_of(7).then_some(step),
                     active: x.is_multiple_of(2),
                 };
@@ -258,7 +256,8 @@ mod tests {
         for (id, (c, b, a)) in &oracle {
             let h = s.get(*id).unwrap();
             assert_eq!((h.content_id, h.bank_id, h.active), (*c, *b, *a));
-            assert_eq!(h.value, Value::Pdq(Hash256::from_bytes([*c as u8; 32])));
+            // The hash is the PDQ index's to keep.
+            assert_eq!(h.value, Value::Pdq(None));
         }
         assert_eq!(s.count_active(), oracle.values().filter(|o| o.2).count());
         let b = 1_000_000_000_002;
@@ -274,7 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_is_48_bytes() {
-        assert_eq!(std::mem::size_of::<Slot>(), 48);
+    fn a_slot_is_16_bytes() {
+        assert_eq!(std::mem::size_of::<Slot>(), 16);
     }
 }

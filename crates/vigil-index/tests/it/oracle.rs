@@ -13,6 +13,8 @@ enum Op {
     /// Remove the pair at this position of the oracle (or a missing pair when empty).
     RemoveExisting(usize),
     RemoveMissing(Hash256, u64),
+    /// Remove every pair with this id.
+    RemoveId(u64),
     Compact,
 }
 
@@ -22,6 +24,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
             4 => (any_hash(), 0u64..8).prop_map(|(h, id)| Op::Insert(h, id)),
             3 => (any::<usize>(), 0u32..8, any::<u64>()).prop_map(|(i, _, _)| Op::RemoveExisting(i)),
             1 => (any_hash(), 0u64..8).prop_map(|(h, id)| Op::RemoveMissing(h, id)),
+            1 => (0u64..8).prop_map(Op::RemoveId),
             1 => Just(Op::Compact),
         ],
         0..40,
@@ -82,6 +85,11 @@ proptest! {
                 }
                 Op::RemoveMissing(h, id) => {
                     prop_assert_eq!(index.remove(&h, id), oracle.0.remove(&(h, id)));
+                }
+                Op::RemoveId(id) => {
+                    let before = oracle.0.len();
+                    oracle.0.retain(|p| p.1 != id);
+                    prop_assert_eq!(index.remove_ids(|x| x == id), before - oracle.0.len());
                 }
                 Op::Compact => index.compact(),
             }
