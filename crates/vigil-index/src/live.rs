@@ -484,11 +484,11 @@ impl<const W: usize> Live<W> {
             (s.base.shell(), s.removed.clone(), s.delta.clone())
         };
         let (codes, first, extra) = parts(&shell, &removed, &delta);
-        let old_layout = shell.layout();
+        let old_m = shell.substrings() as u32;
         drop((shell, removed, delta));
         let layout =
             Segment::<W>::layout_for(codes.len(), self.options.substrings, self.options.dir_bits);
-        let seg = if layout.m > 0 && layout.m == old_layout.m {
+        let seg = if layout.m > 0 && layout.m == old_m {
             let next = Arc::new(Segment::without_tables(codes, first, extra, layout));
             self.write().next = Some((Arc::clone(&next), 0));
             let mut tmp = Vec::new();

@@ -89,12 +89,6 @@ impl Arena {
         // SAFETY: a unique borrow of the arena rules out any other reference to its elements.
         unsafe { self.range_mut(0, self.len) }
     }
-
-    /// The whole array, read-only, through a shared borrow of the arena with no writer: only
-    /// where a unique borrow was held just before (the caller's `&mut self` made `&self`).
-    pub(crate) fn as_slice_exclusive(&mut self) -> &[u32] {
-        self.as_mut_slice()
-    }
 }
 
 impl Drop for Arena {

@@ -365,8 +365,8 @@ impl<const W: usize> Segment<W> {
             );
             table.present.store(true, Ordering::Release);
         }
-        crate::mem::collapse(seg.dir.as_slice_exclusive());
-        crate::mem::collapse(seg.entries.as_slice_exclusive());
+        crate::mem::collapse(seg.dir.as_mut_slice());
+        crate::mem::collapse(seg.entries.as_mut_slice());
         seg
     }
 
@@ -429,14 +429,6 @@ impl<const W: usize> Segment<W> {
             tables,
             dir,
             entries,
-        }
-    }
-
-    /// The layout of the segment's tables (present or not).
-    pub(crate) fn layout(&self) -> Layout {
-        Layout {
-            m: self.tables.len() as u32,
-            dbits: self.tables.iter().map(|t| t.dbits).max().unwrap_or(0),
         }
     }
 

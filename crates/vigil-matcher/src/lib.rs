@@ -360,6 +360,13 @@ impl Matcher {
         self.held.count_active()
     }
 
+    /// `(hash, signal id)` pairs in the PDQ index: one per held PDQ signal (quarantined ones
+    /// included), which is what [`Matcher::counts`] says for `pdq` unless a removal missed the
+    /// index. For health checks and tests.
+    pub fn pdq_indexed(&self) -> usize {
+        self.pdq.len()
+    }
+
     /// Signals held (quarantined ones included) per kind name (`pdq`, `md5`, `vpdq`, …). A
     /// stored vPDQ value that does not parse is not held (nor counted): it cannot match.
     pub fn counts(&self) -> &HashMap<String, usize> {
@@ -564,19 +571,25 @@ impl Matcher {
     /// PDQ signal and the caller knows it (the change feed carries removed signals' values), to
     /// take it out of the index by a lookup rather than by a pass over the whole index.
     fn forget(&mut self, id: i64, pdq: Option<Hash256>, r: &mut Refreshed) {
-        if let Some(h) = self.held.remove(id) {
-            if let Some(u) = h.disabled_until {
-                self.lapses.remove(&(u, id));
-            }
-            let value = match h.value {
-                Value::Pdq(None) => Value::Pdq(pdq),
-                v => v,
-            };
-            self.release(id, &value);
-            if h.active {
-                r.deactivated += 1;
-            }
+        let value = match self.unhold(id, r) {
+            Some(Value::Pdq(None)) => Value::Pdq(pdq),
+            Some(v) => v,
+            None => return,
+        };
+        self.release(id, &value);
+    }
+
+    /// Takes a signal out of the held table (and its quarantine's end out of the lapses),
+    /// returning its value for [`Matcher::release`] to take out of the indexes.
+    fn unhold(&mut self, id: i64, r: &mut Refreshed) -> Option<Value> {
+        let h = self.held.remove(id)?;
+        if let Some(u) = h.disabled_until {
+            self.lapses.remove(&(u, id));
         }
+        if h.active {
+            r.deactivated += 1;
+        }
+        Some(h.value)
     }
 
     /// Drops the signals of a bank no longer enabled. The PDQ index keeps their hashes, so they
@@ -584,34 +597,26 @@ impl Matcher {
     fn unload(&mut self, bank: i64, r: &mut Refreshed) {
         let mut pdq = HashSet::new();
         for id in self.held.ids_of_bank(bank) {
-            let Some(h) = self.held.get(id) else { continue };
-            if let Value::Pdq(_) = h.value {
-                // Out of the table now, out of the index below, all at once.
-                self.held.remove(id);
-                if let Some(u) = h.disabled_until {
-                    self.lapses.remove(&(u, id));
+            match self.unhold(id, r) {
+                Some(Value::Pdq(_)) => {
+                    pdq.insert(id as u64);
                 }
-                if h.active {
-                    r.deactivated += 1;
-                }
-                pdq.insert(id as u64);
-            } else {
-                self.forget(id, None, r);
+                Some(v) => self.release(id, &v),
+                None => {}
             }
         }
         if pdq.is_empty() {
             return;
         }
-        let gone = match &mut self.loading {
-            Some(l) => {
-                let before = l.pdq.len();
-                l.pdq.retain(|(_, id)| !pdq.contains(id));
-                before - l.pdq.len()
+        match &mut self.loading {
+            Some(l) => l.pdq.retain(|(_, id)| !pdq.contains(id)),
+            None => {
+                self.pdq.remove_ids(|id| pdq.contains(&id));
             }
-            None => self.pdq.remove_ids(|id| pdq.contains(&id)),
-        };
+        }
+        // The held signals dropped (the tests check the index lost as many).
         if let Some(n) = self.counts.get_mut("pdq") {
-            *n = n.saturating_sub(gone);
+            *n = n.saturating_sub(pdq.len());
         }
     }
 

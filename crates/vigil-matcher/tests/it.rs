@@ -270,6 +270,21 @@ async fn check(db: &Db, m: &Matcher, queries: &[Signal], step: &str) -> usize {
             db.name
         );
     }
+    // Signals that left the held table must leave the index too: a pair left behind would
+    // never match (the table filters hits), only leak, so the answers above cannot show it.
+    let held_pdq = m.counts().get("pdq").copied().unwrap_or(0);
+    assert_eq!(
+        m.pdq_indexed(),
+        held_pdq,
+        "{} pdq indexed after {step}",
+        db.name
+    );
+    assert_eq!(
+        fresh.pdq_indexed(),
+        held_pdq,
+        "{} pdq held, against a fresh load, after {step}",
+        db.name
+    );
     assert_eq!(
         m.counts().get("vpdq").copied().unwrap_or(0),
         fresh.counts().get("vpdq").copied().unwrap_or(0),
